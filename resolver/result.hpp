@@ -14,7 +14,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design, like std::expected
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const noexcept { return v_.index() == 0; }
@@ -34,6 +34,8 @@ class [[nodiscard]] Result {
 
 // Result<void> spelled as Result<Ok> so the template stays simple.
 struct Ok {};
-inline Result<Ok> ok_result() { return Ok{}; }
+inline Result<Ok> ok_result() {
+  return Ok{};
+}
 
 }  // namespace globaldns

@@ -7,12 +7,12 @@
 namespace globaldns::dns::wire {
 
 inline constexpr size_t kHeaderSize = 12;
-inline constexpr size_t kMaxNameWire = 255;    // RFC 1035 §2.3.4
-inline constexpr size_t kMaxLabel = 63;        // RFC 1035 §2.3.4
-inline constexpr size_t kMaxLabels = 128;      // 255 bytes hold at most 127 labels plus root
+inline constexpr size_t kMaxNameWire = 255;      // RFC 1035 §2.3.4
+inline constexpr size_t kMaxLabel = 63;          // RFC 1035 §2.3.4
+inline constexpr size_t kMaxLabels = 128;        // 255 bytes hold at most 127 labels plus root
 inline constexpr size_t kUdpClassicLimit = 512;  // RFC 1035 §4.2.1
 inline constexpr size_t kTcpLimit = 65535;       // RFC 1035 §4.2.2 two-byte length
-inline constexpr size_t kOptRrSize = 11;         // root owner + type + class + ttl + rdlen, no options
+inline constexpr size_t kOptRrSize = 11;  // root owner + type + class + ttl + rdlen, no options
 inline constexpr uint16_t kQuestionPointer = 0xC00C;  // compression pointer to the question name
 
 namespace rrtype {
@@ -38,7 +38,8 @@ inline constexpr uint8_t ServFail = 2;
 inline constexpr uint8_t NxDomain = 3;
 inline constexpr uint8_t NotImp = 4;
 inline constexpr uint8_t Refused = 5;
-inline constexpr uint16_t BadVers = 16;  // extended: upper 8 bits live in the OPT TTL (RFC 6891 §6.1.3)
+inline constexpr uint16_t BadVers =
+    16;  // extended: upper 8 bits live in the OPT TTL (RFC 6891 §6.1.3)
 }  // namespace rcode
 
 inline constexpr uint8_t kOpcodeQuery = 0;

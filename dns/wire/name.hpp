@@ -22,7 +22,9 @@ enum class NameStatus : uint8_t {
 };
 
 // ASCII case folding only: DNS compares names case-insensitively in ASCII (RFC 4343).
-inline uint8_t fold(uint8_t c) noexcept { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+inline uint8_t fold(uint8_t c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
 
 // A question name, read without compression (a query's first name has nothing before it to
 // point at). Fills the lower-cased copy and the offset of each label within the name.

@@ -1,4 +1,5 @@
-// Test support: build queries and decode responses with ldns, an implementation independent of ours.
+// Test support: build queries and decode responses with ldns, an implementation independent of
+// ours.
 #pragma once
 
 #include <ldns/ldns.h>

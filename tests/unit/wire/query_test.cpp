@@ -102,14 +102,16 @@ TEST(ParseQuery, FormErrOnOptWithNonRootOwnerOrBadOptions) {
   // An option header that claims more bytes than the rdata holds.
   auto bad_opt = msg;
   bad_opt[bad_opt.size() - 1] = 4;  // RDLEN 4
-  for (int b : {0, 10, 0, 9}) bad_opt.push_back(static_cast<uint8_t>(b));  // COOKIE, length 9, no data
+  for (int b : {0, 10, 0, 9})
+    bad_opt.push_back(static_cast<uint8_t>(b));  // COOKIE, length 9, no data
   EXPECT_EQ(parse_query(bad_opt, q), QueryStatus::FormErr);
 }
 
 TEST(ParseQuery, SkipsOtherAdditionalRecordsWithCompressedOwners) {
   auto msg = make_query("a.global.", rrtype::A);
   // A TXT record whose owner is a pointer to the question, then nothing else.
-  for (int b : {0xC0, 0x0C, 0, 16, 0, 1, 0, 0, 0, 0, 0, 2, 1, int{'x'}}) msg.push_back(static_cast<uint8_t>(b));
+  for (int b : {0xC0, 0x0C, 0, 16, 0, 1, 0, 0, 0, 0, 0, 2, 1, int{'x'}})
+    msg.push_back(static_cast<uint8_t>(b));
   msg[11] = 1;
   Query q;
   EXPECT_EQ(parse_query(msg, q), QueryStatus::Ok);
@@ -120,7 +122,8 @@ TEST(ParseQuery, SkipsOtherAdditionalRecordsWithCompressedOwners) {
 }
 
 TEST(ParseQuery, CompressionPointerInQuestionIsFormErr) {
-  std::vector<uint8_t> msg = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 0x0C, 0, 1, 0, 1};
+  std::vector<uint8_t> msg = {0x12, 0x34, 0x01, 0x00, 0,    1, 0, 0, 0,
+                              0,    0,    0,    0xC0, 0x0C, 0, 1, 0, 1};
   Query q;
   EXPECT_EQ(parse_query(msg, q), QueryStatus::FormErr);
 }

@@ -1,0 +1,43 @@
+// The answer engine's public face: one query in, one response out, from one snapshot.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace globaldns::resolver {
+
+class Snapshot;
+
+enum class Transport : uint8_t { Udp, Tcp };
+
+// What the engine decided; the transports count these and drop on Drop.
+enum class Outcome : uint8_t {
+  Hit,       // NOERROR with answers
+  NoData,    // NOERROR, name exists, no RRset of that type (RFC 2308 §2.2)
+  NxDomain,  // name does not exist (RFC 2308 §2.1)
+  Refused,   // outside every zone, or class not IN
+  FormErr,   // malformed but had a readable header
+  NotImp,    // opcode other than QUERY
+  BadVers,   // EDNS version > 0 (RFC 6891 §6.1.3)
+  ServFail,  // no snapshot published yet
+  Drop,      // no readable header, or a response (QR=1): send nothing
+};
+
+struct AnswerResult {
+  Outcome outcome = Outcome::Drop;
+  bool truncated = false;  // TC was set
+  size_t size = 0;         // bytes written to `out`; 0 when outcome is Drop
+};
+
+// Writes the response to `query` into `out`. `out` must hold at least 512 bytes for UDP and
+// 65535 for TCP; the engine never writes more than the transport's limit for this query
+// (512, or the client's EDNS size capped by ours, over UDP; 65535 over TCP).
+// `snapshot` may be null (nothing published yet): in-zone queries then get SERVFAIL.
+// noexcept, no allocation, no lock: this is the per-query hot path.
+AnswerResult answer(const Snapshot* snapshot, std::span<const uint8_t> query,
+                    std::span<uint8_t> out, Transport transport) noexcept;
+
+const char* outcome_name(Outcome outcome) noexcept;
+
+}  // namespace globaldns::resolver

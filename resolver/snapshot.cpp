@@ -1,0 +1,57 @@
+// Snapshot lookups: an open-addressing hash table over lower-cased wire names.
+#include "resolver/snapshot.hpp"
+
+#include <cstring>
+
+namespace globaldns::resolver {
+
+uint64_t Snapshot::hash_name(const uint8_t* name, size_t length) noexcept {
+  // Names are short (tens of bytes): a word-at-a-time multiply-xorshift is plenty and
+  // needs no seed; the table is rebuilt from trusted data, not from queries.
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ length;
+  size_t i = 0;
+  for (; i + 8 <= length; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, name + i, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, name + i, length - i);
+  h = (h ^ tail) * 0x94D049BB133111EBull;
+  h ^= h >> 29;
+  return h;
+}
+
+uint32_t Snapshot::find(const uint8_t* name, size_t length) const noexcept {
+  const uint64_t h = hash_name(name, length);
+  for (uint64_t s = h & slot_mask_;; s = (s + 1) & slot_mask_) {
+    const uint32_t i = slots_[s];
+    if (i == kNoNode) return kNoNode;
+    const Node& n = nodes_[i];
+    if (n.hash == h && n.name_length == length &&
+        std::memcmp(names_.data() + n.name_offset, name, length) == 0)
+      return i;
+  }
+}
+
+int Snapshot::find_zone(const uint8_t* name, size_t length, const uint8_t* label_offsets,
+                        size_t labels) const noexcept {
+  // Zones are few; the longest apex that is a label-aligned suffix wins.
+  int best = -1;
+  size_t best_len = 0;
+  for (size_t z = 0; z < zones_.size(); ++z) {
+    const std::string& apex = zones_[z].apex_wire;
+    if (apex.size() > length || apex.size() <= best_len) continue;
+    const size_t cut = length - apex.size();
+    if (std::memcmp(name + cut, apex.data(), apex.size()) != 0) continue;
+    bool aligned = cut == 0 || cut == length - 1;  // whole name, or the root zone
+    for (size_t l = 0; !aligned && l < labels; ++l) aligned = label_offsets[l] == cut;
+    if (!aligned) continue;
+    best = static_cast<int>(z);
+    best_len = apex.size();
+  }
+  return best;
+}
+
+}  // namespace globaldns::resolver

@@ -1,0 +1,347 @@
+// Golden query -> answer cases straight through the engine, every response decoded by ldns.
+#include "resolver/answer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "resolver/snapshot.hpp"
+#include "resolver/snapshot_builder.hpp"
+#include "tests/support/ldns_check.hpp"
+#include "tests/unit/resolver/test_zone.hpp"
+
+namespace globaldns::resolver {
+namespace {
+
+using globaldns::testing::decode;
+using globaldns::testing::LdnsPkt;
+using globaldns::testing::make_query;
+using globaldns::testing::QueryOptions;
+using globaldns::testing::section;
+
+class AnswerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto built = build_snapshot(testzone::data());
+    ASSERT_TRUE(built.ok()) << built.error();
+    snap_ = built.value();
+  }
+
+  struct Reply {
+    AnswerResult result;
+    std::vector<uint8_t> bytes;
+    LdnsPkt pkt;
+  };
+
+  Reply ask(const std::vector<uint8_t>& query, Transport t = Transport::Udp) {
+    Reply r;
+    r.bytes.assign(65535, 0);
+    r.result = answer(snap_.get(), query, r.bytes, t);
+    r.bytes.resize(r.result.size);
+    if (r.result.size) r.pkt = decode(r.bytes.data(), r.bytes.size());
+    return r;
+  }
+  Reply ask(const std::string& name, uint16_t type, const QueryOptions& o = {},
+            Transport t = Transport::Udp) {
+    return ask(make_query(name, type, o), t);
+  }
+
+  std::shared_ptr<const Snapshot> snap_;
+};
+
+TEST_F(AnswerTest, HitIsAuthoritativeWithTheAddress) {
+  auto r = ask("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(r.result.outcome, Outcome::Hit);
+  EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_NOERROR);
+  EXPECT_TRUE(ldns_pkt_aa(r.pkt.get()));
+  EXPECT_TRUE(ldns_pkt_qr(r.pkt.get()));
+  EXPECT_TRUE(ldns_pkt_rd(r.pkt.get()));
+  EXPECT_FALSE(ldns_pkt_ra(r.pkt.get()));
+  EXPECT_FALSE(ldns_pkt_tc(r.pkt.get()));
+  EXPECT_EQ(ldns_pkt_id(r.pkt.get()), 0x1234);
+  EXPECT_EQ(section(ldns_pkt_answer(r.pkt.get())),
+            std::vector<std::string>{"httpbin.istio-testing.global.\t30\tIN\tA\t240.0.0.2"});
+  EXPECT_EQ(ldns_pkt_nscount(r.pkt.get()), 0);
+}
+
+TEST_F(AnswerTest, SeveralAddressesAnswerTogether) {
+  auto r = ask("multi.istio-testing.global.", LDNS_RR_TYPE_A);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(section(ldns_pkt_answer(r.pkt.get())),
+            (std::vector<std::string>{"multi.istio-testing.global.\t30\tIN\tA\t240.0.0.3",
+                                      "multi.istio-testing.global.\t30\tIN\tA\t240.0.0.4"}));
+}
+
+TEST_F(AnswerTest, AaaaForIpv6Addresses) {
+  auto r = ask("dual.istio-testing.global.", LDNS_RR_TYPE_AAAA);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(section(ldns_pkt_answer(r.pkt.get())),
+            std::vector<std::string>{"dual.istio-testing.global.\t30\tIN\tAAAA\tfd00::5"});
+}
+
+TEST_F(AnswerTest, QuestionEchoedByteForByteAndCaseInsensitiveMatch) {
+  auto q = make_query("HtTpBiN.IsTiO-tEsTiNg.GlObAl.", LDNS_RR_TYPE_A);
+  auto r = ask(q);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(r.result.outcome, Outcome::Hit);
+  ASSERT_GE(r.bytes.size(), q.size());
+  EXPECT_EQ(std::vector<uint8_t>(r.bytes.begin() + 12, r.bytes.begin() + q.size()),
+            std::vector<uint8_t>(q.begin() + 12, q.end()));
+  // The owner is a pointer to the question, so it carries the question's case.
+  EXPECT_EQ(section(ldns_pkt_answer(r.pkt.get())),
+            std::vector<std::string>{"HtTpBiN.IsTiO-tEsTiNg.GlObAl.\t30\tIN\tA\t240.0.0.2"});
+}
+
+TEST_F(AnswerTest, NoDataForExistingNameWithoutTheType) {
+  auto r = ask("httpbin.istio-testing.global.", LDNS_RR_TYPE_AAAA);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(r.result.outcome, Outcome::NoData);
+  EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_NOERROR);
+  EXPECT_TRUE(ldns_pkt_aa(r.pkt.get()));
+  EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()), 0);
+  auto auth = section(ldns_pkt_authority(r.pkt.get()));
+  ASSERT_EQ(auth.size(), 1u);
+  // Negative TTL = min(SOA TTL 60, minimum 20).
+  EXPECT_EQ(auth[0].rfind("global.\t20\tIN\tSOA\tglobaldns.istio-system.svc.cluster.local. "
+                          "hostmaster.globaldns.istio-system.svc.cluster.local. 1 60 30 86400 20",
+                          0),
+            0u)
+      << auth[0];
+}
+
+TEST_F(AnswerTest, EmptyNonTerminalIsNoDataNotNxDomain) {
+  for (const char* name : {"istio-testing.global.", "a.b.global.", "b.global.", "wild.global."}) {
+    auto r = ask(name, LDNS_RR_TYPE_A);
+    ASSERT_TRUE(r.pkt) << name;
+    EXPECT_EQ(r.result.outcome, Outcome::NoData) << name;
+    EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_NOERROR) << name;
+    EXPECT_EQ(ldns_pkt_nscount(r.pkt.get()), 1) << name;
+  }
+}
+
+TEST_F(AnswerTest, NxDomainWithSoaForMissingNames) {
+  for (const char* name :
+       {"nope.global.", "nope.istio-testing.global.", "x.httpbin.istio-testing.global."}) {
+    auto r = ask(name, LDNS_RR_TYPE_A);
+    ASSERT_TRUE(r.pkt) << name;
+    EXPECT_EQ(r.result.outcome, Outcome::NxDomain) << name;
+    EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_NXDOMAIN) << name;
+    EXPECT_TRUE(ldns_pkt_aa(r.pkt.get()));
+    auto auth = section(ldns_pkt_authority(r.pkt.get()));
+    ASSERT_EQ(auth.size(), 1u) << name;
+    EXPECT_EQ(auth[0].rfind("global.\t20\tIN\tSOA\t", 0), 0u) << auth[0];
+  }
+}
+
+TEST_F(AnswerTest, SoaOwnerIsTheApexInTheQuestionsCase) {
+  auto r = ask("Nope.GLOBAL.", LDNS_RR_TYPE_A);
+  ASSERT_TRUE(r.pkt);
+  auto auth = section(ldns_pkt_authority(r.pkt.get()));
+  ASSERT_EQ(auth.size(), 1u);
+  EXPECT_EQ(auth[0].rfind("GLOBAL.\t20\tIN\tSOA", 0), 0u) << auth[0];
+}
+
+TEST_F(AnswerTest, WildcardSynthesisesWithTheQueryNameAsOwner) {
+  for (const char* name : {"foo.wild.global.", "a.b.c.wild.global."}) {
+    auto r = ask(name, LDNS_RR_TYPE_A);
+    ASSERT_TRUE(r.pkt) << name;
+    EXPECT_EQ(r.result.outcome, Outcome::Hit) << name;
+    EXPECT_EQ(section(ldns_pkt_answer(r.pkt.get())),
+              std::vector<std::string>{std::string(name) + "\t30\tIN\tA\t240.0.0.10"});
+  }
+  // An existing name below the wildcard's parent answers for itself (RFC 4592 §2.2.1).
+  auto exact = ask("exact.wild.global.", LDNS_RR_TYPE_A);
+  EXPECT_EQ(section(ldns_pkt_answer(exact.pkt.get())),
+            std::vector<std::string>{"exact.wild.global.\t30\tIN\tA\t240.0.0.11"});
+  // Below an existing name the wildcard does not apply: the closest encloser is that name.
+  auto below = ask("x.exact.wild.global.", LDNS_RR_TYPE_A);
+  EXPECT_EQ(below.result.outcome, Outcome::NxDomain);
+  // The wildcard's parent itself is an empty non-terminal, not a wildcard match.
+  EXPECT_EQ(ask("wild.global.", LDNS_RR_TYPE_A).result.outcome, Outcome::NoData);
+  // Wildcard NODATA: the synthesised name exists, with no AAAA.
+  auto nodata = ask("foo.wild.global.", LDNS_RR_TYPE_AAAA);
+  EXPECT_EQ(nodata.result.outcome, Outcome::NoData);
+  EXPECT_EQ(ldns_pkt_get_rcode(nodata.pkt.get()), LDNS_RCODE_NOERROR);
+  // "*" below the wildcard is no wildcard match (closest encloser is "*.wild.global").
+  EXPECT_EQ(ask("a.*.wild.global.", LDNS_RR_TYPE_A).result.outcome, Outcome::NxDomain);
+}
+
+TEST_F(AnswerTest, ApexAnswersSoaAndNs) {
+  auto soa = ask("global.", LDNS_RR_TYPE_SOA);
+  ASSERT_TRUE(soa.pkt);
+  EXPECT_EQ(soa.result.outcome, Outcome::Hit);
+  auto an = section(ldns_pkt_answer(soa.pkt.get()));
+  ASSERT_EQ(an.size(), 1u);
+  EXPECT_EQ(an[0].rfind("global.\t60\tIN\tSOA\t", 0), 0u) << an[0];
+  auto ns = ask("global.", LDNS_RR_TYPE_NS);
+  EXPECT_EQ(
+      section(ldns_pkt_answer(ns.pkt.get())),
+      std::vector<std::string>{"global.\t60\tIN\tNS\tglobaldns.istio-system.svc.cluster.local."});
+  EXPECT_EQ(ask("global.", LDNS_RR_TYPE_A).result.outcome, Outcome::NoData);
+}
+
+TEST_F(AnswerTest, AnyGetsOneRRset) {
+  auto r = ask("multi.istio-testing.global.", LDNS_RR_TYPE_ANY);
+  EXPECT_EQ(r.result.outcome, Outcome::Hit);
+  EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()), 2);
+  auto apex = ask("global.", LDNS_RR_TYPE_ANY);
+  auto an = section(ldns_pkt_answer(apex.pkt.get()));
+  ASSERT_EQ(an.size(), 1u);
+  EXPECT_NE(an[0].find("\tSOA\t"), std::string::npos);
+  EXPECT_EQ(ask("istio-testing.global.", LDNS_RR_TYPE_ANY).result.outcome, Outcome::NoData);
+}
+
+TEST_F(AnswerTest, SecondZoneAndLongestMatch) {
+  auto r = ask("svc.mesh.example.", LDNS_RR_TYPE_A);
+  EXPECT_EQ(r.result.outcome, Outcome::Hit);
+  auto nx = ask("other.mesh.example.", LDNS_RR_TYPE_A);
+  auto auth = section(ldns_pkt_authority(nx.pkt.get()));
+  ASSERT_EQ(auth.size(), 1u);
+  EXPECT_EQ(auth[0].rfind("mesh.example.\t", 0), 0u) << auth[0];
+}
+
+TEST_F(AnswerTest, RefusedOutsideEveryZoneAndForOtherClasses) {
+  for (const char* name : {"example.com.", ".", "global.com.", "xglobal.", "example."}) {
+    auto r = ask(name, LDNS_RR_TYPE_A);
+    ASSERT_TRUE(r.pkt) << name;
+    EXPECT_EQ(r.result.outcome, Outcome::Refused) << name;
+    EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_REFUSED);
+    EXPECT_FALSE(ldns_pkt_aa(r.pkt.get()));
+    EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()) + ldns_pkt_nscount(r.pkt.get()), 0);
+  }
+  QueryOptions chaos;
+  chaos.qclass = LDNS_RR_CLASS_CH;
+  EXPECT_EQ(ask("version.bind.", LDNS_RR_TYPE_TXT, chaos).result.outcome, Outcome::Refused);
+  EXPECT_EQ(ask("global.", LDNS_RR_TYPE_AXFR).result.outcome, Outcome::Refused);
+}
+
+TEST_F(AnswerTest, RdCopiedNotSet) {
+  QueryOptions o;
+  o.rd = false;
+  auto r = ask("httpbin.istio-testing.global.", LDNS_RR_TYPE_A, o);
+  EXPECT_FALSE(ldns_pkt_rd(r.pkt.get()));
+}
+
+TEST_F(AnswerTest, EdnsOptEchoedWithOurSizeAndDo) {
+  QueryOptions o;
+  o.edns = true;
+  o.edns_udp = 4096;
+  o.dnssec_ok = true;
+  auto r = ask("httpbin.istio-testing.global.", LDNS_RR_TYPE_A, o);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_TRUE(ldns_pkt_edns(r.pkt.get()));
+  EXPECT_EQ(ldns_pkt_edns_udp_size(r.pkt.get()), 1232);
+  EXPECT_EQ(ldns_pkt_edns_version(r.pkt.get()), 0);
+  EXPECT_TRUE(ldns_pkt_edns_do(r.pkt.get()));
+  auto plain = ask("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+  EXPECT_EQ(ldns_pkt_arcount(plain.pkt.get()), 0);
+}
+
+TEST_F(AnswerTest, BadVersForEdnsVersionAboveZero) {
+  QueryOptions o;
+  o.edns = true;
+  o.edns_version = 1;
+  auto r = ask("httpbin.istio-testing.global.", LDNS_RR_TYPE_A, o);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(r.result.outcome, Outcome::BadVers);
+  EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()), 0);
+  // BADVERS = 16: 0 in the header, 1 in the OPT's extended-rcode byte.
+  EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), 0);
+  EXPECT_EQ(ldns_pkt_edns_extended_rcode(r.pkt.get()), 1);
+  EXPECT_EQ(ldns_pkt_edns_version(r.pkt.get()), 0);
+}
+
+TEST_F(AnswerTest, FormErrAndNotImpAndDrop) {
+  auto q = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+  auto two = q;
+  two[5] = 2;
+  auto r = ask(two);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(r.result.outcome, Outcome::FormErr);
+  EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_FORMERR);
+  EXPECT_EQ(ldns_pkt_id(r.pkt.get()), 0x1234);
+
+  auto notify = q;
+  notify[2] = static_cast<uint8_t>((notify[2] & 0x87) | (4 << 3));
+  auto n = ask(notify);
+  ASSERT_TRUE(n.pkt);
+  EXPECT_EQ(ldns_pkt_get_rcode(n.pkt.get()), LDNS_RCODE_NOTIMPL);
+  EXPECT_EQ(ldns_pkt_get_opcode(n.pkt.get()), LDNS_PACKET_NOTIFY);
+
+  std::vector<uint8_t> garbage = {1, 2, 3, 4, 5};
+  EXPECT_EQ(ask(garbage).result.outcome, Outcome::Drop);
+  EXPECT_EQ(ask(garbage).result.size, 0u);
+  auto response = q;
+  response[2] |= 0x80;
+  EXPECT_EQ(ask(response).result.outcome, Outcome::Drop);
+  EXPECT_EQ(ask("httpbin.istio-testing.global.", LDNS_RR_TYPE_OPT).result.outcome,
+            Outcome::FormErr);
+}
+
+TEST_F(AnswerTest, ServFailBeforeAnySnapshot) {
+  auto q = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+  std::vector<uint8_t> out(512);
+  auto res = answer(nullptr, q, out, Transport::Udp);
+  EXPECT_EQ(res.outcome, Outcome::ServFail);
+  auto pkt = decode(out.data(), res.size);
+  ASSERT_TRUE(pkt);
+  EXPECT_EQ(ldns_pkt_get_rcode(pkt.get()), LDNS_RCODE_SERVFAIL);
+}
+
+TEST(AnswerTruncation, LargeRRsetTruncatedOverUdpWholeOverTcp) {
+  ZoneData d;
+  ZoneSpec z;
+  z.apex = "global.";
+  d.zones.push_back(z);
+  HostRecords big{"big.ns.global", {}, {}};
+  for (uint8_t i = 1; i <= 100; ++i) big.v4.push_back({240, 1, 0, i});  // 100 x 16 = 1600 bytes
+  d.hosts.push_back(big);
+  HostRecords mid{"mid.ns.global", {}, {}};
+  for (uint8_t i = 1; i <= 40; ++i) mid.v4.push_back({240, 2, 0, i});  // 640 bytes
+  d.hosts.push_back(mid);
+  auto snap = build_snapshot(d);
+  ASSERT_TRUE(snap.ok()) << snap.error();
+  std::vector<uint8_t> out(65535);
+
+  auto run = [&](const std::string& name, const QueryOptions& o, Transport t) {
+    auto q = make_query(name, LDNS_RR_TYPE_A, o);
+    auto res = answer(snap->get(), q, out, t);
+    return std::make_pair(res, decode(out.data(), res.size));
+  };
+  // No EDNS: 512 bytes at most; the RRset does not fit, so none of it, TC set.
+  auto [udp, udp_pkt] = run("mid.ns.global.", {}, Transport::Udp);
+  ASSERT_TRUE(udp_pkt);
+  EXPECT_LE(udp.size, 512u);
+  EXPECT_TRUE(udp.truncated);
+  EXPECT_TRUE(ldns_pkt_tc(udp_pkt.get()));
+  EXPECT_EQ(ldns_pkt_ancount(udp_pkt.get()), 0);
+  // EDNS 1232 fits 40 addresses.
+  QueryOptions e;
+  e.edns = true;
+  e.edns_udp = 4096;
+  auto [edns, edns_pkt] = run("mid.ns.global.", e, Transport::Udp);
+  EXPECT_FALSE(edns.truncated);
+  EXPECT_EQ(ldns_pkt_ancount(edns_pkt.get()), 40);
+  EXPECT_TRUE(ldns_pkt_edns(edns_pkt.get()));
+  // 100 addresses exceed our 1232: truncated but the OPT still there.
+  auto [big_udp, big_pkt] = run("big.ns.global.", e, Transport::Udp);
+  EXPECT_TRUE(big_udp.truncated);
+  EXPECT_LE(big_udp.size, 1232u);
+  EXPECT_TRUE(ldns_pkt_edns(big_pkt.get()));
+  // A client size below 512 still gets 512 (RFC 6891 §6.2.5).
+  QueryOptions tiny = e;
+  tiny.edns_udp = 100;
+  auto [t_udp, t_pkt] = run("nope.ns.global.", tiny, Transport::Udp);
+  EXPECT_FALSE(t_udp.truncated);
+  EXPECT_EQ(ldns_pkt_nscount(t_pkt.get()), 1);
+  // TCP carries everything.
+  auto [tcp, tcp_pkt] = run("big.ns.global.", {}, Transport::Tcp);
+  EXPECT_FALSE(tcp.truncated);
+  EXPECT_EQ(ldns_pkt_ancount(tcp_pkt.get()), 100);
+}
+
+}  // namespace
+}  // namespace globaldns::resolver

@@ -1,0 +1,79 @@
+// Snapshot building: validation errors, empty non-terminals, publication through the holder.
+#include "resolver/snapshot.hpp"
+
+#include <gtest/gtest.h>
+
+#include "dns/wire/name.hpp"
+#include "resolver/snapshot_builder.hpp"
+#include "resolver/snapshot_holder.hpp"
+#include "tests/unit/resolver/test_zone.hpp"
+
+namespace globaldns::resolver {
+namespace {
+
+uint32_t find_text(const Snapshot& s, const std::string& name) {
+  auto wire = dns::wire::text_to_wire(name);
+  return s.find(reinterpret_cast<const uint8_t*>(wire->data()), wire->size());
+}
+
+TEST(SnapshotBuilder, IndexesHostsAndTheirAncestors) {
+  auto snap = build_snapshot(testzone::data());
+  ASSERT_TRUE(snap.ok()) << snap.error();
+  const Snapshot& s = **snap;
+  for (const char* n : {"global", "istio-testing.global", "httpbin.istio-testing.global",
+                        "wild.global", "*.wild.global", "a.b.global", "b.global", "mesh.example"})
+    EXPECT_NE(find_text(s, n), kNoNode) << n;
+  EXPECT_EQ(find_text(s, "nope.global"), kNoNode);
+  EXPECT_EQ(find_text(s, "example"), kNoNode);
+  EXPECT_NE(s.node(find_text(s, "wild.global")).wildcard_child, kNoNode);
+  EXPECT_EQ(s.node(find_text(s, "global")).wildcard_child, kNoNode);
+  EXPECT_EQ(s.zones().size(), 2u);
+  EXPECT_EQ(s.zones()[0].apex_text, "global.");
+}
+
+TEST(SnapshotBuilder, RejectsBadInputNamingIt) {
+  ZoneData d;
+  d.zones.push_back({"global.", {}, {}});
+  d.hosts.push_back({"svc.example.com", {{240, 0, 0, 1}}, {}});
+  auto r = build_snapshot(d);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("svc.example.com"), std::string::npos);
+  d.hosts = {{"bad..name.global", {}, {}}};
+  EXPECT_FALSE(build_snapshot(d).ok());
+  d.hosts.clear();
+  d.zones.push_back({"GLOBAL", {}, {}});
+  auto dup = build_snapshot(d);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.error().find("twice"), std::string::npos);
+}
+
+TEST(SnapshotBuilder, MergesDuplicateAddresses) {
+  ZoneData d;
+  d.zones.push_back({"global.", {}, {}});
+  d.hosts.push_back({"a.global", {{240, 0, 0, 1}, {240, 0, 0, 1}}, {}});
+  d.hosts.push_back({"A.global.", {{240, 0, 0, 1}, {240, 0, 0, 2}}, {}});
+  auto snap = build_snapshot(d);
+  ASSERT_TRUE(snap.ok());
+  const Snapshot& s = **snap;
+  const Node& n = s.node(find_text(s, "a.global"));
+  ASSERT_EQ(n.rrset_count, 1);
+  EXPECT_EQ(s.rrsets(n)[0].count, 2);
+}
+
+TEST(SnapshotHolder, ReaderSeesNewGenerations) {
+  SnapshotHolder holder;
+  SnapshotReader reader(holder);
+  EXPECT_EQ(reader.get(), nullptr);
+  auto first = build_snapshot(testzone::data());
+  holder.publish(first.value());
+  EXPECT_EQ(reader.get(), first.value().get());
+  auto d = testzone::data();
+  d.serial = 2;
+  auto second = build_snapshot(d);
+  holder.publish(second.value());
+  EXPECT_EQ(reader.get()->serial(), 2u);
+  EXPECT_EQ(holder.generation(), 2u);
+}
+
+}  // namespace
+}  // namespace globaldns::resolver
