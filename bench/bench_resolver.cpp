@@ -1,0 +1,102 @@
+// Micro-benchmarks of parse + lookup + encode per outcome, and of snapshot building, at 10k–1M names.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "resolver/answer.hpp"
+#include "resolver/snapshot.hpp"
+#include "resolver/snapshot_builder.hpp"
+
+namespace {
+
+using namespace globaldns::resolver;
+
+// svc<i>.ns<i/100>.global -> 240.x.y.z, plus one wildcard, as the load benchmark uses.
+ZoneData make_data(int names) {
+  ZoneData d;
+  d.zones.push_back({"global.", {}, {}});
+  d.hosts.reserve(static_cast<size_t>(names) + 1);
+  for (int i = 0; i < names; ++i) {
+    HostRecords h;
+    h.name = "svc" + std::to_string(i) + ".ns" + std::to_string(i / 100) + ".global";
+    h.v4.push_back({240, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
+                    static_cast<uint8_t>(i)});
+    d.hosts.push_back(std::move(h));
+  }
+  d.hosts.push_back({"*.wild.global", {{240, 255, 0, 1}}, {}});
+  return d;
+}
+
+const Snapshot& snapshot_of(int names) {
+  static std::map<int, std::shared_ptr<const Snapshot>> cache;
+  auto& s = cache[names];
+  if (!s) s = build_snapshot(make_data(names)).value();
+  return *s;
+}
+
+// A minimal query (RD, no EDNS) for `name`, type `qtype`, built by hand to keep ldns out.
+std::vector<uint8_t> query(const std::string& name, uint16_t qtype) {
+  std::vector<uint8_t> q = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    q.push_back(static_cast<uint8_t>(dot - start));
+    q.insert(q.end(), name.begin() + static_cast<long>(start), name.begin() + static_cast<long>(dot));
+    start = dot + 1;
+  }
+  q.push_back(0);
+  q.push_back(static_cast<uint8_t>(qtype >> 8));
+  q.push_back(static_cast<uint8_t>(qtype));
+  q.push_back(0);
+  q.push_back(1);
+  return q;
+}
+
+void run(benchmark::State& state, const std::string& name, uint16_t qtype, Outcome expected) {
+  const Snapshot& snap = snapshot_of(static_cast<int>(state.range(0)));
+  const auto q = query(name, qtype);
+  std::vector<uint8_t> out(4096);
+  if (answer(&snap, q, out, Transport::Udp).outcome != expected) {
+    state.SkipWithError("unexpected outcome");
+    return;
+  }
+  for (auto _ : state) {
+    auto r = answer(&snap, q, out, Transport::Udp);
+    benchmark::DoNotOptimize(r);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Hit(benchmark::State& s) { run(s, "svc4242.ns42.global", 1, Outcome::Hit); }
+void BM_HitMixedCase(benchmark::State& s) { run(s, "SvC4242.Ns42.GlObAl", 1, Outcome::Hit); }
+void BM_NoData(benchmark::State& s) { run(s, "svc4242.ns42.global", 28, Outcome::NoData); }
+void BM_NxDomain(benchmark::State& s) { run(s, "nope4242.ns42.global", 1, Outcome::NxDomain); }
+void BM_Wildcard(benchmark::State& s) { run(s, "any.thing.wild.global", 1, Outcome::Hit); }
+void BM_Refused(benchmark::State& s) { run(s, "www.example.com", 1, Outcome::Refused); }
+
+void BM_BuildSnapshot(benchmark::State& state) {
+  const ZoneData d = make_data(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    auto s = build_snapshot(d);
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+}  // namespace
+
+BENCHMARK(BM_Hit)->Arg(10'000)->Arg(1'000'000);
+BENCHMARK(BM_HitMixedCase)->Arg(10'000)->Arg(1'000'000);
+BENCHMARK(BM_NoData)->Arg(10'000)->Arg(1'000'000);
+BENCHMARK(BM_NxDomain)->Arg(10'000)->Arg(1'000'000);
+BENCHMARK(BM_Wildcard)->Arg(10'000)->Arg(1'000'000);
+BENCHMARK(BM_Refused)->Arg(10'000);
+BENCHMARK(BM_BuildSnapshot)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+BENCHMARK_MAIN();
