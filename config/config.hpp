@@ -1,0 +1,64 @@
+// Config: every globaldns setting as plain values, with the documented defaults.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace globaldns::config {
+
+// The order matches the words in the settings table ("trace", "debug", ...).
+enum class LogLevel { Trace, Debug, Info, Warn, Error };
+enum class LogFormat { Text, Json };
+
+// The SOA record at each zone apex (RFC 1035 §3.3.13); times in seconds.
+struct SoaConfig {
+  std::string mname;
+  std::string rname;
+  uint32_t ttl = 0;
+  uint32_t refresh = 0;
+  uint32_t retry = 0;
+  uint32_t expire = 0;
+  uint32_t minimum = 0;  // negative-caching TTL (RFC 2308 §4)
+  bool operator==(const SoaConfig&) const = default;
+};
+
+struct TcpConfig {
+  uint32_t idle_timeout_ms = 0;
+  uint32_t write_timeout_ms = 0;
+  uint32_t max_connections = 0;
+  uint32_t max_queries_per_connection = 0;  // 0 = unlimited
+  bool operator==(const TcpConfig&) const = default;
+};
+
+struct LogConfig {
+  LogLevel level = LogLevel::Info;
+  LogFormat format = LogFormat::Text;
+  bool operator==(const LogConfig&) const = default;
+};
+
+// Field names are the YAML keys. What each one means, its default and its allowed values are
+// written once, in the settings table (config/settings.cpp); config/globaldns.example.yaml is
+// generated from it.
+struct Config {
+  // Fills in the defaults from the settings table, so they are not repeated here.
+  Config();
+
+  std::vector<std::string> listen;  // "ADDR:PORT", IPv6 as "[::1]:5353"; see host_port.hpp
+  uint32_t threads = 0;             // 0 = one per core
+  std::vector<std::string> zones;
+  uint32_t ttl = 0;
+  std::vector<std::string> allow_cidrs;
+  uint16_t edns_udp_size = 0;
+  SoaConfig soa;
+  std::vector<std::string> nameservers;  // empty = soa.mname
+  std::vector<std::string> files;
+  uint32_t file_poll_interval_ms = 0;
+  uint32_t file_debounce_ms = 0;
+  TcpConfig tcp;
+  LogConfig log;
+
+  bool operator==(const Config&) const = default;
+};
+
+}  // namespace globaldns::config

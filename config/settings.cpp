@@ -1,0 +1,244 @@
+// The settings table: every setting's key, type, default, range and help, defined once here.
+#include "config/settings.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace globaldns::config {
+namespace {
+
+// TTLs and SOA times are capped at 2^31 - 1 seconds (RFC 2181 §8).
+constexpr uint32_t kMaxSeconds = 2147483647;
+constexpr uint32_t kMaxMs = 3600000;  // one hour: longer than any sensible timeout or interval
+
+// The YAML key is the member path ("soa.mname" -> c.soa.mname), so the two cannot drift apart.
+// The member's C++ type gives the setting's kind.
+#define GLOBALDNS_SETTING(path)                                      \
+  .key = #path, .field = [](Config& c) -> Field { return &c.path; }, \
+  .kind = kind_of<decltype(std::declval<Config&>().path)>()
+
+const std::vector<Setting>& table() {
+  static const std::vector<Setting> kSettings = {
+      {
+          GLOBALDNS_SETTING(listen),
+          .default_value = {"127.0.0.1:5353"},
+          .min_items = 1,
+          .shape = Shape::HostPort,
+          .flag = "listen",
+          .metavar = "ADDR:PORT",
+          .help =
+              "Addresses to answer DNS queries on, over both UDP and TCP, as ADDR:PORT. ADDR is "
+              "an IP address; an IPv6 address goes in brackets, as in \"[::1]:5353\". Port 0 "
+              "picks a free port.",
+      },
+      {
+          GLOBALDNS_SETTING(threads),
+          .default_value = {"0"},
+          .min = 0,
+          .max = 1024,
+          .flag = "threads",
+          .metavar = "N",
+          .help = "Worker threads, each with its own sockets. 0 starts one per CPU core.",
+      },
+      {
+          GLOBALDNS_SETTING(zones),
+          .default_value = {"global."},
+          .min_items = 1,
+          .shape = Shape::DomainName,
+          .flag = "zone",
+          .metavar = "NAME",
+          .help = "Zones this server is authoritative for. A ServiceEntry host such as "
+                  "<svc>.<ns>.global is published when it lies inside one of them; queries for "
+                  "names outside every zone are refused.",
+      },
+      {
+          GLOBALDNS_SETTING(ttl),
+          .default_value = {"30"},
+          .min = 0,
+          .max = kMaxSeconds,
+          .flag = "ttl",
+          .metavar = "SECONDS",
+          .help = "TTL in seconds of the A and AAAA answers.",
+      },
+      {
+          GLOBALDNS_SETTING(allow_cidrs),
+          .default_value = {"240.0.0.0/8"},
+          .shape = Shape::Cidr,
+          .flag = "allow-cidr",
+          .metavar = "CIDR",
+          .help = "Only ServiceEntry addresses inside these ranges are published; others are "
+                  "skipped with a warning. The default covers the 240.0.0.0/8 addresses "
+                  "conventionally given to .global ServiceEntries. IPv6 ranges such as fd00::/8 "
+                  "may be listed too.",
+      },
+      {
+          GLOBALDNS_SETTING(edns_udp_size),
+          .default_value = {"1232"},
+          .min = 512,
+          .max = 4096,
+          .flag = "edns-udp-size",
+          .metavar = "N",
+          .help = "Largest UDP response in bytes, also advertised in EDNS (RFC 6891 §6.2.5). A "
+                  "larger answer is truncated so that the client retries over TCP. 1232 avoids IP "
+                  "fragmentation.",
+      },
+      {
+          GLOBALDNS_SETTING(nameservers),
+          .default_value = {},
+          .shape = Shape::DomainName,
+          .help = "Targets of the NS records at each zone apex. Empty means one NS record: "
+                  "soa.mname.",
+      },
+      {
+          GLOBALDNS_SETTING(soa.mname),
+          .default_value = {"globaldns.istio-system.svc.cluster.local."},
+          .shape = Shape::DomainName,
+          .help = "Primary name server named in the SOA record.",
+      },
+      {
+          GLOBALDNS_SETTING(soa.rname),
+          .default_value = {"hostmaster.globaldns.istio-system.svc.cluster.local."},
+          .shape = Shape::DomainName,
+          .help = "Mailbox of the person responsible for the zone, with its '@' written as '.'.",
+      },
+      {
+          GLOBALDNS_SETTING(soa.ttl),
+          .default_value = {"30"},
+          .max = kMaxSeconds,
+          .help = "TTL of the SOA record itself.",
+      },
+      {
+          GLOBALDNS_SETTING(soa.refresh),
+          .default_value = {"60"},
+          .max = kMaxSeconds,
+          .help = "How often a secondary server checks for a new serial.",
+      },
+      {
+          GLOBALDNS_SETTING(soa.retry),
+          .default_value = {"30"},
+          .max = kMaxSeconds,
+          .help = "How long a secondary waits before retrying a failed refresh.",
+      },
+      {
+          GLOBALDNS_SETTING(soa.expire),
+          .default_value = {"86400"},
+          .max = kMaxSeconds,
+          .help = "How long a secondary keeps answering without reaching the primary.",
+      },
+      {
+          GLOBALDNS_SETTING(soa.minimum),
+          .default_value = {"30"},
+          .max = kMaxSeconds,
+          .help = "How long resolvers may cache a negative answer, NXDOMAIN or NODATA "
+                  "(RFC 2308 §4).",
+      },
+      {
+          GLOBALDNS_SETTING(files),
+          .default_value = {},
+          .shape = Shape::Path,
+          .flag = "files",
+          .metavar = "PATH",
+          .help = "ServiceEntry YAML files, or directories of them, to publish. They are read "
+                  "again when they change.",
+      },
+      {
+          GLOBALDNS_SETTING(file_poll_interval_ms),
+          .default_value = {"2000"},
+          .min = 10,
+          .max = kMaxMs,
+          .help = "How often, in milliseconds, the files are checked for changes.",
+      },
+      {
+          GLOBALDNS_SETTING(file_debounce_ms),
+          .default_value = {"100"},
+          .max = 60000,
+          .help = "After a change is seen, wait this many milliseconds for writes to settle "
+                  "before reading the files.",
+      },
+      {
+          GLOBALDNS_SETTING(tcp.idle_timeout_ms),
+          .default_value = {"10000"},
+          .min = 1,
+          .max = kMaxMs,
+          .help = "Close a connection that has sent no complete query for this many milliseconds "
+                  "(RFC 7766 §6.2.3).",
+      },
+      {
+          GLOBALDNS_SETTING(tcp.write_timeout_ms),
+          .default_value = {"10000"},
+          .min = 1,
+          .max = kMaxMs,
+          .help = "Close a connection whose client has not read a response after this many "
+                  "milliseconds.",
+      },
+      {
+          GLOBALDNS_SETTING(tcp.max_connections),
+          .default_value = {"1024"},
+          .min = 1,
+          .max = 1000000,
+          .help = "Open connections allowed across all workers; more are closed at once.",
+      },
+      {
+          GLOBALDNS_SETTING(tcp.max_queries_per_connection),
+          .default_value = {"0"},
+          .max = 4294967295,
+          .help = "Close a connection after this many queries. 0 means no limit.",
+      },
+      {
+          GLOBALDNS_SETTING(log.level),
+          .default_value = {"info"},
+          .choices = {"trace", "debug", "info", "warn", "error"},
+          .flag = "log-level",
+          .metavar = "LEVEL",
+          .help = "The least severe messages that are logged.",
+      },
+      {
+          GLOBALDNS_SETTING(log.format),
+          .default_value = {"text"},
+          .choices = {"text", "json"},
+          .flag = "log-format",
+          .metavar = "FORMAT",
+          .help = "text for people; json for one JSON object per line.",
+      },
+  };
+  return kSettings;
+}
+
+#undef GLOBALDNS_SETTING
+
+constexpr Section kSections[] = {
+    {"soa", "The SOA record at each zone apex (RFC 1035 §3.3.13). Times are in seconds."},
+    {"tcp", "DNS over TCP (RFC 7766)."},
+    {"log", "Logging."},
+};
+
+}  // namespace
+
+std::span<const Setting> settings() {
+  return table();
+}
+
+std::span<const Section> sections() {
+  return kSections;
+}
+
+const Setting* find_setting(std::string_view key) {
+  auto all = settings();
+  auto it = std::find_if(all.begin(), all.end(), [&](const Setting& s) { return s.key == key; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+const Setting* find_flag(std::string_view flag) {
+  if (flag.empty()) return nullptr;
+  auto all = settings();
+  auto it = std::find_if(all.begin(), all.end(), [&](const Setting& s) { return s.flag == flag; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+const Section* find_section(std::string_view name) {
+  auto all = sections();
+  auto it = std::find_if(all.begin(), all.end(), [&](const Section& s) { return s.name == name; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+}  // namespace globaldns::config

@@ -1,0 +1,28 @@
+// validate(): the table's per-value checks, applied to values already in a Config.
+#include "config/validate.hpp"
+
+#include "config/setting_value.hpp"
+#include "config/settings.hpp"
+
+namespace globaldns::config {
+
+std::vector<std::string> validate(const Config& config) {
+  std::vector<std::string> errors;
+  for (const Setting& setting : settings()) {
+    std::string key(setting.key);
+    std::vector<std::string> texts = value_texts(setting, config);
+    if (!is_list(setting)) {
+      if (auto error = check_text(setting, texts.front())) errors.push_back(key + ": " + *error);
+      continue;
+    }
+    if (auto error = check_count(setting, texts.size())) errors.push_back(key + ": " + *error);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      if (auto error = check_text(setting, texts[i])) {
+        errors.push_back(key + "[" + std::to_string(i) + "]: " + *error);
+      }
+    }
+  }
+  return errors;
+}
+
+}  // namespace globaldns::config
