@@ -1,0 +1,75 @@
+// Server: the UDP and TCP transports, one worker thread per core, answering from a SnapshotHolder.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "resolver/result.hpp"
+
+namespace globaldns::resolver {
+class SnapshotHolder;
+}
+
+namespace globaldns::dns {
+
+struct ListenAddress {
+  std::string host;  // "127.0.0.1", "::1", "0.0.0.0", "::"
+  uint16_t port = 0;
+};
+
+struct TcpOptions {
+  // Since the last complete query or the last answer written, whichever is later; bytes of an
+  // incomplete query never extend it, so a slowloris is cut (RFC 7766 §6.2.3).
+  std::chrono::milliseconds idle_timeout{10000};
+  std::chrono::milliseconds write_timeout{10000};  // a client that never reads is cut off
+  unsigned max_connections = 1024;                 // across all workers; more are closed at once
+  unsigned max_queries_per_connection = 0;         // 0 = unlimited
+};
+
+struct ServerOptions {
+  std::vector<ListenAddress> listen;  // UDP and TCP on each
+  unsigned threads = 0;               // 0 = one per core
+  TcpOptions tcp;
+  int udp_receive_buffer = 4 << 20;  // SO_RCVBUF asked for (0: kernel default); a cap logs once
+};
+
+// Counts, summed across workers on demand (workers write their own padded copy).
+struct ServerStats {
+  uint64_t udp_queries = 0;              // datagrams given to the answer engine
+  uint64_t tcp_queries = 0;              // TCP frames given to the answer engine
+  uint64_t dropped = 0;                  // nothing sent: Outcome::Drop, oversized, or no buffer
+  uint64_t truncated = 0;                // answers with TC set
+  uint64_t tcp_connections = 0;          // accepted and served
+  uint64_t tcp_connections_refused = 0;  // over max_connections: accepted, then closed at once
+  uint64_t tcp_timeouts = 0;             // cut by the idle or the write timeout
+  uint64_t udp_send_errors = 0;          // answers the kernel refused to send (e.g. unreachable)
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const resolver::SnapshotHolder& snapshots);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every socket (so "port in use" is an error here, before any thread starts),
+  // then starts the workers. The error names the address and the reason. Call it once.
+  Result<Ok> start();
+  // Stops accepting, lets in-flight TCP answers finish briefly, joins the workers. Idempotent.
+  void stop();
+  // The addresses actually bound, one per listen address (useful when a port was 0; UDP and
+  // TCP then share one ephemeral port).
+  std::vector<ListenAddress> bound_udp() const;
+  std::vector<ListenAddress> bound_tcp() const;
+  // Safe to call while serving; after stop() it keeps the final counts.
+  ServerStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace globaldns::dns

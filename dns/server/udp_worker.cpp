@@ -1,0 +1,234 @@
+// UdpWorker: drain with recvmmsg, answer each datagram in place, reply with sendmmsg.
+#include "dns/server/udp_worker.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "dns/server/worker_context.hpp"
+#include "resolver/answer.hpp"
+
+namespace globaldns::dns {
+namespace {
+
+// Batches per readiness event before yielding to this worker's TCP handlers; the next
+// async_wait fires at once if datagrams are still queued.
+constexpr int kBatchesPerWake = 8;
+
+constexpr size_t kControlSize = CMSG_SPACE(sizeof(in_pktinfo)) > CMSG_SPACE(sizeof(in6_pktinfo))
+                                    ? CMSG_SPACE(sizeof(in_pktinfo))
+                                    : CMSG_SPACE(sizeof(in6_pktinfo));
+
+struct alignas(cmsghdr) Control {
+  uint8_t bytes[kControlSize];
+};
+
+// A reply's source, taken from the query's destination (wildcard sockets only).
+enum class Source : uint8_t { Default, Set, Refuse };
+
+void put_control(msghdr& reply, Control& control, int level, int type, const void* data,
+                 size_t size) noexcept {
+  reply.msg_control = control.bytes;
+  reply.msg_controllen = CMSG_SPACE(size);
+  cmsghdr* header = CMSG_FIRSTHDR(&reply);
+  header->cmsg_level = level;
+  header->cmsg_type = type;
+  header->cmsg_len = CMSG_LEN(size);
+  std::memcpy(CMSG_DATA(header), data, size);
+}
+
+// A socket bound to 0.0.0.0 answers from the address the query was sent to, not from
+// whatever the routing table picks: a pod with several addresses must not reply from the
+// wrong one, or the client (which checks the source) drops the answer.
+Source reply_source(msghdr& query, msghdr& reply, Control& control) noexcept {
+  for (cmsghdr* header = CMSG_FIRSTHDR(&query); header != nullptr;
+       header = CMSG_NXTHDR(&query, header)) {
+    if (header->cmsg_level == IPPROTO_IP && header->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(header), sizeof(info));
+      // ipi_addr is the header's destination, ipi_spec_dst our local address: they differ
+      // for a broadcast, and answering one forged broadcast would make every server on the
+      // segment answer the victim. Multicast likewise.
+      const uint32_t destination = ntohl(info.ipi_addr.s_addr);
+      if (IN_MULTICAST(destination) || destination == INADDR_BROADCAST) return Source::Refuse;
+      if (info.ipi_spec_dst.s_addr != 0 && info.ipi_spec_dst.s_addr != info.ipi_addr.s_addr) {
+        return Source::Refuse;
+      }
+      in_pktinfo source{};
+      source.ipi_spec_dst = info.ipi_addr;
+      source.ipi_ifindex = 0;  // let routing pick the interface, as for a bound socket
+      put_control(reply, control, IPPROTO_IP, IP_PKTINFO, &source, sizeof(source));
+      return Source::Set;
+    }
+    if (header->cmsg_level == IPPROTO_IPV6 && header->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(header), sizeof(info));
+      if (IN6_IS_ADDR_MULTICAST(&info.ipi6_addr)) return Source::Refuse;
+      in6_pktinfo source{};
+      source.ipi6_addr = info.ipi6_addr;
+      // A link-local source is ambiguous without its interface; any other is not.
+      source.ipi6_ifindex = IN6_IS_ADDR_LINKLOCAL(&info.ipi6_addr) ? info.ipi6_ifindex : 0;
+      put_control(reply, control, IPPROTO_IPV6, IPV6_PKTINFO, &source, sizeof(source));
+      return Source::Set;
+    }
+  }
+  return Source::Default;  // no packet info (option refused, or MSG_CTRUNC): kernel's choice
+}
+
+}  // namespace
+
+// Preallocated once per socket (about 530 KiB): slot i holds datagram i of a batch, its
+// peer address, its control message and its answer.
+struct UdpWorker::Slots {
+  std::array<mmsghdr, kBatch> received{};
+  std::array<mmsghdr, kBatch> replies{};
+  std::array<iovec, kBatch> query_iov{};
+  std::array<iovec, kBatch> answer_iov{};
+  std::array<sockaddr_storage, kBatch> peers{};
+  std::array<Control, kBatch> query_control{};
+  std::array<Control, kBatch> reply_control{};
+  std::array<std::array<uint8_t, kQueryMax>, kBatch> queries{};
+  std::array<std::array<uint8_t, kAnswerMax>, kBatch> answers{};
+};
+
+UdpWorker::UdpWorker(boost::asio::io_context& io, UniqueFd fd, int family, bool wildcard,
+                     WorkerContext& context)
+    : slots_(std::make_unique<Slots>()),
+      socket_(io, family == AF_INET ? boost::asio::ip::udp::v4() : boost::asio::ip::udp::v6(),
+              fd.get()),
+      context_(context),
+      fd_(fd.release()),  // the Asio socket owns and closes it; we keep the number for syscalls
+      wildcard_(wildcard) {
+  Slots& s = *slots_;
+  for (unsigned i = 0; i < kBatch; ++i) {
+    s.query_iov[i] = {s.queries[i].data(), kQueryMax};
+    s.answer_iov[i] = {s.answers[i].data(), kAnswerMax};
+    msghdr& in = s.received[i].msg_hdr;
+    in.msg_name = &s.peers[i];
+    in.msg_iov = &s.query_iov[i];
+    in.msg_iovlen = 1;
+  }
+}
+
+UdpWorker::~UdpWorker() = default;
+
+void UdpWorker::start() {
+  wait();
+}
+
+void UdpWorker::stop() {
+  stopped_ = true;
+  boost::system::error_code ignored;
+  socket_.close(ignored);  // completes the pending wait with operation_aborted
+}
+
+void UdpWorker::wait() {
+  // Asio's recycling allocator reuses this handler's memory: no malloc per wait.
+  socket_.async_wait(boost::asio::ip::udp::socket::wait_read,
+                     [this](const boost::system::error_code& error) {
+                       if (error || stopped_) return;
+                       drain();
+                       wait();
+                     });
+}
+
+void UdpWorker::drain() noexcept {
+  Slots& s = *slots_;
+  for (int round = 0; round < kBatchesPerWake; ++round) {
+    for (unsigned i = 0; i < kBatch; ++i) {
+      msghdr& in = s.received[i].msg_hdr;
+      in.msg_namelen = sizeof(sockaddr_storage);
+      in.msg_control = wildcard_ ? s.query_control[i].bytes : nullptr;
+      in.msg_controllen = wildcard_ ? sizeof(Control) : 0;
+      in.msg_flags = 0;
+    }
+    const int received = ::recvmmsg(fd_, s.received.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (received < 0 && errno == EINTR) continue;
+    if (received <= 0) return;  // EAGAIN: drained
+    send_batch(answer_batch(static_cast<unsigned>(received)));
+    // A short batch means the queue was empty a moment ago. Should more have arrived since,
+    // the next async_wait still sees it: Asio re-arms epoll (EPOLL_CTL_MOD) when it queues
+    // the wait, which reports a socket that is already readable.
+    if (static_cast<unsigned>(received) < kBatch) return;
+  }
+}
+
+unsigned UdpWorker::answer_batch(unsigned received) noexcept {
+  Slots& s = *slots_;
+  const resolver::Snapshot* snapshot = context_.snapshot();  // once per batch
+  unsigned replies = 0;
+  uint64_t answered = 0;
+  uint64_t dropped = 0;
+  uint64_t truncated = 0;
+  for (unsigned i = 0; i < received; ++i) {
+    msghdr& in = s.received[i].msg_hdr;
+    if ((in.msg_flags & MSG_TRUNC) != 0) {
+      ++dropped;  // longer than kQueryMax: only part of it was read
+      continue;
+    }
+    msghdr& out = s.replies[replies].msg_hdr;
+    out.msg_control = nullptr;
+    out.msg_controllen = 0;
+    if (wildcard_ && reply_source(in, out, s.reply_control[i]) == Source::Refuse) {
+      ++dropped;
+      continue;
+    }
+    ++answered;
+    const resolver::AnswerResult result = resolver::answer(
+        snapshot, std::span<const uint8_t>(s.queries[i].data(), s.received[i].msg_len),
+        std::span<uint8_t>(s.answers[i].data(), kAnswerMax), resolver::Transport::Udp);
+    if (result.outcome == resolver::Outcome::Drop || result.size == 0 || result.size > kAnswerMax) {
+      ++dropped;
+      continue;
+    }
+    if (result.truncated) ++truncated;
+    s.answer_iov[i].iov_len = result.size;
+    out.msg_name = &s.peers[i];
+    out.msg_namelen = in.msg_namelen;
+    out.msg_iov = &s.answer_iov[i];
+    out.msg_iovlen = 1;
+    out.msg_flags = 0;
+    ++replies;
+  }
+  // Counted once per batch: the counters are shared with stats(), the loop above is not.
+  WorkerStats& stats = context_.stats();
+  WorkerStats::add(stats.udp_queries, answered);
+  WorkerStats::add(stats.dropped, dropped);
+  WorkerStats::add(stats.truncated, truncated);
+  return replies;
+}
+
+void UdpWorker::send_batch(unsigned count) noexcept {
+  Slots& s = *slots_;
+  unsigned sent = 0;
+  uint64_t dropped = 0;
+  uint64_t errors = 0;
+  while (sent < count) {
+    const int n = ::sendmmsg(fd_, s.replies.data() + sent, count - sent, MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<unsigned>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+      // The send buffer is full. Waiting for it would stall the queries behind; UDP is
+      // allowed to lose answers and clients retry, so drop the rest of this batch.
+      dropped += count - sent;
+      break;
+    }
+    // sendmmsg reports an error only for the first message it could not send (unreachable
+    // peer, a firewall rule): skip that one and send the others.
+    ++errors;
+    ++sent;
+  }
+  WorkerStats& stats = context_.stats();
+  WorkerStats::add(stats.dropped, dropped);
+  WorkerStats::add(stats.udp_send_errors, errors);
+}
+
+}  // namespace globaldns::dns

@@ -1,0 +1,91 @@
+// Worker: runs one io_context on its own thread, and shuts it down in an orderly way.
+#include "dns/server/worker.hpp"
+
+#include <pthread.h>
+
+#include <chrono>
+#include <exception>
+#include <string>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "dns/server/tcp_listener.hpp"
+#include "dns/server/udp_worker.hpp"
+#include "dns/server/worker_context.hpp"
+
+namespace globaldns::dns {
+namespace {
+
+// How long stop() lets open connections flush answers already computed.
+constexpr std::chrono::milliseconds kStopGrace{500};
+
+}  // namespace
+
+Worker::Worker(unsigned index, const resolver::SnapshotHolder& snapshots, const TcpOptions& tcp,
+               std::atomic<unsigned>& tcp_active)
+    : index_(index), context_(std::make_unique<WorkerContext>(snapshots, tcp, tcp_active)) {}
+
+Worker::~Worker() {
+  request_stop();
+  join();
+  context_->forget_io_context();
+  // Members now die in reverse order: listeners and sockets, then io_ (with any connection
+  // its pending handlers still own), then the context those connections report to.
+}
+
+void Worker::add_udp(UniqueFd fd, int family, bool wildcard) {
+  udp_.push_back(std::make_unique<UdpWorker>(io_, std::move(fd), family, wildcard, *context_));
+}
+
+void Worker::add_tcp(UniqueFd fd, int family) {
+  tcp_.push_back(std::make_unique<TcpListener>(io_, std::move(fd), family, *context_));
+}
+
+void Worker::start() {
+  for (const auto& udp : udp_) udp->start();
+  for (const auto& tcp : tcp_) tcp->start();
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::request_stop() {
+  if (stop_requested_.exchange(true)) return;
+  boost::asio::post(io_, [this] { begin_stop(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::add_stats_to(ServerStats& sum) const {
+  context_->stats().add_to(sum);
+}
+
+void Worker::run() noexcept {
+  const std::string name = "gdns-worker-" + std::to_string(index_);
+  (void)::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());  // for top -H
+  for (;;) {
+    try {
+      io_.run();
+      return;
+    } catch (const std::exception& e) {
+      // A handler threw (bad_alloc, most likely): that one operation is lost, the worker lives.
+      spdlog::error("worker {}: {}", index_, e.what());
+    } catch (...) {
+      spdlog::error("worker {}: unknown exception", index_);
+    }
+  }
+}
+
+void Worker::begin_stop() {
+  for (const auto& udp : udp_) udp->stop();
+  for (const auto& tcp : tcp_) tcp->stop();
+  context_->begin_stop(&io_);  // stops io_ as soon as no connection is left
+  if (io_.stopped()) return;
+  grace_.expires_after(kStopGrace);
+  grace_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) io_.stop();
+  });
+}
+
+}  // namespace globaldns::dns
