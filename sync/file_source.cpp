@@ -1,0 +1,407 @@
+// FileSource: rescans on inotify events (debounced) and on a slow poll; decodes changed files.
+#include "sync/file_source.hpp"
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/buffer.hpp>
+
+namespace globaldns::sync {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Events that can mean a file we read changed: written, created, removed, renamed in or out
+// (editors' save-by-rename, the ConfigMap "..data" symlink swap), or the directory itself went.
+constexpr uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM |
+                                IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
+                                IN_ONLYDIR;
+
+enum class ReadStatus : uint8_t { Ok, Missing, Failed };
+
+struct ReadOutcome {
+  ReadStatus status = ReadStatus::Failed;
+  std::string bytes;
+  std::string error;
+};
+
+std::string errno_text(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
+// Reads a whole regular file (symlinks followed), refusing more than `max_bytes`.
+ReadOutcome read_file(const std::string& path, size_t max_bytes) {
+  ReadOutcome out;
+  // O_NONBLOCK: a FIFO dropped into the directory must not hang the event loop.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    out.status = errno == ENOENT || errno == ENOTDIR ? ReadStatus::Missing : ReadStatus::Failed;
+    out.error = path + ": " + errno_text(errno);
+    return out;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    out.error = path + ": not a regular file";
+    return out;
+  }
+  char buffer[65536];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      out.error = path + ": " + errno_text(errno);
+      ::close(fd);
+      return out;
+    }
+    if (n == 0) break;
+    if (out.bytes.size() + static_cast<size_t>(n) > max_bytes) {
+      out.error = path + ": larger than the limit of " + std::to_string(max_bytes) + " bytes";
+      ::close(fd);
+      return out;
+    }
+    out.bytes.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  out.status = ReadStatus::Ok;
+  return out;
+}
+
+bool yaml_name(const std::string& name) {
+  if (name.empty() || name.front() == '.') return false;  // hidden, and ConfigMap "..data"
+  return name.ends_with(".yaml") || name.ends_with(".yml");
+}
+
+std::string entry_count(size_t n) {
+  return std::to_string(n) + (n == 1 ? " entry" : " entries");
+}
+
+}  // namespace
+
+FileSource::FileSource(boost::asio::io_context& io, FileSourceOptions options, Callback on_change)
+    : options_(std::move(options)),
+      on_change_(std::move(on_change)),
+      inotify_(io),
+      debounce_timer_(io),
+      poll_timer_(io) {}
+
+FileSource::~FileSource() {
+  stop();
+  alive_.reset();
+}
+
+Result<Ok> FileSource::load_initial() {
+  paths_.clear();
+  for (const auto& path : options_.paths) {
+    PathState state;
+    state.path = path;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return Error{path + ": " + errno_text(errno)};
+    if (S_ISDIR(st.st_mode)) {
+      state.kind = PathKind::Directory;
+      state.watch_dir = path;
+      std::error_code ec;
+      fs::directory_iterator it(path, ec);
+      if (ec) return Error{path + ": " + ec.message()};
+    } else if (S_ISREG(st.st_mode)) {
+      state.kind = PathKind::File;
+      const fs::path parent = fs::path(path).parent_path();
+      state.watch_dir = parent.empty() ? "." : parent.string();
+      const ReadOutcome read = read_file(path, options_.limits.max_bytes);
+      if (read.status != ReadStatus::Ok) return Error{read.error};
+    } else {
+      return Error{path + ": neither a regular file nor a directory"};
+    }
+    paths_.push_back(std::move(state));
+  }
+  refresh_all();
+  notify();
+  spdlog::info("files: loaded {} from {} path(s){}", entry_count(merged_.size()), paths_.size(),
+               complete() ? "" : " (some files have errors)");
+  return ok_result();
+}
+
+void FileSource::start() {
+  if (started_) return;
+  started_ = true;
+  if (options_.watch == WatchMode::InotifyAndPoll) {
+    const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) {
+      spdlog::warn("files: inotify unavailable ({}); polling every {} ms", errno_text(errno),
+                   options_.poll_interval.count());
+    } else {
+      boost::system::error_code ec;
+      inotify_.assign(fd, ec);
+      if (ec) {
+        ::close(fd);
+        spdlog::warn("files: inotify unusable ({}); polling every {} ms", ec.message(),
+                     options_.poll_interval.count());
+      } else {
+        add_watches();
+        read_events();
+      }
+    }
+  }
+  arm_poll();
+}
+
+void FileSource::stop() {
+  started_ = false;
+  boost::system::error_code ec;
+  debounce_timer_.cancel();
+  poll_timer_.cancel();
+  if (inotify_.is_open()) inotify_.close(ec);
+}
+
+void FileSource::add_watches() {
+  if (!inotify_.is_open()) return;
+  std::set<std::string> dirs;
+  for (const auto& path : paths_) dirs.insert(path.watch_dir);
+  for (const auto& dir : dirs) {
+    // Adding a watch that exists returns its descriptor again; after a directory is
+    // recreated this watches the new one.
+    if (::inotify_add_watch(inotify_.native_handle(), dir.c_str(), kWatchMask) >= 0) continue;
+    const int error = errno;
+    if (error == ENOENT) continue;  // the directory is gone; the rescan says so
+    if (watch_failures_.insert(dir + ": " + errno_text(error)).second) {
+      spdlog::warn("files: cannot watch {}: {}{}; polling it every {} ms", dir, errno_text(error),
+                   error == ENOSPC ? " (inotify watch limit, fs.inotify.max_user_watches)" : "",
+                   options_.poll_interval.count());
+    }
+  }
+}
+
+void FileSource::read_events() {
+  std::weak_ptr<int> alive = alive_;
+  inotify_.async_read_some(
+      boost::asio::buffer(event_buffer_),
+      [this, alive](const boost::system::error_code& ec, size_t /*bytes*/) {
+        if (alive.expired() || ec == boost::asio::error::operation_aborted || !started_) return;
+        if (ec) {
+          spdlog::warn("files: reading inotify events failed ({}); polling every {} ms",
+                       ec.message(), options_.poll_interval.count());
+          return;
+        }
+        // Which file changed does not matter: a rescan compares bytes, and an overflowed
+        // queue (IN_Q_OVERFLOW) needs the same rescan.
+        schedule_rescan();
+        read_events();
+      });
+}
+
+void FileSource::schedule_rescan() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!rescan_pending_) {
+    rescan_pending_ = true;
+    burst_start_ = now;
+  }
+  debounce_timer_.expires_at(
+      std::min(now + options_.debounce, burst_start_ + options_.max_debounce));
+  std::weak_ptr<int> alive = alive_;
+  debounce_timer_.async_wait([this, alive](const boost::system::error_code& ec) {
+    if (alive.expired() || ec == boost::asio::error::operation_aborted || !started_) return;
+    rescan_pending_ = false;
+    rescan();
+  });
+}
+
+void FileSource::arm_poll() {
+  poll_timer_.expires_after(options_.poll_interval);
+  std::weak_ptr<int> alive = alive_;
+  poll_timer_.async_wait([this, alive](const boost::system::error_code& ec) {
+    if (alive.expired() || ec == boost::asio::error::operation_aborted || !started_) return;
+    rescan();
+    arm_poll();
+  });
+}
+
+void FileSource::rescan() {
+  add_watches();
+  const bool was_complete = complete();
+  // Also on becoming complete: a fixed file may add no entries, yet readiness waits for it.
+  if (refresh_all() || (!was_complete && complete())) notify();
+}
+
+FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string& display,
+                                             PathKind configured_as) {
+  ReadOutcome read = read_file(display, options_.limits.max_bytes);
+  if (read.status == ReadStatus::Missing) {
+    if (configured_as == PathKind::Directory) return Refresh::Vanished;
+    if (!state.missing) {
+      spdlog::warn("files: {} disappeared; keeping its last {} until it is back", display,
+                   entry_count(state.entries.size()));
+      state.missing = true;
+    }
+    return Refresh::Unchanged;
+  }
+  if (state.missing) {
+    spdlog::info("files: {} is back", display);
+    state.missing = false;
+  }
+  if (read.status == ReadStatus::Failed) {
+    if (state.read_error != read.error) {
+      spdlog::error("files: {}; keeping its last {}", read.error,
+                    entry_count(state.entries.size()));
+      state.read_error = std::move(read.error);
+    }
+    return Refresh::Unchanged;
+  }
+  state.read_error.clear();
+  if (state.have_bytes && read.bytes == state.bytes) return Refresh::Unchanged;
+  state.bytes = std::move(read.bytes);
+  state.have_bytes = true;
+
+  auto decoded = decode_service_entries(state.bytes, display, options_.limits);
+  if (!decoded) {
+    // Logged once: the same bytes are not decoded again.
+    spdlog::error("files: {}; keeping the last good contents ({})", decoded.error(),
+                  entry_count(state.entries.size()));
+    state.decode_error = decoded.error();
+    return Refresh::Unchanged;
+  }
+  if (!state.decode_error.empty()) spdlog::info("files: {} decodes again", display);
+  state.decode_error.clear();
+  state.decoded_once = true;
+  for (const auto& problem : decoded->problems) spdlog::warn("files: {}", problem);
+  for (const auto& note : decoded->notes) spdlog::info("files: {}", note);
+  state.problems = std::move(decoded->problems);
+  if (decoded->entries == state.entries) return Refresh::Unchanged;
+  spdlog::info("files: {}: {}", display, entry_count(decoded->entries.size()));
+  state.entries = std::move(decoded->entries);
+  return Refresh::Changed;
+}
+
+bool FileSource::refresh_directory(PathState& path) {
+  std::error_code ec;
+  fs::directory_iterator it(path.path, ec);
+  if (ec) {
+    // Keep everything: a directory that vanished is more likely a remount than a removal.
+    const std::string error = path.path + ": " + ec.message();
+    if (path.list_error != error) {
+      spdlog::warn("files: {}; keeping the last {} file(s)", error, path.files.size());
+      path.list_error = error;
+    }
+    return false;
+  }
+  if (!path.list_error.empty()) spdlog::info("files: {} is readable again", path.path);
+  path.list_error.clear();
+
+  std::set<std::string> names;
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code status_ec;
+    if (yaml_name(name) && it->is_regular_file(status_ec)) names.insert(name);  // follows symlinks
+  }
+  if (ec) {
+    // A listing cut short would look like removed files: keep everything until the next scan.
+    spdlog::warn("files: listing {} failed: {}", path.path, ec.message());
+    return false;
+  }
+
+  bool changed = false;
+  for (auto file = path.files.begin(); file != path.files.end();) {
+    if (names.count(file->first) != 0) {
+      ++file;
+      continue;
+    }
+    spdlog::info("files: {}/{} removed; dropping its {}", path.path, file->first,
+                 entry_count(file->second.entries.size()));
+    changed = changed || !file->second.entries.empty();
+    file = path.files.erase(file);
+  }
+  for (const auto& name : names) {
+    const std::string display = (fs::path(path.path) / name).string();
+    FileState& state = path.files[name];
+    switch (refresh_file(state, display, PathKind::Directory)) {
+      case Refresh::Unchanged:
+        break;
+      case Refresh::Changed:
+        changed = true;
+        break;
+      case Refresh::Vanished:  // removed between the listing and the read
+        changed = changed || !state.entries.empty();
+        path.files.erase(name);
+        break;
+    }
+  }
+  return changed;
+}
+
+bool FileSource::refresh_all() {
+  bool changed = false;
+  for (auto& path : paths_) {
+    if (path.kind == PathKind::File) {
+      changed = refresh_file(path.file, path.path, PathKind::File) == Refresh::Changed || changed;
+    } else {
+      changed = refresh_directory(path) || changed;
+    }
+  }
+  if (changed) {
+    std::vector<ServiceEntry> merged;
+    for (const auto& path : paths_) {
+      if (path.kind == PathKind::File) {
+        merged.insert(merged.end(), path.file.entries.begin(), path.file.entries.end());
+      } else {
+        for (const auto& [name, file] : path.files) {
+          merged.insert(merged.end(), file.entries.begin(), file.entries.end());
+        }
+      }
+    }
+    changed = merged != merged_;
+    merged_ = std::move(merged);
+  }
+  publish_status();
+  return changed;
+}
+
+void FileSource::publish_status() {
+  bool complete = true;
+  std::vector<std::string> problems;
+  const auto collect = [&](const FileState& file, const std::string& display) {
+    complete = complete && file.decoded_once;
+    if (file.missing) problems.push_back(display + ": missing; serving its last contents");
+    if (!file.read_error.empty()) problems.push_back(file.read_error);
+    if (!file.decode_error.empty()) problems.push_back(file.decode_error);
+    problems.insert(problems.end(), file.problems.begin(), file.problems.end());
+  };
+  for (const auto& path : paths_) {
+    if (path.kind == PathKind::File) {
+      collect(path.file, path.path);
+    } else {
+      if (!path.list_error.empty()) problems.push_back(path.list_error);
+      for (const auto& [name, file] : path.files) {
+        collect(file, (fs::path(path.path) / name).string());
+      }
+    }
+  }
+  complete_.store(complete, std::memory_order_release);
+  std::lock_guard lock(problems_mutex_);
+  problems_ = std::move(problems);
+}
+
+std::vector<std::string> FileSource::problems() const {
+  std::lock_guard lock(problems_mutex_);
+  return problems_;
+}
+
+void FileSource::notify() {
+  if (!on_change_) return;
+  try {
+    on_change_(merged_);
+  } catch (const std::exception& e) {
+    // The callback is the rest of the program; it must not take the watcher down with it.
+    spdlog::error("files: change callback failed: {}", e.what());
+  }
+}
+
+}  // namespace globaldns::sync

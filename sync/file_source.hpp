@@ -1,0 +1,136 @@
+// FileSource: ServiceEntries from YAML files and directories, kept current by inotify and a poll.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "resolver/result.hpp"
+#include "sync/service_entry.hpp"
+#include "sync/yaml_decoder.hpp"
+
+namespace globaldns::sync {
+
+enum class WatchMode : uint8_t {
+  InotifyAndPoll,  // inotify for speed, the poll in case it misses or is unavailable
+  PollOnly,        // for filesystems inotify cannot see (some network mounts), and tests
+};
+
+struct FileSourceOptions {
+  // Each a file, or a directory whose *.yaml / *.yml regular files (symlinks followed, names
+  // starting with '.' ignored, not recursive) are all read.
+  std::vector<std::string> paths;
+  // Events closer together than this cause one rescan (an editor's save is several events).
+  std::chrono::milliseconds debounce{100};
+  // A burst of events that never pauses still rescans this often.
+  std::chrono::milliseconds max_debounce{1000};
+  std::chrono::milliseconds poll_interval{2000};
+  WatchMode watch = WatchMode::InotifyAndPoll;
+  DecodeLimits limits;
+};
+
+// Reading happens on the io_context's thread (load_initial() on the caller's). A file that
+// stops decoding keeps its last good entries; a file removed from a watched directory drops
+// its entries; a configured file that disappears keeps its entries with a warning, because
+// editors and ConfigMap updates briefly remove files, and deleting is not how operators
+// remove entries. Only files whose bytes changed are decoded again.
+class FileSource {
+ public:
+  // Called when the merged entries changed, and when complete() first becomes true.
+  using Callback = std::function<void(const std::vector<ServiceEntry>& all_entries)>;
+
+  FileSource(boost::asio::io_context& io, FileSourceOptions options, Callback on_change);
+  ~FileSource();
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  // The first, synchronous read. Fails when a configured path does not exist or cannot be
+  // read (a startup error); a file with a YAML error does not fail it (see complete()).
+  // On success calls the callback once, on this thread, with whatever was decoded.
+  Result<Ok> load_initial();
+
+  // Begins watching and polling on the io_context. Call after load_initial() succeeded.
+  void start();
+  // Stops watching; pending handlers become no-ops. Also done by the destructor.
+  void stop();
+
+  // Rescans now instead of waiting for an event or the poll (io_context thread only).
+  void rescan();
+
+  // Every configured file, and every file now in a configured directory, decoded at least once.
+  bool complete() const noexcept { return complete_.load(std::memory_order_acquire); }
+  // What is wrong now: YAML errors, skipped objects, missing files. Any thread.
+  std::vector<std::string> problems() const;
+  // The merged entries last handed to the callback (io_context thread only).
+  const std::vector<ServiceEntry>& entries() const noexcept { return merged_; }
+
+ private:
+  enum class PathKind : uint8_t { File, Directory };
+
+  struct FileState {
+    std::string bytes;  // as last read, decoded successfully or not
+    bool have_bytes = false;
+    bool decoded_once = false;
+    std::vector<ServiceEntry> entries;  // from the last successful decode
+    std::vector<std::string> problems;  // skipped objects of that decode
+    std::string read_error;
+    std::string decode_error;
+    bool missing = false;
+  };
+
+  struct PathState {
+    std::string path;
+    PathKind kind = PathKind::File;
+    std::string watch_dir;
+    FileState file;                          // PathKind::File
+    std::map<std::string, FileState> files;  // PathKind::Directory, by file name
+    std::string list_error;                  // PathKind::Directory
+  };
+
+  enum class Refresh : uint8_t { Unchanged, Changed, Vanished };
+
+  Refresh refresh_file(FileState& state, const std::string& display, PathKind configured_as);
+  bool refresh_directory(PathState& path);
+  bool refresh_all();
+  void publish_status();
+  void notify();
+
+  void add_watches();
+  void read_events();
+  void schedule_rescan();
+  void arm_poll();
+
+  FileSourceOptions options_;
+  Callback on_change_;
+  std::vector<PathState> paths_;
+  std::vector<ServiceEntry> merged_;
+
+  boost::asio::posix::stream_descriptor inotify_;
+  boost::asio::steady_timer debounce_timer_;
+  boost::asio::steady_timer poll_timer_;
+  std::array<char, 8192> event_buffer_{};
+  std::chrono::steady_clock::time_point burst_start_{};
+  bool rescan_pending_ = false;
+  bool started_ = false;
+  std::set<std::string> watch_failures_;  // "dir: error", each logged once
+  // Handlers hold a weak_ptr to this: one that runs after the destructor does nothing.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+
+  std::atomic<bool> complete_{false};
+  mutable std::mutex problems_mutex_;
+  std::vector<std::string> problems_;
+};
+
+}  // namespace globaldns::sync

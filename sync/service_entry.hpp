@@ -1,0 +1,36 @@
+// ServiceEntry: the fields of an Istio networking.istio.io ServiceEntry that DNS needs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace globaldns::sync {
+
+enum class Resolution : uint8_t { None, Static, Dns, DnsRoundRobin, Unset };
+
+// status.addresses (Istio 1.23+ auto-allocation): a VIP for one host of the entry.
+struct StatusAddress {
+  std::string value;
+  std::string host;
+  bool operator==(const StatusAddress&) const = default;
+};
+
+struct ServiceEntry {
+  std::string namespace_;  // metadata.namespace ("default" when absent, as kubectl would apply it)
+  std::string name;        // metadata.name
+  std::string creation_timestamp;  // metadata.creationTimestamp as written (RFC 3339), may be empty
+  std::optional<int64_t> created_unix;  // parsed creationTimestamp; absent sorts last (newest)
+  std::vector<std::string> hosts;       // spec.hosts as written
+  std::vector<std::string> addresses;   // spec.addresses as written (IPs or CIDRs)
+  std::vector<StatusAddress> status_addresses;
+  Resolution resolution = Resolution::Unset;
+  std::string origin;  // where it came from, for messages: "file.yaml:12" or "cluster1"
+
+  std::string key() const { return namespace_ + "/" + name; }
+  // The file source compares decoded sets to call back only on a real change.
+  bool operator==(const ServiceEntry&) const = default;
+};
+
+}  // namespace globaldns::sync

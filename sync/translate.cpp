@@ -1,0 +1,290 @@
+// translate: the rules that decide which ServiceEntry hosts and addresses are served.
+#include "sync/translate.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <tuple>
+
+namespace globaldns::sync {
+namespace {
+
+constexpr size_t kMaxNameLength = 253;  // RFC 1035 §2.3.4, 255 octets on the wire
+constexpr size_t kMaxLabelLength = 63;
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Lower-cased, one trailing dot removed: the form names are compared and emitted in.
+std::string normalize(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return lower(name);
+}
+
+bool label_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+// Istio's DNS-1123 label, upper case allowed: [a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?
+bool valid_label(std::string_view label) {
+  if (label.empty() || label.size() > kMaxLabelLength) return false;
+  if (label.front() == '-' || label.back() == '-') return false;
+  return std::all_of(label.begin(), label.end(), label_char);
+}
+
+// Why `host` (one trailing dot already removed) cannot be a name; nullopt when it can.
+std::optional<std::string> host_problem(std::string_view host) {
+  if (host.empty()) return "empty host";
+  if (host == "*") return "a bare \"*\" host is not served";
+  std::string_view rest = host;
+  if (host.substr(0, 2) == "*.") {
+    rest = host.substr(2);
+  } else if (host.front() == '*') {
+    return "partial wildcard (only \"*.\" as the first label is served)";
+  }
+  if (rest.find('*') != std::string_view::npos) {
+    return "\"*\" is allowed only as the whole first label";
+  }
+  if (host.size() > kMaxNameLength) {
+    return "longer than " + std::to_string(kMaxNameLength) + " characters";
+  }
+  size_t start = 0;
+  while (true) {
+    const size_t dot = rest.find('.', start);
+    const std::string_view label =
+        rest.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (!valid_label(label)) {
+      return "not a valid DNS name (label \"" + std::string(label) + "\")";
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return std::nullopt;
+}
+
+// Suffix match on a label boundary; the apex itself is inside. "" is the root zone.
+bool in_zone(std::string_view name, std::string_view zone) {
+  if (zone.empty()) return true;
+  if (name.size() == zone.size()) return name == zone;
+  return name.size() > zone.size() && name.ends_with(zone) &&
+         name[name.size() - zone.size() - 1] == '.';
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+// The total order entries are processed in: oldest first (absent timestamp = newest), then
+// namespace, name; the rest only makes identical-looking copies deterministic.
+bool precedes(const ServiceEntry& a, const ServiceEntry& b) {
+  const auto head = [](const ServiceEntry& e) {
+    return std::make_tuple(!e.created_unix.has_value(), e.created_unix.value_or(0),
+                           std::cref(e.namespace_), std::cref(e.name), std::cref(e.origin),
+                           std::cref(e.hosts), std::cref(e.addresses), e.resolution);
+  };
+  const auto ha = head(a);
+  const auto hb = head(b);
+  if (ha != hb) return ha < hb;
+  return std::lexicographical_compare(
+      a.status_addresses.begin(), a.status_addresses.end(), b.status_addresses.begin(),
+      b.status_addresses.end(), [](const StatusAddress& x, const StatusAddress& y) {
+        return std::tie(x.value, x.host) < std::tie(y.value, y.host);
+      });
+}
+
+struct Addresses {
+  std::vector<resolver::Ipv4> v4;
+  std::vector<resolver::Ipv6> v6;
+
+  void add(const ParsedAddress& address) {
+    if (address.kind == AddressKind::Ipv4) {
+      const auto ip = address.v4();
+      if (std::find(v4.begin(), v4.end(), ip) == v4.end()) v4.push_back(ip);
+    } else if (address.kind == AddressKind::Ipv6) {
+      const auto ip = address.v6();
+      if (std::find(v6.begin(), v6.end(), ip) == v6.end()) v6.push_back(ip);
+    }
+  }
+  void add(const Addresses& other) {
+    for (const auto& ip : other.v4) {
+      if (std::find(v4.begin(), v4.end(), ip) == v4.end()) v4.push_back(ip);
+    }
+    for (const auto& ip : other.v6) {
+      if (std::find(v6.begin(), v6.end(), ip) == v6.end()) v6.push_back(ip);
+    }
+  }
+  bool empty() const { return v4.empty() && v6.empty(); }
+};
+
+struct Claim {
+  const ServiceEntry* entry;
+  Addresses addresses;
+};
+
+class Translator {
+ public:
+  explicit Translator(const TranslateOptions& options) : options_(options) {
+    for (const auto& zone : options.zones) zones_.push_back(normalize(zone));
+    for (const auto& cidr : options.allowed) allowed_text_.push_back(cidr.to_string());
+    zones_text_ = join(options.zones);
+  }
+
+  Translation run(const std::vector<ServiceEntry>& input) {
+    std::vector<const ServiceEntry*> entries;
+    entries.reserve(input.size());
+    for (const auto& entry : input) entries.push_back(&entry);
+    std::sort(entries.begin(), entries.end(),
+              [](const ServiceEntry* a, const ServiceEntry* b) { return precedes(*a, *b); });
+
+    std::map<std::string, const ServiceEntry*> keys;
+    for (const ServiceEntry* entry : entries) {
+      const auto [it, inserted] = keys.emplace(entry->key(), entry);
+      if (!inserted) {
+        out_.conflicts.push_back(
+            Conflict{"", it->second->key(), entry->key(), it->second->origin, entry->origin});
+        continue;
+      }
+      one_entry(*entry);
+    }
+
+    out_.hosts.reserve(claims_.size());
+    for (auto& [name, claim] : claims_) {
+      out_.hosts.push_back(resolver::HostRecords{name, std::move(claim.addresses.v4),
+                                                 std::move(claim.addresses.v6)});
+    }
+    return std::move(out_);
+  }
+
+ private:
+  void skip(const ServiceEntry& entry, std::string subject, std::string reason) {
+    out_.skipped.push_back(Skip{entry.key(), entry.origin, std::move(subject), std::move(reason)});
+  }
+
+  // Parses `text` and checks it against the allowed ranges; skips it with a reason if not served.
+  std::optional<ParsedAddress> served_address(const ServiceEntry& entry, const std::string& text) {
+    const ParsedAddress address = parse_address(text);
+    switch (address.kind) {
+      case AddressKind::Invalid:
+        skip(entry, text, "not an IP address");
+        return std::nullopt;
+      case AddressKind::Prefix:
+        skip(entry, text, text + " is a CIDR, not a single address");
+        return std::nullopt;
+      case AddressKind::Ipv4:
+      case AddressKind::Ipv6:
+        break;
+    }
+    for (const auto& cidr : options_.allowed) {
+      if (address.inside(cidr)) return address;
+    }
+    skip(entry, text,
+         "address " + text + " is outside the allowed ranges " +
+             (allowed_text_.empty() ? "(none configured)" : join(allowed_text_)));
+    return std::nullopt;
+  }
+
+  void one_entry(const ServiceEntry& entry) {
+    if (entry.resolution == Resolution::None) {
+      skip(entry, "", "resolution NONE is not served");
+      return;
+    }
+    if (entry.hosts.empty()) {
+      skip(entry, "", "no hosts");
+      return;
+    }
+
+    // Addresses for every host, and (status.addresses only) for one named host.
+    Addresses common;
+    std::map<std::string, Addresses> per_host;
+    std::set<std::string> host_names;
+    for (const auto& host : entry.hosts) host_names.insert(normalize(host));
+    std::set<std::string> seen_text;
+    if (!entry.addresses.empty()) {
+      for (const auto& text : entry.addresses) {
+        if (!seen_text.insert(text).second) continue;
+        if (const auto address = served_address(entry, text)) common.add(*address);
+      }
+    } else {
+      for (const auto& status : entry.status_addresses) {
+        if (!seen_text.insert(status.value + "\n" + status.host).second) continue;
+        const std::string host = normalize(status.host);
+        if (!host.empty() && host_names.count(host) == 0) {
+          skip(entry, status.value,
+               "status address for host " + status.host + ", which spec.hosts does not list");
+          continue;
+        }
+        const auto address = served_address(entry, status.value);
+        if (!address) continue;
+        if (host.empty()) {
+          common.add(*address);
+        } else {
+          per_host[host].add(*address);
+        }
+      }
+    }
+    const bool has_addresses = !entry.addresses.empty() || !entry.status_addresses.empty();
+
+    std::set<std::string> done;
+    for (const auto& host : entry.hosts) {
+      std::string_view trimmed = host;
+      if (!trimmed.empty() && trimmed.back() == '.') trimmed.remove_suffix(1);
+      if (auto problem = host_problem(trimmed)) {
+        skip(entry, host, std::move(*problem));
+        continue;
+      }
+      std::string name = lower(trimmed);
+      if (!done.insert(name).second) continue;  // listed twice (perhaps in other case)
+      if (!inside_zones(name)) {
+        skip(entry, host, "outside the served zones " + zones_text_);
+        continue;
+      }
+      Addresses addresses = common;
+      if (const auto it = per_host.find(name); it != per_host.end()) addresses.add(it->second);
+      if (addresses.empty()) {
+        skip(entry, host,
+             has_addresses ? "none of its addresses is served"
+                           : "no addresses (spec.addresses and status.addresses are empty)");
+        continue;
+      }
+      const auto [it, inserted] = claims_.emplace(name, Claim{&entry, {}});
+      if (!inserted) {
+        out_.conflicts.push_back(Conflict{name, it->second.entry->key(), entry.key(),
+                                          it->second.entry->origin, entry.origin});
+        continue;
+      }
+      it->second.addresses = std::move(addresses);
+    }
+  }
+
+  bool inside_zones(std::string_view name) const {
+    return std::any_of(zones_.begin(), zones_.end(),
+                       [&](const std::string& zone) { return in_zone(name, zone); });
+  }
+
+  const TranslateOptions& options_;
+  std::vector<std::string> zones_;
+  std::vector<std::string> allowed_text_;
+  std::string zones_text_;
+  std::map<std::string, Claim> claims_;
+  Translation out_;
+};
+
+}  // namespace
+
+Translation translate(const std::vector<ServiceEntry>& entries, const TranslateOptions& options) {
+  return Translator(options).run(entries);
+}
+
+}  // namespace globaldns::sync

@@ -1,0 +1,60 @@
+// translate: ServiceEntries -> per-name address records, with zone and CIDR filters and conflicts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "resolver/zone_data.hpp"
+#include "sync/cidr.hpp"
+#include "sync/service_entry.hpp"
+
+namespace globaldns::sync {
+
+struct TranslateOptions {
+  std::vector<std::string> zones;  // text, e.g. "global." (any case, trailing dot optional)
+  // An address is served only inside one of these; empty serves nothing (say 0.0.0.0/0 and
+  // ::/0 to serve everything), so a forgotten setting cannot publish arbitrary addresses.
+  std::vector<Cidr> allowed;
+  bool operator==(const TranslateOptions&) const = default;
+};
+
+// Something that was not served, and why; `subject` is the host or address concerned.
+struct Skip {
+  std::string entry;    // namespace/name
+  std::string origin;   // file:line or source name
+  std::string subject;  // host or address ("" when the whole entry is skipped)
+  std::string reason;
+  bool operator==(const Skip&) const = default;
+};
+
+// Two entries claimed one host: `winner` keeps it (oldest creationTimestamp, then
+// namespace/name order, as Istio resolves it), `loser` does not serve it. The same
+// namespace/name seen twice (e.g. in two files) is one object: the loser copy is dropped
+// whole, and `host` is empty.
+struct Conflict {
+  std::string host;  // lower-cased, no trailing dot; "" for a duplicate namespace/name
+  std::string winner;
+  std::string loser;
+  std::string winner_origin;  // tells two copies of one namespace/name apart
+  std::string loser_origin;
+  bool operator==(const Conflict&) const = default;
+};
+
+struct Translation {
+  std::vector<resolver::HostRecords> hosts;  // sorted by name, one per lower-cased host
+  std::vector<Skip> skipped;
+  std::vector<Conflict> conflicts;
+};
+
+// The rules, in order, for each entry (oldest first):
+//  - resolution NONE: the whole entry is skipped (the caller's own IP is meant to be used);
+//  - addresses: spec.addresses, or when empty status.addresses (each for the host it names,
+//    or all hosts when it names none); an IP, /32 or /128 inside an allowed CIDR is served;
+//  - hosts: a valid FQDN or "*."-wildcard inside a served zone, with at least one served
+//    address, gets all of them (v4 -> A, v6 -> AAAA), de-duplicated, in listed order;
+//  - a host already claimed by an older entry is a Conflict; only entries that would serve
+//    the host claim it, so an address-less older entry does not hide a working one.
+// Pure: same input, same output (entries are sorted internally, so input order does not matter).
+Translation translate(const std::vector<ServiceEntry>& entries, const TranslateOptions& options);
+
+}  // namespace globaldns::sync

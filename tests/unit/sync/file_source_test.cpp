@@ -1,0 +1,355 @@
+// Unit tests of sync/file_source on a temporary directory: initial load, edits, removals, renames.
+#include "sync/file_source.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+namespace globaldns::sync {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr auto kWait = std::chrono::seconds(3);  // bound on every wait; a pass takes far less
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "globaldns-sync-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string se_yaml(const std::string& name, const std::string& host,
+                    const std::string& address = "240.0.0.1") {
+  return "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: " + name +
+         "\n  namespace: ns\nspec:\n  hosts: [" + host + "]\n  addresses: [" + address + "]\n";
+}
+
+// Writes in place, as `echo > file` does.
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+}
+
+// Writes a temporary file and renames it over `path`, as most editors and tools do.
+void write_by_rename(const fs::path& path, const std::string& text) {
+  const fs::path tmp =
+      path.parent_path() / std::string(".").append(path.filename().string()).append(".tmp");
+  write_file(tmp, text);
+  fs::rename(tmp, path);
+}
+
+std::vector<std::string> names(const std::vector<ServiceEntry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(e.name);
+  return out;
+}
+
+class FileSourceTest : public ::testing::Test {
+ protected:
+  // Inotify tests use a poll long enough that only inotify can make them pass in time.
+  std::unique_ptr<FileSource> make(std::vector<fs::path> paths,
+                                   WatchMode mode = WatchMode::InotifyAndPoll,
+                                   milliseconds poll = milliseconds(60'000)) {
+    FileSourceOptions options;
+    for (const auto& p : paths) options.paths.push_back(p.string());
+    options.watch = mode;
+    options.poll_interval = poll;
+    options.debounce = milliseconds(50);
+    return std::make_unique<FileSource>(
+        io_, options, [this](const std::vector<ServiceEntry>& all) { calls_.push_back(all); });
+  }
+
+  // Runs the io_context until `done` holds or kWait passes.
+  template <typename Pred>
+  bool run_until(Pred done) {
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io_.run_one_for(milliseconds(10));
+    }
+    return true;
+  }
+
+  // Runs the io_context for a fixed short time, to show that nothing happens.
+  void run_for(milliseconds duration) {
+    const auto deadline = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() < deadline) io_.run_one_for(milliseconds(10));
+  }
+
+  const std::vector<ServiceEntry>& last() const { return calls_.back(); }
+
+  boost::asio::io_context io_;
+  TempDir dir_;
+  std::vector<std::vector<ServiceEntry>> calls_;
+};
+
+TEST_F(FileSourceTest, LoadsFilesAndDirectoryContentsOnce) {
+  const fs::path conf = dir_.path() / "conf";
+  fs::create_directory(conf);
+  write_file(conf / "b.yml", se_yaml("b", "b.global"));
+  write_file(conf / "a.yaml", se_yaml("a", "a.global"));
+  write_file(conf / ".hidden.yaml", se_yaml("hidden", "h.global"));
+  write_file(conf / "notes.txt", se_yaml("txt", "t.global"));
+  fs::create_directory(conf / "sub.yaml");  // a directory, not a file
+  write_file(conf / "sub.yaml" / "c.yaml", se_yaml("nested", "n.global"));
+  write_file(dir_.path() / "elsewhere.yaml", se_yaml("linked", "l.global"));
+  fs::create_symlink(dir_.path() / "elsewhere.yaml", conf / "link.yaml");
+  fs::create_symlink(dir_.path() / "missing.yaml", conf / "dangling.yaml");
+  const fs::path single = dir_.path() / "single.yaml";
+  write_file(single, se_yaml("single", "s.global"));
+
+  auto source = make({single, conf});
+  ASSERT_TRUE(source->load_initial().ok());
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(names(last()), (std::vector<std::string>{"single", "a", "b", "linked"}));
+  EXPECT_EQ(last()[1].origin, (conf / "a.yaml").string() + ":1");
+  EXPECT_TRUE(source->complete());
+  EXPECT_TRUE(source->problems().empty());
+}
+
+TEST_F(FileSourceTest, MissingOrUnusablePathIsAStartupError) {
+  auto missing = make({dir_.path() / "nope.yaml"});
+  const auto result = missing->load_initial();
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().find("nope.yaml"), std::string::npos) << result.error();
+  EXPECT_TRUE(calls_.empty());
+
+  const std::string fifo = (dir_.path() / "fifo.yaml").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto special = make({fifo});
+  EXPECT_FALSE(special->load_initial().ok());
+}
+
+TEST_F(FileSourceTest, SyntaxErrorAtStartupIsNotFatalButIncomplete) {
+  const fs::path good = dir_.path() / "good.yaml";
+  const fs::path bad = dir_.path() / "bad.yaml";
+  write_file(good, se_yaml("good", "g.global"));
+  write_file(bad, "a: [\n");
+  auto source = make({good, bad});
+  ASSERT_TRUE(source->load_initial().ok());
+  EXPECT_EQ(names(last()), std::vector<std::string>{"good"});
+  EXPECT_FALSE(source->complete());
+  const auto problems = source->problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rfind(bad.string() + ":2:", 0), 0u) << problems[0];
+
+  write_file(bad, se_yaml("fixed", "f.global"));
+  source->rescan();
+  EXPECT_TRUE(source->complete());
+  EXPECT_TRUE(source->problems().empty());
+  EXPECT_EQ(names(last()), (std::vector<std::string>{"good", "fixed"}));
+}
+
+TEST_F(FileSourceTest, BecomingCompleteCallsBackEvenWithoutNewEntries) {
+  const fs::path good = dir_.path() / "good.yaml";
+  const fs::path bad = dir_.path() / "bad.yaml";
+  write_file(good, se_yaml("good", "g.global"));
+  write_file(bad, "a: [\n");
+  auto source = make({good, bad});
+  ASSERT_TRUE(source->load_initial().ok());
+  ASSERT_FALSE(source->complete());
+  write_file(bad, "# nothing here yet\n");
+  source->rescan();
+  EXPECT_TRUE(source->complete());
+  ASSERT_EQ(calls_.size(), 2u);
+  EXPECT_EQ(names(last()), std::vector<std::string>{"good"});
+  source->rescan();
+  EXPECT_EQ(calls_.size(), 2u);
+}
+
+TEST_F(FileSourceTest, EditIsSeenWithinASecond) {
+  const fs::path file = dir_.path() / "se.yaml";
+  write_file(file, se_yaml("one", "one.global"));
+  auto source = make({file});
+  ASSERT_TRUE(source->load_initial().ok());
+  source->start();
+
+  const auto started = std::chrono::steady_clock::now();
+  write_file(file, se_yaml("two", "two.global"));
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 2; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  EXPECT_EQ(names(last()), std::vector<std::string>{"two"});
+}
+
+TEST_F(FileSourceTest, BrokenEditKeepsLastGoodContentsUntilFixed) {
+  const fs::path file = dir_.path() / "se.yaml";
+  write_file(file, se_yaml("one", "one.global"));
+  auto source = make({file});
+  ASSERT_TRUE(source->load_initial().ok());
+  source->start();
+
+  write_file(file, "apiVersion: v1\nkind: [unclosed\n");
+  ASSERT_TRUE(run_until([&] { return !source->problems().empty(); }));
+  EXPECT_EQ(calls_.size(), 1u);  // nothing changed for the callback
+  EXPECT_EQ(names(source->entries()), std::vector<std::string>{"one"});
+  EXPECT_TRUE(source->complete());  // it did load once
+  EXPECT_EQ(source->problems()[0].rfind(file.string() + ":", 0), 0u);
+
+  write_file(file, se_yaml("two", "two.global"));
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 2; }));
+  EXPECT_EQ(names(last()), std::vector<std::string>{"two"});
+  EXPECT_TRUE(source->problems().empty());
+}
+
+TEST_F(FileSourceTest, FileDeletedFromADirectoryDropsItsEntries) {
+  write_file(dir_.path() / "a.yaml", se_yaml("a", "a.global"));
+  write_file(dir_.path() / "b.yaml", se_yaml("b", "b.global"));
+  auto source = make({dir_.path()});
+  ASSERT_TRUE(source->load_initial().ok());
+  source->start();
+  EXPECT_EQ(names(last()), (std::vector<std::string>{"a", "b"}));
+
+  fs::remove(dir_.path() / "a.yaml");
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 2; }));
+  EXPECT_EQ(names(last()), std::vector<std::string>{"b"});
+}
+
+TEST_F(FileSourceTest, NewFileInADirectoryIsPickedUp) {
+  write_file(dir_.path() / "a.yaml", se_yaml("a", "a.global"));
+  auto source = make({dir_.path()});
+  ASSERT_TRUE(source->load_initial().ok());
+  source->start();
+
+  write_by_rename(dir_.path() / "c.yaml", se_yaml("c", "c.global"));
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 2; }));
+  EXPECT_EQ(names(last()), (std::vector<std::string>{"a", "c"}));
+}
+
+TEST_F(FileSourceTest, RenameReplaceOfAConfiguredFileIsSeen) {
+  const fs::path file = dir_.path() / "se.yaml";
+  write_file(file, se_yaml("one", "one.global"));
+  auto source = make({file});
+  ASSERT_TRUE(source->load_initial().ok());
+  source->start();
+
+  write_by_rename(file, se_yaml("two", "two.global"));
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 2; }));
+  EXPECT_EQ(names(last()), std::vector<std::string>{"two"});
+  write_by_rename(file, se_yaml("three", "three.global"));  // the watch survives the first swap
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 3; }));
+  EXPECT_EQ(names(last()), std::vector<std::string>{"three"});
+}
+
+TEST_F(FileSourceTest, ConfiguredFileThatDisappearsKeepsItsEntries) {
+  const fs::path file = dir_.path() / "se.yaml";
+  write_file(file, se_yaml("one", "one.global"));
+  auto source = make({file});
+  ASSERT_TRUE(source->load_initial().ok());
+  source->start();
+
+  fs::remove(file);
+  ASSERT_TRUE(run_until([&] { return !source->problems().empty(); }));
+  EXPECT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(names(source->entries()), std::vector<std::string>{"one"});
+  EXPECT_NE(source->problems()[0].find("missing"), std::string::npos);
+
+  write_file(file, se_yaml("two", "two.global"));
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 2; }));
+  EXPECT_EQ(names(last()), std::vector<std::string>{"two"});
+  EXPECT_TRUE(source->problems().empty());
+}
+
+TEST_F(FileSourceTest, ConfigMapSymlinkSwapIsSeen) {
+  // The layout kubelet writes for a ConfigMap volume.
+  const fs::path mount = dir_.path() / "mount";
+  fs::create_directories(mount / "..2024_01_01_v1");
+  write_file(mount / "..2024_01_01_v1" / "se.yaml", se_yaml("v1", "v1.global"));
+  fs::create_directory_symlink("..2024_01_01_v1", mount / "..data");
+  fs::create_symlink("..data/se.yaml", mount / "se.yaml");
+  auto dir_source = make({mount});
+  ASSERT_TRUE(dir_source->load_initial().ok());
+  auto file_source = make({mount / "se.yaml"});
+  ASSERT_TRUE(file_source->load_initial().ok());
+  dir_source->start();
+  file_source->start();
+  ASSERT_EQ(calls_.size(), 2u);
+
+  fs::create_directories(mount / "..2024_01_02_v2");
+  write_file(mount / "..2024_01_02_v2" / "se.yaml", se_yaml("v2", "v2.global"));
+  fs::create_directory_symlink("..2024_01_02_v2", mount / "..data_tmp");
+  fs::rename(mount / "..data_tmp", mount / "..data");
+  fs::remove_all(mount / "..2024_01_01_v1");
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 4; }));
+  EXPECT_EQ(names(calls_[2]), std::vector<std::string>{"v2"});
+  EXPECT_EQ(names(calls_[3]), std::vector<std::string>{"v2"});
+}
+
+TEST_F(FileSourceTest, BurstOfWritesCausesOneReload) {
+  const fs::path file = dir_.path() / "se.yaml";
+  write_file(file, se_yaml("n0", "n0.global"));
+  auto source = make({file});
+  ASSERT_TRUE(source->load_initial().ok());
+  source->start();
+  io_.poll();  // the watch is armed
+
+  for (int i = 1; i <= 20; ++i) {
+    write_file(file, se_yaml(std::string("n").append(std::to_string(i)), "n.global"));
+  }
+  ASSERT_TRUE(run_until([&] { return calls_.size() >= 2; }));
+  run_for(milliseconds(200));  // longer than the debounce: no second reload comes
+  EXPECT_EQ(calls_.size(), 2u);
+  EXPECT_EQ(names(last()), std::vector<std::string>{"n20"});
+}
+
+TEST_F(FileSourceTest, ChangeThatDecodesToTheSameEntriesDoesNotCallBack) {
+  const fs::path file = dir_.path() / "se.yaml";
+  write_file(file, se_yaml("one", "one.global"));
+  auto source = make({file});
+  ASSERT_TRUE(source->load_initial().ok());
+  write_file(file, se_yaml("one", "one.global") + "# a comment at the end\n");
+  source->rescan();
+  EXPECT_EQ(calls_.size(), 1u);
+}
+
+TEST_F(FileSourceTest, PollAloneSeesChanges) {
+  const fs::path file = dir_.path() / "se.yaml";
+  write_file(file, se_yaml("one", "one.global"));
+  auto source = make({dir_.path()}, WatchMode::PollOnly, milliseconds(50));
+  ASSERT_TRUE(source->load_initial().ok());
+  source->start();
+
+  write_file(file, se_yaml("two", "two.global"));
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 2; }));
+  EXPECT_EQ(names(last()), std::vector<std::string>{"two"});
+  fs::remove(file);
+  ASSERT_TRUE(run_until([&] { return calls_.size() == 3; }));
+  EXPECT_TRUE(last().empty());
+}
+
+TEST_F(FileSourceTest, DestroyedSourceLeavesOnlyHarmlessHandlers) {
+  const fs::path file = dir_.path() / "se.yaml";
+  write_file(file, se_yaml("one", "one.global"));
+  {
+    auto source = make({file}, WatchMode::InotifyAndPoll, milliseconds(10));
+    ASSERT_TRUE(source->load_initial().ok());
+    source->start();
+    write_file(file, se_yaml("two", "two.global"));
+    run_for(milliseconds(30));  // events and timers are in flight
+  }
+  write_file(file, se_yaml("three", "three.global"));
+  run_for(milliseconds(100));  // handlers of the destroyed source run and do nothing
+  for (const auto& call : calls_) {
+    EXPECT_NE(names(call), std::vector<std::string>{"three"});
+  }
+}
+
+}  // namespace
+}  // namespace globaldns::sync
