@@ -97,9 +97,8 @@ int run_query_command(const std::vector<std::string>& args) {
   ldns_resolver_set_timeout(res, timeout);
 
   ldns_pkt* reply = nullptr;
-  const ldns_status st =
-      ldns_resolver_query_status(&reply, res, name, type, LDNS_RR_CLASS_IN,
-                                 qa.recursion_desired ? LDNS_RD : 0);
+  const ldns_status st = ldns_resolver_query_status(&reply, res, name, type, LDNS_RR_CLASS_IN,
+                                                    qa.recursion_desired ? LDNS_RD : 0);
   int code = 0;
   if (st != LDNS_STATUS_OK || !reply) {
     std::fprintf(stderr, "globaldns query: no answer from %s port %u: %s\n", qa.server.c_str(),

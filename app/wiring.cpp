@@ -1,0 +1,128 @@
+// Config -> module settings. The config was validated, so conversions here cannot fail.
+#include "app/wiring.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "config/host_port.hpp"
+#include "sync/cidr.hpp"
+
+namespace globaldns::app {
+
+sync::SyncSettings sync_settings(const config::Config& c) {
+  sync::SyncSettings s;
+  s.translate.zones = c.zones;
+  for (const std::string& text : c.allow_cidrs)
+    if (auto cidr = sync::parse_cidr(text)) s.translate.allowed.push_back(*cidr);
+  resolver::SoaParams soa;
+  soa.mname = c.soa.mname;
+  soa.rname = c.soa.rname;
+  soa.ttl = c.soa.ttl;
+  soa.refresh = c.soa.refresh;
+  soa.retry = c.soa.retry;
+  soa.expire = c.soa.expire;
+  soa.minimum = c.soa.minimum;
+  for (const std::string& zone : c.zones) s.zone.zones.push_back({zone, soa, c.nameservers});
+  s.zone.ttl = c.ttl;
+  s.zone.edns_udp_size = c.edns_udp_size;
+  return s;
+}
+
+dns::ServerOptions server_options(const config::Config& c) {
+  dns::ServerOptions o;
+  for (const std::string& text : c.listen)
+    if (auto hp = config::parse_host_port(text)) o.listen.push_back({hp->host, hp->port});
+  o.threads = c.threads;
+  o.tcp.idle_timeout = std::chrono::milliseconds(c.tcp.idle_timeout_ms);
+  o.tcp.write_timeout = std::chrono::milliseconds(c.tcp.write_timeout_ms);
+  o.tcp.max_connections = c.tcp.max_connections;
+  o.tcp.max_queries_per_connection = c.tcp.max_queries_per_connection;
+  return o;
+}
+
+sync::FileSourceOptions file_source_options(const config::Config& c) {
+  sync::FileSourceOptions o;
+  o.paths = c.files;
+  o.debounce = std::chrono::milliseconds(c.file_debounce_ms);
+  o.poll_interval = std::chrono::milliseconds(c.file_poll_interval_ms);
+  return o;
+}
+
+namespace {
+
+// %* in a pattern: the message as the inside of a JSON string (RFC 8259 §7 escapes).
+class JsonEscapedMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    for (const char c : msg.payload) {
+      switch (c) {
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        case '\t':
+          dest.append(std::string_view("\\t"));
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+            dest.append(std::string_view(buf));
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
+};
+
+}  // namespace
+
+void configure_logging(const config::Config& c) {
+  static const bool once = [] {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("globaldns"));
+    return true;
+  }();
+  (void)once;
+  switch (c.log.level) {
+    case config::LogLevel::Trace:
+      spdlog::set_level(spdlog::level::trace);
+      break;
+    case config::LogLevel::Debug:
+      spdlog::set_level(spdlog::level::debug);
+      break;
+    case config::LogLevel::Info:
+      spdlog::set_level(spdlog::level::info);
+      break;
+    case config::LogLevel::Warn:
+      spdlog::set_level(spdlog::level::warn);
+      break;
+    case config::LogLevel::Error:
+      spdlog::set_level(spdlog::level::err);
+      break;
+  }
+  if (c.log.format == config::LogFormat::Json) {
+    // One JSON object per line for log shippers.
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%*"})");
+    spdlog::set_formatter(std::move(formatter));
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  }
+}
+
+}  // namespace globaldns::app

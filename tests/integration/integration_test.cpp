@@ -1,0 +1,458 @@
+// Integration: the real binary on a loopback port, queried by dig, kdig, drill, nslookup (bind9 and
+// busybox) and by raw sockets whose responses ldns decodes; plus the file-reload path.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/server_process.hpp"
+#include "tests/support/ldns_check.hpp"
+
+namespace globaldns::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+const std::string kBinary = GLOBALDNS_BINARY;
+const std::string kExamples = GLOBALDNS_EXAMPLES;
+
+bool have(const std::string& tool) {
+  int code = 0;
+  run_command("sh -c 'command -v " + tool + "'", &code);
+  return code == 0;
+}
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+// One UDP exchange; empty when nothing came back within `timeout_ms`.
+std::vector<uint8_t> udp_exchange(uint16_t port, const std::vector<uint8_t>& query,
+                                  int timeout_ms = 1000) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  auto a = loopback(port);
+  sendto(fd, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  pollfd p{fd, POLLIN, 0};
+  std::vector<uint8_t> out;
+  if (poll(&p, 1, timeout_ms) == 1) {
+    out.resize(65535);
+    const ssize_t n = recv(fd, out.data(), out.size(), 0);
+    out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  }
+  close(fd);
+  return out;
+}
+
+std::vector<uint8_t> tcp_exchange(uint16_t port, const std::vector<uint8_t>& query) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  auto a = loopback(port);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::vector<uint8_t> out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::vector<uint8_t> frame = {static_cast<uint8_t>(query.size() >> 8),
+                                  static_cast<uint8_t>(query.size())};
+    frame.insert(frame.end(), query.begin(), query.end());
+    send(fd, frame.data(), frame.size(), 0);
+    uint8_t len[2];
+    if (recv(fd, len, 2, MSG_WAITALL) == 2) {
+      out.resize(static_cast<size_t>(len[0] << 8 | len[1]));
+      const ssize_t n = recv(fd, out.data(), out.size(), MSG_WAITALL);
+      out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    }
+  }
+  close(fd);
+  return out;
+}
+
+// Waits (bounded) until `pred` holds; returns how long it took, or -1 ms on timeout.
+std::chrono::milliseconds wait_for(const std::function<bool()>& pred,
+                                   std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto start = Clock::now();
+  while (Clock::now() - start < limit) {
+    if (pred()) return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::chrono::milliseconds(-1);
+}
+
+std::vector<std::string> a_records(uint16_t port, const std::string& name) {
+  auto reply = udp_exchange(port, make_query(name, LDNS_RR_TYPE_A), 300);
+  auto pkt = decode(reply.data(), reply.size());
+  if (!pkt) return {"<no answer>"};
+  std::vector<std::string> out;
+  for (const auto& rr : section(ldns_pkt_answer(pkt.get())))
+    out.push_back(rr.substr(rr.rfind('\t') + 1));
+  if (ldns_pkt_get_rcode(pkt.get()) == LDNS_RCODE_NXDOMAIN) out.push_back("NXDOMAIN");
+  return out;
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+  // Write then rename, as editors and kubectl-style tools do, so readers never see half a file.
+  const fs::path tmp = p.parent_path() / ("." + p.filename().string() + ".tmp");
+  {
+    std::ofstream out(tmp);
+    out << text;
+  }
+  fs::rename(tmp, p);
+}
+
+std::string service_entry(const std::string& ns, const std::string& name, const std::string& host,
+                          const std::string& address, const std::string& created) {
+  return "apiVersion: networking.istio.io/v1beta1\nkind: ServiceEntry\nmetadata:\n  name: " + name +
+         "\n  namespace: " + ns + "\n  creationTimestamp: \"" + created +
+         "\"\nspec:\n  hosts:\n  - " + host + "\n  addresses:\n  - " + address +
+         "\n  resolution: DNS\n  location: MESH_INTERNAL\n  ports:\n  - {name: http, number: 80, "
+         "protocol: HTTP}\n";
+}
+
+// One server for the read-only client tests.
+class Clients : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("globaldns-it-" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+    fs::copy_file(kExamples, dir_ / "serviceentries.yaml", fs::copy_options::overwrite_existing);
+    server_ =
+        new ServerProcess(kBinary, {"serve", "--files", (dir_ / "serviceentries.yaml").string()},
+                          dir_ / "server.log");
+    const auto up = wait_for([] {
+      return a_records(server_->port(), "httpbin.istio-testing.global.") ==
+             std::vector<std::string>{"240.0.0.2"};
+    });
+    ASSERT_GE(up.count(), 0) << server_->log();
+  }
+  static void TearDownTestSuite() {
+    auto status = server_->stop();
+    EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+        << "SIGTERM must exit 0\n"
+        << server_->log();
+    delete server_;
+    fs::remove_all(dir_);
+  }
+  static std::string port() { return std::to_string(server_->port()); }
+
+  static inline ServerProcess* server_ = nullptr;
+  static inline fs::path dir_;
+};
+
+TEST_F(Clients, DigAnswersAuthoritatively) {
+  if (!have("dig")) GTEST_SKIP() << "dig not installed";
+  const auto out = run_command("dig @127.0.0.1 -p " + port() + " httpbin.istio-testing.global");
+  EXPECT_NE(out.find("status: NOERROR"), std::string::npos) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex("flags: qr aa rd;"))) << out;
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex("httpbin\\.istio-testing\\.global\\.\\s+30\\s+IN\\s+A\\s+240\\.0\\.0\\.2")))
+      << out;
+}
+
+TEST_F(Clients, DigAaaaIsNoDataAndTcpWorks) {
+  if (!have("dig")) GTEST_SKIP() << "dig not installed";
+  const auto out =
+      run_command("dig @127.0.0.1 -p " + port() + " httpbin.istio-testing.global AAAA +norec");
+  EXPECT_NE(out.find("status: NOERROR"), std::string::npos) << out;
+  EXPECT_NE(out.find("ANSWER: 0, AUTHORITY: 1"), std::string::npos) << out;
+  const auto tcp =
+      run_command("dig +tcp @127.0.0.1 -p " + port() + " reviews.bookinfo.global +short");
+  EXPECT_NE(tcp.find("240.0.0.3"), std::string::npos) << tcp;
+  EXPECT_NE(tcp.find("240.0.0.4"), std::string::npos) << tcp;
+}
+
+TEST_F(Clients, KdigAndDrill) {
+  if (have("kdig")) {
+    const auto out =
+        run_command("kdig @127.0.0.1 -p " + port() + " httpbin.istio-testing.global A");
+    EXPECT_NE(out.find("status: NOERROR"), std::string::npos) << out;
+    EXPECT_NE(out.find("240.0.0.2"), std::string::npos) << out;
+    const auto nx = run_command("kdig @127.0.0.1 -p " + port() + " +tcp nothere.global A");
+    EXPECT_NE(nx.find("status: NXDOMAIN"), std::string::npos) << nx;
+  }
+  if (have("drill")) {
+    const auto out = run_command("drill -p " + port() + " httpbin.istio-testing.global @127.0.0.1");
+    EXPECT_NE(out.find("rcode: NOERROR"), std::string::npos) << out;
+    EXPECT_NE(out.find("240.0.0.2"), std::string::npos) << out;
+    EXPECT_NE(out.find(" aa "), std::string::npos) << out;
+  }
+  if (!have("kdig") && !have("drill")) GTEST_SKIP() << "neither kdig nor drill installed";
+}
+
+TEST_F(Clients, Bind9NslookupPrintsTheAddressWithoutErrors) {
+  if (!have("nslookup")) GTEST_SKIP() << "nslookup not installed";
+  int code = -1;
+  const auto out =
+      run_command("nslookup -port=" + port() + " httpbin.istio-testing.global 127.0.0.1", &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("Address: 240.0.0.2"), std::string::npos) << out;
+  EXPECT_EQ(out.find("can't find"), std::string::npos) << out;
+  EXPECT_EQ(out.find("NXDOMAIN"), std::string::npos) << out;
+  EXPECT_EQ(out.find("SERVFAIL"), std::string::npos) << out;
+}
+
+TEST_F(Clients, BusyboxNslookupPrintsTheAddressWithoutErrors) {
+  if (!have("busybox")) GTEST_SKIP() << "busybox not installed";
+  int code = -1;
+  // busybox nslookup asks A and AAAA; an NXDOMAIN for AAAA would print "can't find".
+  const auto out =
+      run_command("busybox nslookup httpbin.istio-testing.global 127.0.0.1:" + port(), &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("Address: 240.0.0.2"), std::string::npos) << out;
+  EXPECT_EQ(out.find("can't find"), std::string::npos) << out;
+  EXPECT_EQ(out.find("NXDOMAIN"), std::string::npos) << out;
+}
+
+TEST_F(Clients, GlobaldnsQueryCommand) {
+  int code = -1;
+  const auto out =
+      run_command(kBinary + " query httpbin.istio-testing.global A @127.0.0.1 -p " + port(), &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("240.0.0.2"), std::string::npos) << out;
+  EXPECT_NE(out.find("NOERROR"), std::string::npos) << out;
+}
+
+TEST_F(Clients, RawUdpAndTcpDecodedByLdns) {
+  const uint16_t p = server_->port();
+  struct Case {
+    std::string name;
+    uint16_t type;
+    ldns_pkt_rcode rcode;
+    size_t answers;
+    size_t authority;
+    bool aa;
+  };
+  const std::vector<Case> cases = {
+      {"httpbin.istio-testing.global.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, 0, true},
+      {"HTTPBIN.ISTIO-TESTING.GLOBAL.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, 0, true},
+      {"httpbin.istio-testing.global.", LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, 0, 1, true},
+      {"httpbin.istio-testing.global.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, 0, 1, true},
+      {"istio-testing.global.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 0, 1, true},
+      {"nothere.global.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, 0, 1, true},
+      {"passthrough.istio-testing.global.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, 0, 1, true},
+      {"foo.wild.global.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, 0, true},
+      {"global.", LDNS_RR_TYPE_SOA, LDNS_RCODE_NOERROR, 1, 0, true},
+      {"www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, 0, 0, false},
+      {".", LDNS_RR_TYPE_NS, LDNS_RCODE_REFUSED, 0, 0, false},  // CoreDNS's health probe
+  };
+  for (const auto& c : cases) {
+    for (bool tcp : {false, true}) {
+      const auto q = make_query(c.name, c.type);
+      const auto reply = tcp ? tcp_exchange(p, q) : udp_exchange(p, q);
+      auto pkt = decode(reply.data(), reply.size());
+      ASSERT_TRUE(pkt) << c.name << (tcp ? " tcp" : " udp");
+      EXPECT_EQ(ldns_pkt_get_rcode(pkt.get()), c.rcode) << c.name;
+      EXPECT_EQ(ldns_pkt_ancount(pkt.get()), c.answers) << c.name;
+      EXPECT_EQ(ldns_pkt_nscount(pkt.get()), c.authority) << c.name;
+      EXPECT_EQ(ldns_pkt_aa(pkt.get()), c.aa) << c.name;
+      EXPECT_FALSE(ldns_pkt_ra(pkt.get())) << c.name;
+    }
+  }
+}
+
+TEST_F(Clients, MalformedInput) {
+  const uint16_t p = server_->port();
+  // No header: dropped, nothing comes back.
+  EXPECT_TRUE(udp_exchange(p, {1, 2, 3}, 300).empty());
+  // Header but two questions: FORMERR.
+  auto q = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+  q[5] = 2;
+  auto reply = udp_exchange(p, q);
+  auto pkt = decode(reply.data(), reply.size());
+  ASSERT_TRUE(pkt);
+  EXPECT_EQ(ldns_pkt_get_rcode(pkt.get()), LDNS_RCODE_FORMERR);
+  // The server still answers afterwards.
+  EXPECT_EQ(a_records(p, "httpbin.istio-testing.global."), std::vector<std::string>{"240.0.0.2"});
+}
+
+// Servers of their own, for tests that change files.
+class Reload : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("globaldns-reload-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "entries");
+  }
+  void TearDown() override {
+    if (server_) {
+      auto status = server_->stop();
+      EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << server_->log();
+    }
+    fs::remove_all(dir_);
+  }
+  void start(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"serve", "--files", (dir_ / "entries").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<ServerProcess>(kBinary, args, dir_ / "server.log");
+    ASSERT_GE(wait_for([&] {
+                auto r =
+                    udp_exchange(server_->port(), make_query("global.", LDNS_RR_TYPE_SOA), 200);
+                return !r.empty();
+              }).count(),
+              0)
+        << server_->log();
+  }
+  std::vector<std::string> a(const std::string& name) { return a_records(server_->port(), name); }
+
+  fs::path dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(Reload, EditBrokenEditDeleteAndNewFile) {
+  const fs::path file = dir_ / "entries" / "se.yaml";
+  write_file(file, service_entry("istio-testing", "httpbin", "httpbin.istio-testing.global",
+                                 "240.0.0.2", "2024-01-01T00:00:00Z"));
+  start();
+  EXPECT_EQ(a("httpbin.istio-testing.global."), std::vector<std::string>{"240.0.0.2"});
+
+  // An edit shows within a second (the bound below is generous; the figure is printed).
+  write_file(file, service_entry("istio-testing", "httpbin", "httpbin.istio-testing.global",
+                                 "240.0.0.9", "2024-01-01T00:00:00Z"));
+  const auto edit = wait_for(
+      [&] { return a("httpbin.istio-testing.global.") == std::vector<std::string>{"240.0.0.9"}; });
+  ASSERT_GE(edit.count(), 0) << server_->log();
+  std::printf("edit visible after %lld ms\n", static_cast<long long>(edit.count()));
+
+  // A broken edit is reported with file and line; the last good data keeps being served.
+  write_file(file,
+             "apiVersion: networking.istio.io/v1beta1\nkind: ServiceEntry\nmetadata: {name: "
+             "x\nspec:\n  hosts: [\n");
+  ASSERT_GE(wait_for([&] { return server_->log().find("se.yaml:") != std::string::npos; }).count(),
+            0)
+      << server_->log();
+  EXPECT_EQ(a("httpbin.istio-testing.global."), std::vector<std::string>{"240.0.0.9"});
+
+  // A second file appears in the directory.
+  write_file(dir_ / "entries" / "more.yml",
+             service_entry("bar", "svc", "svc.bar.global", "240.0.1.1", "2024-01-01T00:00:00Z"));
+  ASSERT_GE(wait_for([&] {
+              return a("svc.bar.global.") == std::vector<std::string>{"240.0.1.1"};
+            }).count(),
+            0)
+      << server_->log();
+
+  // Deleting a file from the directory removes its entries.
+  fs::remove(dir_ / "entries" / "more.yml");
+  ASSERT_GE(wait_for([&] {
+              return a("svc.bar.global.") == std::vector<std::string>{"NXDOMAIN"};
+            }).count(),
+            0)
+      << server_->log();
+  EXPECT_EQ(a("httpbin.istio-testing.global."), std::vector<std::string>{"240.0.0.9"});
+}
+
+TEST_F(Reload, ConflictOldestWinsAndLoserTakesOverWhenWinnerGoes) {
+  write_file(dir_ / "entries" / "new.yaml", service_entry("team-b", "dup", "shared.mesh.global",
+                                                          "240.0.2.2", "2024-06-01T00:00:00Z"));
+  write_file(dir_ / "entries" / "old.yaml", service_entry("team-a", "dup", "shared.mesh.global",
+                                                          "240.0.2.1", "2023-01-01T00:00:00Z"));
+  start();
+  EXPECT_EQ(a("shared.mesh.global."), std::vector<std::string>{"240.0.2.1"});
+  EXPECT_NE(server_->log().find("conflict"), std::string::npos) << server_->log();
+  fs::remove(dir_ / "entries" / "old.yaml");
+  ASSERT_GE(wait_for([&] {
+              return a("shared.mesh.global.") == std::vector<std::string>{"240.0.2.2"};
+            }).count(),
+            0)
+      << server_->log();
+}
+
+TEST_F(Reload, SighupReloadsTheConfigFile) {
+  write_file(dir_ / "entries" / "se.yaml",
+             service_entry("istio-testing", "httpbin", "httpbin.istio-testing.global", "240.0.0.2",
+                           "2024-01-01T00:00:00Z"));
+  const fs::path config = dir_ / "globaldns.yaml";
+  write_file(config, "ttl: 30\n");
+  start({"--config", config.string()});
+  auto ttl_of = [&] {
+    auto reply = udp_exchange(server_->port(),
+                              make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A), 300);
+    auto pkt = decode(reply.data(), reply.size());
+    if (!pkt || ldns_pkt_ancount(pkt.get()) == 0) return -1;
+    return static_cast<int>(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(pkt.get()), 0)));
+  };
+  EXPECT_EQ(ttl_of(), 30);
+  write_file(config, "ttl: 7\n");
+  server_->signal(SIGHUP);
+  ASSERT_GE(wait_for([&] { return ttl_of() == 7; }).count(), 0) << server_->log();
+  // A broken config is reported and the running one stays.
+  write_file(config, "ttl: [\n");
+  server_->signal(SIGHUP);
+  ASSERT_GE(
+      wait_for([&] { return server_->log().find("globaldns.yaml:") != std::string::npos; }).count(),
+      0)
+      << server_->log();
+  EXPECT_EQ(ttl_of(), 7);
+}
+
+TEST_F(Reload, BrokenFileAtStartupServesServfailUntilFixed) {
+  const fs::path file = dir_ / "entries" / "se.yaml";
+  write_file(file, "kind: [\n");
+  start();
+  auto reply =
+      udp_exchange(server_->port(), make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A));
+  auto pkt = decode(reply.data(), reply.size());
+  ASSERT_TRUE(pkt);
+  EXPECT_EQ(ldns_pkt_get_rcode(pkt.get()), LDNS_RCODE_SERVFAIL);
+  write_file(file, service_entry("istio-testing", "httpbin", "httpbin.istio-testing.global",
+                                 "240.0.0.2", "2024-01-01T00:00:00Z"));
+  ASSERT_GE(wait_for([&] {
+              return a("httpbin.istio-testing.global.") == std::vector<std::string>{"240.0.0.2"};
+            }).count(),
+            0)
+      << server_->log();
+}
+
+TEST(Startup, BadConfigAndPortInUseExitNonZeroWithOneClearLine) {
+  int code = 0;
+  auto out = run_command(kBinary + " serve --ttl abc --listen 127.0.0.1:0", &code);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("ttl"), std::string::npos) << out;
+  out = run_command(kBinary + " serve --files /nonexistent/path.yaml --listen 127.0.0.1:0", &code);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("/nonexistent/path.yaml"), std::string::npos) << out;
+
+  // Hold a UDP port, then ask globaldns to listen there.
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  auto a = loopback(0);
+  socklen_t len = sizeof a;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  out = run_command(kBinary + " serve --files " + kExamples +
+                        " --listen 127.0.0.1:" + std::to_string(ntohs(a.sin_port)),
+                    &code);
+  close(fd);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("in use"), std::string::npos) << out;
+}
+
+TEST(Check, PrintsWhatIsServedAndWhatIsSkipped) {
+  int code = -1;
+  const auto out = run_command(kBinary + " check --files " + kExamples, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex("httpbin\\.istio-testing\\.global\\.\\s+30\\s+IN\\s+A\\s+240\\.0\\.0\\.2")))
+      << out;
+  EXPECT_NE(out.find("10.1.2.3"), std::string::npos) << out;         // outside the allowed range
+  EXPECT_NE(out.find("api.example.com"), std::string::npos) << out;  // outside the zone
+  EXPECT_NE(out.find("NONE"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace globaldns::testing

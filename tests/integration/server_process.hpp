@@ -1,0 +1,132 @@
+// Test support: starts the real globaldns binary on a free loopback port and stops it by PID.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace globaldns::testing {
+
+// A port free on 127.0.0.1 for both UDP and TCP at the time of asking.
+inline uint16_t free_port() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    getsockname(u, reinterpret_cast<sockaddr*>(&a), &len);
+    int t = socket(AF_INET, SOCK_STREAM, 0);
+    const bool ok = bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(t);
+    close(u);
+    if (ok) return ntohs(a.sin_port);
+  }
+  throw std::runtime_error("no free port");
+}
+
+// Runs a shell command and returns its stdout+stderr (bounded by `timeout` seconds).
+inline std::string run_command(const std::string& cmd, int* exit_code = nullptr, int timeout = 10) {
+  const std::string full = "timeout " + std::to_string(timeout) + " " + cmd + " 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  if (!p) return {};
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+class ServerProcess {
+ public:
+  // `args` follow "globaldns"; "--listen 127.0.0.1:<port>" is added unless `listen` is false.
+  ServerProcess(const std::string& binary, std::vector<std::string> args,
+                const std::filesystem::path& log_path, bool add_listen = true)
+      : port_(free_port()), log_path_(log_path) {
+    if (add_listen) {
+      args.push_back("--listen");
+      args.push_back("127.0.0.1:" + std::to_string(port_));
+    }
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(binary.c_str()));
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(binary.c_str(), argv.data());
+      _exit(127);
+    }
+  }
+  ~ServerProcess() { stop(); }
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_status_ = status;
+      pid_ = -1;
+      return false;
+    }
+    return true;
+  }
+  void signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+  // SIGTERM, then SIGKILL after 10 s. Returns the exit status (as waitpid gives it).
+  std::optional<int> stop() {
+    if (pid_ <= 0) return exit_status_;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 1000; ++i) {
+      int status;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        exit_status_ = status;
+        return exit_status_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    exit_status_ = status;
+    return exit_status_;
+  }
+  std::string log() const {
+    std::ifstream in(log_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  uint16_t port_;
+  std::filesystem::path log_path_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+};
+
+}  // namespace globaldns::testing
