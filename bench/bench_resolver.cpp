@@ -1,4 +1,5 @@
-// Micro-benchmarks of parse + lookup + encode per outcome, and of snapshot building, at 10k–1M names.
+// Micro-benchmarks of parse + lookup + encode per outcome, and of snapshot building, at 10k–1M
+// names.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -46,7 +47,8 @@ std::vector<uint8_t> query(const std::string& name, uint16_t qtype) {
     size_t dot = name.find('.', start);
     if (dot == std::string::npos) dot = name.size();
     q.push_back(static_cast<uint8_t>(dot - start));
-    q.insert(q.end(), name.begin() + static_cast<long>(start), name.begin() + static_cast<long>(dot));
+    q.insert(q.end(), name.begin() + static_cast<long>(start),
+             name.begin() + static_cast<long>(dot));
     start = dot + 1;
   }
   q.push_back(0);
@@ -73,12 +75,24 @@ void run(benchmark::State& state, const std::string& name, uint16_t qtype, Outco
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_Hit(benchmark::State& s) { run(s, "svc4242.ns42.global", 1, Outcome::Hit); }
-void BM_HitMixedCase(benchmark::State& s) { run(s, "SvC4242.Ns42.GlObAl", 1, Outcome::Hit); }
-void BM_NoData(benchmark::State& s) { run(s, "svc4242.ns42.global", 28, Outcome::NoData); }
-void BM_NxDomain(benchmark::State& s) { run(s, "nope4242.ns42.global", 1, Outcome::NxDomain); }
-void BM_Wildcard(benchmark::State& s) { run(s, "any.thing.wild.global", 1, Outcome::Hit); }
-void BM_Refused(benchmark::State& s) { run(s, "www.example.com", 1, Outcome::Refused); }
+void BM_Hit(benchmark::State& s) {
+  run(s, "svc4242.ns42.global", 1, Outcome::Hit);
+}
+void BM_HitMixedCase(benchmark::State& s) {
+  run(s, "SvC4242.Ns42.GlObAl", 1, Outcome::Hit);
+}
+void BM_NoData(benchmark::State& s) {
+  run(s, "svc4242.ns42.global", 28, Outcome::NoData);
+}
+void BM_NxDomain(benchmark::State& s) {
+  run(s, "nope4242.ns42.global", 1, Outcome::NxDomain);
+}
+void BM_Wildcard(benchmark::State& s) {
+  run(s, "any.thing.wild.global", 1, Outcome::Hit);
+}
+void BM_Refused(benchmark::State& s) {
+  run(s, "www.example.com", 1, Outcome::Refused);
+}
 
 void BM_BuildSnapshot(benchmark::State& state) {
   const ZoneData d = make_data(static_cast<int>(state.range(0)));
@@ -97,6 +111,10 @@ BENCHMARK(BM_NoData)->Arg(10'000)->Arg(1'000'000);
 BENCHMARK(BM_NxDomain)->Arg(10'000)->Arg(1'000'000);
 BENCHMARK(BM_Wildcard)->Arg(10'000)->Arg(1'000'000);
 BENCHMARK(BM_Refused)->Arg(10'000);
-BENCHMARK(BM_BuildSnapshot)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_BuildSnapshot)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 BENCHMARK_MAIN();
