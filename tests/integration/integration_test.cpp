@@ -106,7 +106,10 @@ std::vector<std::string> a_records(uint16_t port, const std::string& name) {
 
 void write_file(const fs::path& p, const std::string& text) {
   // Write then rename, as editors and kubectl-style tools do, so readers never see half a file.
-  const fs::path tmp = p.parent_path() / ("." + p.filename().string() + ".tmp");
+  // Built by appending: g++ 12 -O3 sees a false overlap (-Wrestrict) in "." + string.
+  std::string name(1, '.');
+  name.append(p.filename().string()).append(".tmp");
+  const fs::path tmp = p.parent_path() / name;
   {
     std::ofstream out(tmp);
     out << text;

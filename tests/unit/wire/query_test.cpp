@@ -101,7 +101,8 @@ TEST(ParseQuery, FormErrOnOptWithNonRootOwnerOrBadOptions) {
   EXPECT_EQ(parse_query(owner, q), QueryStatus::FormErr);
   // An option header that claims more bytes than the rdata holds.
   auto bad_opt = msg;
-  bad_opt[bad_opt.size() - 1] = 4;  // RDLEN 4
+  ASSERT_GT(bad_opt.size(), 11u);
+  bad_opt.back() = 4;  // RDLEN 4
   for (int b : {0, 10, 0, 9})
     bad_opt.push_back(static_cast<uint8_t>(b));  // COOKIE, length 9, no data
   EXPECT_EQ(parse_query(bad_opt, q), QueryStatus::FormErr);
