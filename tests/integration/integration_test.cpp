@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +33,22 @@ bool have(const std::string& tool) {
   int code = 0;
   run_command("sh -c 'command -v " + tool + "'", &code);
   return code == 0;
+}
+
+// Whether some line of `text` holds exactly these whitespace-separated words (dig and zone
+// files align columns with tabs and spaces). No std::regex: g++ 12 warns inside it under ASan.
+bool has_line(const std::string& text, const std::string& words) {
+  auto split = [](const std::string& line) {
+    std::istringstream in(line);
+    std::vector<std::string> out;
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+  };
+  const auto want = split(words);
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (split(line) == want) return true;
+  return false;
 }
 
 sockaddr_in loopback(uint16_t port) {
@@ -160,10 +176,8 @@ TEST_F(Clients, DigAnswersAuthoritatively) {
   if (!have("dig")) GTEST_SKIP() << "dig not installed";
   const auto out = run_command("dig @127.0.0.1 -p " + port() + " httpbin.istio-testing.global");
   EXPECT_NE(out.find("status: NOERROR"), std::string::npos) << out;
-  EXPECT_TRUE(std::regex_search(out, std::regex("flags: qr aa rd;"))) << out;
-  EXPECT_TRUE(std::regex_search(
-      out, std::regex("httpbin\\.istio-testing\\.global\\.\\s+30\\s+IN\\s+A\\s+240\\.0\\.0\\.2")))
-      << out;
+  EXPECT_NE(out.find("flags: qr aa rd;"), std::string::npos) << out;
+  EXPECT_TRUE(has_line(out, "httpbin.istio-testing.global. 30 IN A 240.0.0.2")) << out;
 }
 
 TEST_F(Clients, DigAaaaIsNoDataAndTcpWorks) {
@@ -449,9 +463,7 @@ TEST(Check, PrintsWhatIsServedAndWhatIsSkipped) {
   int code = -1;
   const auto out = run_command(kBinary + " check --files " + kExamples, &code);
   EXPECT_EQ(code, 0) << out;
-  EXPECT_TRUE(std::regex_search(
-      out, std::regex("httpbin\\.istio-testing\\.global\\.\\s+30\\s+IN\\s+A\\s+240\\.0\\.0\\.2")))
-      << out;
+  EXPECT_TRUE(has_line(out, "httpbin.istio-testing.global. 30 IN A 240.0.0.2")) << out;
   EXPECT_NE(out.find("10.1.2.3"), std::string::npos) << out;         // outside the allowed range
   EXPECT_NE(out.find("api.example.com"), std::string::npos) << out;  // outside the zone
   EXPECT_NE(out.find("NONE"), std::string::npos) << out;

@@ -1,31 +1,13 @@
 // Proves the query path allocates nothing: operator new is replaced and counted.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include "resolver/answer.hpp"
 #include "resolver/snapshot_builder.hpp"
+#include "tests/support/counting_new.hpp"
 #include "tests/support/ldns_check.hpp"
 #include "tests/unit/resolver/test_zone.hpp"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace globaldns::resolver {
 namespace {
@@ -49,12 +31,13 @@ TEST(QueryPath, AllocatesNothing) {
   formerr[5] = 2;
   queries.push_back(formerr);
   std::vector<uint8_t> out(65535);
-  const long before = g_allocations.load();
+  globaldns::testing::g_count_allocations = true;
   size_t bytes = 0;
   for (int i = 0; i < 10000; ++i)
     for (const auto& q : queries)
       bytes += answer(snap->get(), q, out, i % 2 ? Transport::Udp : Transport::Tcp).size;
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  globaldns::testing::g_count_allocations = false;
+  EXPECT_EQ(globaldns::testing::g_allocations.load(), 0u);
   EXPECT_GT(bytes, 0u);
 }
 
