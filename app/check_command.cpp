@@ -7,8 +7,6 @@
 #include "app/commands.hpp"
 #include "app/wiring.hpp"
 #include "app/zone_export.hpp"
-#include "config/flags.hpp"
-#include "config/load.hpp"
 #include "resolver/snapshot.hpp"
 #include "resolver/snapshot_builder.hpp"
 #include "sync/file_source.hpp"
@@ -27,26 +25,20 @@ constexpr const char* kCheckUsage =
 }  // namespace
 
 int run_check_command(const std::vector<std::string>& args) {
-  config::Invocation inv = config::load(args);
-  if (inv.help) {
-    std::printf("%s%s", kCheckUsage, config::flags_help().c_str());
-    return 0;
-  }
-  if (!inv.ok()) {
-    for (const std::string& e : inv.errors) std::fprintf(stderr, "globaldns: %s\n", e.c_str());
-    return kExitUsage;
-  }
-  configure_logging(inv.config);
+  int exit_code = 0;
+  const std::optional<config::Config> config =
+      load_config_for("check", kCheckUsage, args, exit_code);
+  if (!config) return exit_code;
 
   boost::asio::io_context io;
   std::vector<sync::ServiceEntry> entries;
-  sync::FileSource source(io, file_source_options(inv.config),
+  sync::FileSource source(io, file_source_options(*config),
                           [&](const std::vector<sync::ServiceEntry>& e) { entries = e; });
   if (auto loaded = source.load_initial(); !loaded) {
     std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());
     return kExitFailure;
   }
-  const sync::SyncSettings settings = sync_settings(inv.config);
+  const sync::SyncSettings settings = sync_settings(*config);
   const sync::Translation t = sync::translate(entries, settings.translate);
   resolver::ZoneData data = settings.zone;
   data.hosts = t.hosts;

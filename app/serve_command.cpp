@@ -12,7 +12,6 @@
 
 #include "app/commands.hpp"
 #include "app/wiring.hpp"
-#include "config/flags.hpp"
 #include "config/load.hpp"
 #include "dns/server/server.hpp"
 #include "resolver/snapshot_holder.hpp"
@@ -143,21 +142,10 @@ class Service {
 }  // namespace
 
 int run_serve_command(const std::vector<std::string>& args) {
-  config::Invocation inv = config::load(args);
-  if (inv.help) {
-    std::printf("%s%s", kServeUsage, config::flags_help().c_str());
-    return 0;
-  }
-  if (!inv.ok()) {
-    for (const std::string& e : inv.errors) std::fprintf(stderr, "globaldns: %s\n", e.c_str());
-    return kExitUsage;
-  }
-  if (!inv.positional.empty()) {
-    std::fprintf(stderr, "globaldns: serve takes no argument \"%s\"\n", inv.positional[0].c_str());
-    return kExitUsage;
-  }
-  configure_logging(inv.config);
-  Service service(args, inv.config);
+  int exit_code = 0;
+  std::optional<config::Config> config = load_config_for("serve", kServeUsage, args, exit_code);
+  if (!config) return exit_code;
+  Service service(args, std::move(*config));
   return service.run();
 }
 

@@ -8,7 +8,10 @@
 #include <cstdio>
 #include <memory>
 
+#include "app/commands.hpp"
+#include "config/flags.hpp"
 #include "config/host_port.hpp"
+#include "config/load.hpp"
 #include "sync/cidr.hpp"
 
 namespace globaldns::app {
@@ -123,6 +126,29 @@ void configure_logging(const config::Config& c) {
   } else {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   }
+}
+
+std::optional<config::Config> load_config_for(const char* command, const char* usage,
+                                              const std::vector<std::string>& args,
+                                              int& exit_code) {
+  config::Invocation inv = config::load(args);
+  exit_code = kExitUsage;
+  if (inv.help) {
+    std::printf("%s%s", usage, config::flags_help().c_str());
+    exit_code = 0;
+    return std::nullopt;
+  }
+  if (!inv.ok()) {
+    for (const std::string& e : inv.errors) std::fprintf(stderr, "globaldns: %s\n", e.c_str());
+    return std::nullopt;
+  }
+  if (!inv.positional.empty()) {
+    std::fprintf(stderr, "globaldns: %s takes no argument \"%s\"\n", command,
+                 inv.positional[0].c_str());
+    return std::nullopt;
+  }
+  configure_logging(inv.config);
+  return std::move(inv.config);
 }
 
 }  // namespace globaldns::app

@@ -1,6 +1,10 @@
 // Wiring: turns the validated Config into each module's own settings (config stays a leaf).
 #pragma once
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "config/config.hpp"
 #include "dns/server/server.hpp"
 #include "sync/file_source.hpp"
@@ -12,5 +16,11 @@ sync::SyncSettings sync_settings(const config::Config& config);
 dns::ServerOptions server_options(const config::Config& config);
 sync::FileSourceOptions file_source_options(const config::Config& config);
 void configure_logging(const config::Config& config);
+
+// The common start of `serve` and `check`: loads and validates the config from the flags,
+// prints --help (with `usage` first) or the errors, and sets up logging. On nullopt the
+// command returns `exit_code`. `command` names it in the message for a stray argument.
+std::optional<config::Config> load_config_for(const char* command, const char* usage,
+                                              const std::vector<std::string>& args, int& exit_code);
 
 }  // namespace globaldns::app
