@@ -16,12 +16,14 @@ struct SoaParams {
   uint32_t retry = 30;
   uint32_t expire = 86400;
   uint32_t minimum = 30;  // negative-caching TTL (RFC 2308 §4)
+  bool operator==(const SoaParams&) const = default;
 };
 
 struct ZoneSpec {
   std::string apex;  // text form, e.g. "global." (trailing dot optional, any case)
   SoaParams soa;
   std::vector<std::string> nameservers;  // NS targets at the apex; empty means {soa.mname}
+  bool operator==(const ZoneSpec&) const = default;
 };
 
 using Ipv4 = std::array<uint8_t, 4>;
@@ -33,6 +35,7 @@ struct HostRecords {
   std::string name;
   std::vector<Ipv4> v4;
   std::vector<Ipv6> v6;
+  bool operator==(const HostRecords&) const = default;
 };
 
 struct ZoneData {
@@ -41,6 +44,7 @@ struct ZoneData {
   uint32_t ttl = 30;              // TTL of A/AAAA answers
   uint32_t serial = 1;            // SOA serial, the same for every zone of one snapshot
   uint16_t edns_udp_size = 1232;  // our advertised and maximum UDP payload (RFC 6891 §6.2.5)
+  bool operator==(const ZoneData&) const = default;
 };
 
 }  // namespace globaldns::resolver

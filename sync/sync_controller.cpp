@@ -12,27 +12,6 @@
 namespace globaldns::sync {
 namespace {
 
-// Field by field, because ZoneData has no operator==; keep in step with resolver/zone_data.hpp.
-bool same_soa(const resolver::SoaParams& a, const resolver::SoaParams& b) {
-  return a.mname == b.mname && a.rname == b.rname && a.ttl == b.ttl && a.refresh == b.refresh &&
-         a.retry == b.retry && a.expire == b.expire && a.minimum == b.minimum;
-}
-
-bool same_zone(const resolver::ZoneSpec& a, const resolver::ZoneSpec& b) {
-  return a.apex == b.apex && same_soa(a.soa, b.soa) && a.nameservers == b.nameservers;
-}
-
-bool same_host(const resolver::HostRecords& a, const resolver::HostRecords& b) {
-  return a.name == b.name && a.v4 == b.v4 && a.v6 == b.v6;
-}
-
-// Equal apart from the serial: what a client could see differently.
-bool same_data(const resolver::ZoneData& a, const resolver::ZoneData& b) {
-  return a.ttl == b.ttl && a.edns_udp_size == b.edns_udp_size &&
-         std::equal(a.zones.begin(), a.zones.end(), b.zones.begin(), b.zones.end(), same_zone) &&
-         std::equal(a.hosts.begin(), a.hosts.end(), b.hosts.begin(), b.hosts.end(), same_host);
-}
-
 int64_t system_unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -121,8 +100,9 @@ ApplySummary SyncController::apply_locked() {
 
   resolver::ZoneData data = settings_.zone;
   data.hosts = std::move(translation.hosts);
-  data.serial = 0;
-  if (published_ && same_data(*published_, data)) {
+  data.serial =
+      0;  // published_ is kept with serial 0 too: equal means nothing a client sees changed
+  if (published_ && *published_ == data) {
     summary.outcome = ApplyOutcome::Unchanged;
     return summary;
   }
