@@ -16,6 +16,7 @@ set -euo pipefail
 PKGS_BUILD=(
   g++ cmake ninja-build pkg-config
   libldns-dev libboost1.81-dev libyaml-cpp-dev libspdlog-dev
+  libboost-json1.81-dev libboost-url1.81-dev libssl-dev  # the Kubernetes API client
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Clients the integration tests drive the real binary with, and the format check.
@@ -27,6 +28,7 @@ PKGS_TEST=(
   busybox         # busybox nslookup (a musl-style resolver client)
   python3 python3-dnspython
   iproute2        # ss, ip
+  openssl         # certificates for the fake Kubernetes API server
 )
 # Peers and tools for bench/compare.sh and memory checks.
 PKGS_BENCH=(dnsperf nsd knot valgrind)
