@@ -1,0 +1,114 @@
+// Tests of decode_list: the page as the API server writes it, and bad items skipped alone.
+#include "sync/kube/list_decoder.hpp"
+
+#include <gtest/gtest.h>
+
+namespace globaldns::sync::kube {
+namespace {
+
+// The shape from the research notes (kubernetes-watch-facts.md §1), with the elisions filled in.
+constexpr std::string_view kList =
+    R"({"apiVersion":"networking.istio.io/v1","items":[{"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"creationTimestamp":"2024-05-01T10:00:00Z","generation":1,"name":"a","namespace":"ns1","resourceVersion":"1234","uid":"0f6c1a8e-1"},"spec":{"addresses":["240.0.0.1"],"hosts":["a.ns1.global"],"ports":[{"name":"http","number":80,"protocol":"HTTP"}],"resolution":"STATIC"}}],"kind":"ServiceEntryList","metadata":{"continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MTIzNCwic3RhcnQiOiJuczEvYVx1MDAwMCJ9","remainingItemCount":99500,"resourceVersion":"1234"}})";
+
+TEST(ListDecoder, DecodesResearchExample) {
+  auto list = decode_list(kList, "cluster1");
+  ASSERT_TRUE(list.ok()) << list.error();
+  EXPECT_EQ(list->resource_version, "1234");
+  EXPECT_EQ(list->continue_token,
+            "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MTIzNCwic3RhcnQiOiJuczEvYVx1MDAwMCJ9");
+  EXPECT_EQ(list->remaining_item_count, 99500);
+  ASSERT_EQ(list->objects.size(), 1u);
+  const KubeObject& object = list->objects[0];
+  EXPECT_EQ(object.entry.key(), "ns1/a");
+  EXPECT_EQ(object.entry.hosts, std::vector<std::string>{"a.ns1.global"});
+  EXPECT_EQ(object.entry.resolution, Resolution::Static);
+  EXPECT_EQ(object.entry.origin, "cluster1");
+  EXPECT_EQ(object.resource_version, "1234");
+  EXPECT_EQ(object.uid, "0f6c1a8e-1");
+  EXPECT_TRUE(list->problems.empty());
+}
+
+TEST(ListDecoder, BadItemIsSkippedAlone) {
+  constexpr std::string_view body =
+      R"({"kind":"ServiceEntryList","metadata":{"resourceVersion":"77"},"items":[
+        {"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"good1","namespace":"n","resourceVersion":"70"},"spec":{"hosts":["g1.global"]}},
+        {"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"bad","namespace":"n"},"spec":{"hosts":["b.global"],"resolution":"WHAT"}},
+        "not an object",
+        {"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"late","namespace":"n","creationTimestamp":"soon"},"spec":{"hosts":["l.global"]}},
+        {"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"good2","namespace":"n"},"spec":{"hosts":["g2.global"]}}]})";
+  auto list = decode_list(body, "c");
+  ASSERT_TRUE(list.ok()) << list.error();
+  EXPECT_TRUE(list->continue_token.empty());
+  ASSERT_EQ(list->objects.size(), 3u);
+  EXPECT_EQ(list->objects[0].entry.name, "good1");
+  EXPECT_EQ(list->objects[0].resource_version, "70");
+  EXPECT_EQ(list->objects[1].entry.name, "late");
+  EXPECT_EQ(list->objects[2].entry.name, "good2");
+  EXPECT_EQ(list->problems,
+            (std::vector<std::string>{
+                "n/bad: unknown spec.resolution \"WHAT\"; object skipped",
+                "list item is not an object; ignored",
+                "n/late: creationTimestamp \"soon\" is not RFC 3339; treated as newest"}));
+}
+
+TEST(ListDecoder, EmptyAndNullItems) {
+  for (const std::string_view body :
+       {R"({"kind":"ServiceEntryList","metadata":{"resourceVersion":"5"},"items":[]})",
+        R"({"kind":"ServiceEntryList","metadata":{"resourceVersion":"5"},"items":null})",
+        R"({"kind":"ServiceEntryList","metadata":{"resourceVersion":"5"}})"}) {
+    auto list = decode_list(body, "c");
+    ASSERT_TRUE(list.ok()) << body << ": " << list.error();
+    EXPECT_TRUE(list->objects.empty());
+    EXPECT_EQ(list->resource_version, "5");
+  }
+}
+
+struct ListErrorCase {
+  const char* name;
+  std::string_view body;
+  const char* error_part;
+};
+
+class ListDecoderError : public testing::TestWithParam<ListErrorCase> {};
+
+TEST_P(ListDecoderError, FailsWholePage) {
+  auto list = decode_list(GetParam().body, "c");
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.error().find(GetParam().error_part), std::string::npos) << list.error();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ListDecoderError,
+    testing::Values(
+        ListErrorCase{"Malformed", R"({"kind":"ServiceEntryList","items":[)", "malformed JSON"},
+        ListErrorCase{"Empty", "", "malformed JSON"},
+        ListErrorCase{"NotObject", "[1,2]", "not an object"},
+        ListErrorCase{"WrongKind", R"({"kind":"PodList","metadata":{"resourceVersion":"1"}})",
+                      "expected kind ServiceEntryList"},
+        ListErrorCase{"NoResourceVersion", R"({"kind":"ServiceEntryList","items":[]})",
+                      "no metadata.resourceVersion"},
+        ListErrorCase{
+            "ItemsNotList",
+            R"({"kind":"ServiceEntryList","metadata":{"resourceVersion":"1"},"items":{}})",
+            "items is not a list"},
+        ListErrorCase{
+            "Status",
+            R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"The provided continue parameter is too old","reason":"Expired","code":410})",
+            "410 Expired: The provided continue parameter is too old"},
+        ListErrorCase{
+            "TooDeep",
+            std::string_view(
+                "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["),
+            "malformed JSON"}),
+    [](const testing::TestParamInfo<ListErrorCase>& info) { return info.param.name; });
+
+TEST(ListDecoder, SizeLimit) {
+  JsonLimits limits;
+  limits.max_bytes = 10;
+  auto list = decode_list(kList, "c", limits);
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.error().find("more than the limit of 10"), std::string::npos) << list.error();
+}
+
+}  // namespace
+}  // namespace globaldns::sync::kube
