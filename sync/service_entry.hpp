@@ -4,11 +4,22 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace globaldns::sync {
 
 enum class Resolution : uint8_t { None, Static, Dns, DnsRoundRobin, Unset };
+
+// spec.resolution as written ("" when absent); nullopt for a value Istio does not define.
+inline std::optional<Resolution> parse_resolution(std::string_view text) {
+  if (text.empty()) return Resolution::Unset;
+  if (text == "NONE") return Resolution::None;
+  if (text == "STATIC") return Resolution::Static;
+  if (text == "DNS") return Resolution::Dns;
+  if (text == "DNS_ROUND_ROBIN") return Resolution::DnsRoundRobin;
+  return std::nullopt;
+}
 
 // status.addresses (Istio 1.23+ auto-allocation): a VIP for one host of the entry.
 struct StatusAddress {

@@ -105,15 +105,6 @@ std::vector<std::string> string_list(const std::optional<YAML::Node>& node, int 
   return out;
 }
 
-std::optional<Resolution> parse_resolution(std::string_view text) {
-  if (text.empty()) return Resolution::Unset;
-  if (text == "NONE") return Resolution::None;
-  if (text == "STATIC") return Resolution::Static;
-  if (text == "DNS") return Resolution::Dns;
-  if (text == "DNS_ROUND_ROBIN") return Resolution::DnsRoundRobin;
-  return std::nullopt;
-}
-
 class Decoder {
  public:
   Decoder(std::string_view source, DecodedEntries& out) : source_(source), out_(out) {}

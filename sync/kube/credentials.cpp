@@ -1,5 +1,6 @@
 // Building ClusterCredentials: reading the referenced files once, with errors that name them.
 #include "sync/kube/credentials.hpp"
+#include "sync/kube/trim_space.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -33,15 +34,6 @@ Result<std::optional<std::string>> load_pem(const PemSource& source, std::string
   auto text = read_file(source.file, what);
   if (!text) return Error{text.error()};
   return std::optional<std::string>(std::move(text).value());
-}
-
-std::string trim(std::string s) {
-  constexpr const char* kSpace = " \t\r\n\v\f";
-  const std::size_t end = s.find_last_not_of(kSpace);
-  if (end == std::string::npos) return {};
-  s.erase(end + 1);
-  s.erase(0, s.find_first_not_of(kSpace));
-  return s;
 }
 
 }  // namespace
@@ -131,7 +123,7 @@ Result<ClusterCredentials> from_in_cluster(const EnvLookup& env,
   auto token = read_file(token_path, "service account token");
   if (!token) return Error{prefix + token.error()};
   // Both set, as client-go does: the file is re-read on rotation, the first read is the fallback.
-  out.token = TokenSpec{trim(std::move(token).value()), token_path};
+  out.token = TokenSpec{trim_space(std::move(token).value()), token_path};
   if (out.token.token.empty())
     return Error{prefix + "service account token " + token_path.string() + " is empty"};
 
@@ -141,7 +133,7 @@ Result<ClusterCredentials> from_in_cluster(const EnvLookup& env,
 
   // The namespace file comes from the downward API; without it, fall back like client-go.
   auto ns = read_file(root / "namespace", "namespace");
-  out.namespace_ = ns ? trim(std::move(ns).value()) : std::string();
+  out.namespace_ = ns ? trim_space(std::move(ns).value()) : std::string();
   if (out.namespace_.empty()) out.namespace_ = "default";
   return out;
 }

@@ -46,15 +46,6 @@ std::vector<std::string> string_list(const boost::json::value* node, const char*
   return out;
 }
 
-std::optional<Resolution> parse_resolution(std::string_view text) {
-  if (text.empty()) return Resolution::Unset;
-  if (text == "NONE") return Resolution::None;
-  if (text == "STATIC") return Resolution::Static;
-  if (text == "DNS") return Resolution::Dns;
-  if (text == "DNS_ROUND_ROBIN") return Resolution::DnsRoundRobin;
-  return std::nullopt;
-}
-
 std::vector<StatusAddress> status_addresses(const boost::json::object& status) {
   std::vector<StatusAddress> out;
   const boost::json::value* node = status.if_contains("addresses");

@@ -1,6 +1,7 @@
 // Token file re-reading: by path each time, because kubelet rotates it with a `..data` symlink
 // swap.
 #include "sync/kube/token_source.hpp"
+#include "sync/kube/trim_space.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -10,18 +11,7 @@
 #include <sstream>
 
 namespace globaldns::sync::kube {
-namespace {
-
-std::string trim(std::string s) {
-  constexpr const char* kSpace = " \t\r\n\v\f";
-  const std::size_t end = s.find_last_not_of(kSpace);
-  if (end == std::string::npos) return {};
-  s.erase(end + 1);
-  s.erase(0, s.find_first_not_of(kSpace));
-  return s;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TokenSource::TokenSource(TokenSpec spec, TokenSourceOptions options)
     : spec_(std::move(spec)), options_(std::move(options)) {}
@@ -40,7 +30,7 @@ Result<std::string> TokenSource::read_file() const {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return Error{"token file " + spec_.token_file.string() + ": read failed"};
-  std::string token = trim(text.str());
+  std::string token = trim_space(text.str());
   if (token.empty()) return Error{"token file " + spec_.token_file.string() + " is empty"};
   return token;
 }
