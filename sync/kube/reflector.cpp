@@ -1,0 +1,479 @@
+// Reflector: paginated LIST, then WATCH from its resourceVersion, with client-go's recovery rules.
+#include "sync/kube/reflector.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <random>
+#include <utility>
+
+#include "sync/kube/list_decoder.hpp"
+#include "sync/kube/watch_event.hpp"
+
+namespace globaldns::sync::kube {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string pct_encode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : in) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// Retry-After in seconds (the HTTP-date form is ignored).
+std::optional<milliseconds> retry_after(const HttpResponse& response) {
+  if (!response.retry_after) return std::nullopt;
+  const std::string& text = *response.retry_after;
+  long seconds = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc{} || seconds < 0) return std::nullopt;
+  return milliseconds(std::min<long>(seconds, 3600) * 1000);
+}
+
+std::string namespace_of(const std::string& key) {
+  const size_t slash = key.find('/');
+  return slash == std::string::npos ? std::string() : key.substr(0, slash);
+}
+
+}  // namespace
+
+Reflector::Reflector(boost::asio::io_context& io, ApiClient& client, ReflectorOptions options,
+                     SnapshotCallback on_snapshot, StateCallback on_state)
+    : io_(io),
+      client_(client),
+      options_(std::move(options)),
+      on_snapshot_(std::move(on_snapshot)),
+      on_state_(std::move(on_state)),
+      retry_timer_(io),
+      snapshot_timer_(io) {
+  if (!options_.random) {
+    auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+    options_.random = [engine] { return std::uniform_real_distribution<double>(0, 1)(*engine); };
+  }
+  if (!options_.now) options_.now = [] { return Clock::now(); };
+}
+
+Reflector::~Reflector() {
+  stop();
+}
+
+void Reflector::start() {
+  if (running_) return;
+  running_ = true;
+  alive_ = std::make_shared<int>(0);
+  backoff_ = milliseconds(0);
+  boost::asio::post(io_, [this, weak = token()] {
+    if (!weak.expired() && running_) start_list();
+  });
+}
+
+void Reflector::stop() {
+  if (!running_) return;
+  running_ = false;
+  alive_.reset();  // every pending callback holds a weak token and now returns early
+  ++list_gen_;
+  ++watch_gen_;
+  watch_.cancel();
+  retry_timer_.cancel();
+  snapshot_timer_.cancel();
+  snapshot_armed_ = false;
+}
+
+double Reflector::random01() {
+  const double r = options_.random();
+  return std::clamp(r, 0.0, 1.0);
+}
+
+Reflector::Clock::time_point Reflector::now() const {
+  return options_.now();
+}
+
+std::string Reflector::collection_path() const {
+  std::string path = options_.group_version_path;
+  if (options_.namespaces.size() == 1) path.append("/namespaces/").append(options_.namespaces[0]);
+  path.append("/serviceentries");
+  return path;
+}
+
+bool Reflector::wanted(const std::string& namespace_) const {
+  if (options_.namespaces.size() <= 1) return true;  // the path already scopes it
+  return std::find(options_.namespaces.begin(), options_.namespaces.end(), namespace_) !=
+         options_.namespaces.end();
+}
+
+// ---- LIST ----
+
+void Reflector::start_list() {
+  ++list_gen_;
+  pending_.clear();
+  continue_.clear();
+  list_problems_ = 0;
+  request_page();
+}
+
+void Reflector::request_page() {
+  std::string target = collection_path();
+  char sep = '?';
+  auto add = [&](std::string_view name, std::string_view value) {
+    target.push_back(sep);
+    sep = '&';
+    target.append(name).append("=").append(value);
+  };
+  if (!unpaged_ && options_.page_limit > 0) add("limit", std::to_string(options_.page_limit));
+  if (!continue_.empty()) add("continue", pct_encode(continue_));
+  if (!options_.label_selector.empty()) add("labelSelector", pct_encode(options_.label_selector));
+  const uint64_t gen = list_gen_;
+  client_.get(target, Clock::now() + options_.request_timeout,
+              [this, weak = token(), gen](Result<HttpResponse> result) {
+                if (weak.expired() || !running_ || gen != list_gen_) return;
+                on_page(gen, std::move(result));
+              });
+}
+
+void Reflector::on_page(uint64_t /*gen*/, Result<HttpResponse> result) {
+  if (!result.ok()) {
+    fail(Next::Relist, std::string("list: ").append(result.error()), std::nullopt);
+    return;
+  }
+  HttpResponse& response = *result;
+  if (response.status != 200) {
+    const KubeStatus status = decode_status_body(response.status, response.body);
+    const StatusClass cls = classify(status);
+    if (cls == StatusClass::Expired && !continue_.empty()) {
+      // The continue token expired (compaction): restart a full, unpaged list at once.
+      spdlog::info("kube reflector: continue token expired, restarting the list");
+      unpaged_ = true;
+      start_list();
+      return;
+    }
+    fail(Next::Relist, std::string("list: ").append(describe(status)), retry_after(response));
+    return;
+  }
+  auto page = decode_list(response.body, options_.origin);
+  if (!page.ok()) {
+    fail(Next::Relist, std::string("list: ").append(page.error()), std::nullopt);
+    return;
+  }
+  list_problems_ += page->problems.size();
+  if (!page->problems.empty() && list_problems_ != logged_list_problems_)
+    spdlog::warn("kube reflector: list item problem (first of this page): {}", page->problems[0]);
+  for (KubeObject& object : page->objects) {
+    if (!wanted(object.entry.namespace_)) continue;
+    std::string key = object.entry.key();
+    pending_.insert_or_assign(std::move(key), std::move(object));
+  }
+  if (!page->continue_token.empty()) {
+    continue_ = std::move(page->continue_token);
+    request_page();
+    return;
+  }
+  commit_list(std::move(page->resource_version));
+}
+
+void Reflector::commit_list(std::string rv) {
+  unpaged_ = false;
+  continue_.clear();
+  if (list_problems_ != logged_list_problems_) {
+    if (list_problems_ > 0)
+      spdlog::warn("kube reflector: {} list item(s) skipped or kept with warnings", list_problems_);
+    logged_list_problems_ = list_problems_;
+  }
+  const bool first = !state_.synced_once;
+  const bool changed = first || pending_ != store_;
+  store_ = std::move(pending_);
+  pending_.clear();
+  rv_ = std::move(rv);
+  problem_keys_.clear();
+  if (first) {
+    spdlog::info("kube reflector: synced {} ServiceEntries at resourceVersion {}", store_.size(),
+                 rv_);
+  } else {
+    ++state_.relists;
+    spdlog::info("kube reflector: relisted {} ServiceEntries at resourceVersion {}", store_.size(),
+                 rv_);
+  }
+  state_.synced_once = true;
+  mark_success();
+  if (first) {
+    dirty_ = true;
+    emit_snapshot();
+  } else if (changed) {
+    mark_changed();
+  }
+  start_watch();
+}
+
+// ---- WATCH ----
+
+void Reflector::start_watch() {
+  ++watch_gen_;
+  const uint64_t gen = watch_gen_;
+  splitter_.reset();
+  watch_started_ = now();
+  watch_events_ = 0;
+  int timeout = options_.watch_timeout_seconds;
+  if (timeout <= 0) timeout = 300 + static_cast<int>(random01() * 300.0) % 300;
+  std::string target = collection_path();
+  target.append("?watch=1&allowWatchBookmarks=true&resourceVersion=")
+      .append(pct_encode(rv_))
+      .append("&timeoutSeconds=")
+      .append(std::to_string(timeout));
+  if (!options_.label_selector.empty())
+    target.append("&labelSelector=").append(pct_encode(options_.label_selector));
+  watch_ = client_.watch(
+      target,
+      [this, weak = token(), gen](std::span<const char> bytes) {
+        if (weak.expired() || !running_ || gen != watch_gen_) return;
+        on_watch_bytes(gen, std::string_view(bytes.data(), bytes.size()));
+      },
+      [this, weak = token(), gen](Result<HttpResponse> result) {
+        if (weak.expired() || !running_ || gen != watch_gen_) return;
+        on_watch_end(gen, std::move(result));
+      },
+      options_.idle_timeout);
+}
+
+void Reflector::on_watch_bytes(uint64_t gen, std::string_view bytes) {
+  bool keep = true;
+  auto fed = splitter_.feed(bytes, [&](std::string_view line) {
+    if (keep && gen == watch_gen_) keep = apply_line(line);
+  });
+  if (!keep || gen != watch_gen_) return;
+  if (!fed.ok()) {
+    abandon_watch();
+    fail(Next::Rewatch, std::string("watch: ").append(fed.error()), std::nullopt);
+  }
+}
+
+bool Reflector::apply_line(std::string_view line) {
+  auto decoded = decode_watch_event(line, options_.origin);
+  if (!decoded.ok()) {
+    abandon_watch();
+    fail(Next::Relist, std::string("watch: ").append(decoded.error()), std::nullopt);
+    return false;
+  }
+  WatchEvent& event = *decoded;
+  if (event.type == EventType::Error) {
+    abandon_watch();
+    const std::string what = std::string("watch: ").append(describe(event.status));
+    switch (event.status_class) {
+      case StatusClass::Expired:
+        spdlog::info("kube reflector: {}; relisting", what);
+        run_next(Next::Relist);  // no backoff: the history moved on
+        break;
+      case StatusClass::TooManyRequests:
+        fail(Next::Rewatch, what, std::nullopt);
+        break;
+      default:
+        fail(Next::Relist, what, std::nullopt);
+        break;
+    }
+    return false;
+  }
+  ++watch_events_;
+  if (!event.resource_version.empty()) rv_ = event.resource_version;
+  if (event.type != EventType::Bookmark) {
+    const std::string ns = namespace_of(event.key);
+    if (wanted(ns)) {
+      if (event.type == EventType::Deleted) {
+        if (store_.erase(event.key) > 0) mark_changed();
+        problem_keys_.erase(event.key);
+      } else if (event.object) {
+        auto [it, inserted] = store_.try_emplace(event.key, *event.object);
+        if (inserted || !(it->second == *event.object)) {
+          it->second = std::move(*event.object);
+          mark_changed();
+        }
+        problem_keys_.erase(event.key);
+        if (!event.warning.empty()) spdlog::warn("kube reflector: {}", event.warning);
+      } else {
+        if (store_.erase(event.key) > 0) mark_changed();
+        if (problem_keys_.insert(event.key).second)
+          spdlog::warn("kube reflector: {}; entry dropped", event.problem);
+      }
+    }
+  }
+  mark_success();
+  return true;
+}
+
+void Reflector::abandon_watch() {
+  ++watch_gen_;  // the coming "watch cancelled" end is ignored
+  ++state_.watch_restarts;
+  watch_.cancel();
+}
+
+void Reflector::on_watch_end(uint64_t /*gen*/, Result<HttpResponse> result) {
+  ++watch_gen_;
+  ++state_.watch_restarts;
+  if (!result.ok()) {
+    const std::string& error = result.error();
+    if (error.find("watch stalled") != std::string::npos) {
+      spdlog::warn("kube reflector: {}; resuming from resourceVersion {}", error, rv_);
+      state_.connected = false;
+      publish_state();
+      run_next(Next::Rewatch);
+      return;
+    }
+    if (error.find("stream broken") != std::string::npos) {
+      // The 200 stream was cut (connection reset, proxy, apiserver restart): like client-go's
+      // stream end, resume from the last RV without a relist; back off only when it was a very
+      // short watch without events.
+      if (watch_events_ == 0 && now() - watch_started_ < options_.very_short_watch) {
+        fail(Next::Rewatch, std::string("watch: ").append(error), std::nullopt);
+      } else {
+        if (state_.connected)
+          spdlog::warn("kube reflector: {}; resuming from resourceVersion {}", error, rv_);
+        state_.connected = false;
+        publish_state();
+        run_next(Next::Rewatch);
+      }
+      return;
+    }
+    const bool refused = error.find("refused") != std::string::npos;
+    fail(refused ? Next::Rewatch : Next::Relist, std::string("watch: ").append(error),
+         std::nullopt);
+    return;
+  }
+  HttpResponse& response = *result;
+  if (response.status == 200) {
+    if (splitter_.buffered() > 0) {
+      fail(Next::Rewatch, "watch: stream ended inside an event", std::nullopt);
+      return;
+    }
+    if (watch_events_ == 0 && now() - watch_started_ < options_.very_short_watch) {
+      fail(Next::Rewatch, "watch: very short watch with no events", std::nullopt);
+      return;
+    }
+    publish_state();
+    run_next(Next::Rewatch);  // timeoutSeconds reached: resume, no relist
+    return;
+  }
+  const KubeStatus status = decode_status_body(response.status, response.body);
+  const StatusClass cls = classify(status);
+  const std::string what = std::string("watch: ").append(describe(status));
+  switch (cls) {
+    case StatusClass::Expired:
+      spdlog::info("kube reflector: {}; relisting", what);
+      run_next(Next::Relist);
+      return;
+    case StatusClass::TooManyRequests:
+    case StatusClass::Unauthorized:
+      fail(Next::Rewatch, what, retry_after(response));
+      return;
+    default:
+      fail(Next::Relist, what, retry_after(response));
+      return;
+  }
+}
+
+// ---- retry ----
+
+std::chrono::milliseconds Reflector::next_backoff() {
+  const BackoffOptions& b = options_.backoff;
+  const auto t = now();
+  if (backoff_.count() == 0 || t - last_failure_ >= b.reset_after) {
+    backoff_ = b.initial;
+  } else {
+    backoff_ = std::min(
+        b.cap,
+        milliseconds(static_cast<int64_t>(static_cast<double>(backoff_.count()) * b.factor)));
+  }
+  last_failure_ = t;
+  const double jittered = static_cast<double>(backoff_.count()) * (1.0 + b.jitter * random01());
+  return milliseconds(static_cast<int64_t>(jittered));
+}
+
+void Reflector::fail(Next next, const std::string& error,
+                     std::optional<std::chrono::milliseconds> at_least) {
+  milliseconds delay = next_backoff();
+  if (at_least && *at_least > delay) delay = *at_least;
+  if (error != state_.last_error || state_.connected)
+    spdlog::warn("kube reflector: {}; retrying in {} ms ({})", error, delay.count(),
+                 next == Next::Relist ? "relist" : "re-watch");
+  state_.connected = false;
+  state_.last_error = error;
+  publish_state();
+  schedule(next, delay);
+}
+
+void Reflector::schedule(Next next, std::chrono::milliseconds delay) {
+  retry_timer_.expires_after(delay);
+  retry_timer_.async_wait([this, weak = token(), next](boost::system::error_code ec) {
+    if (ec || weak.expired() || !running_) return;
+    run_next(next);
+  });
+}
+
+void Reflector::run_next(Next next) {
+  if (!running_) return;
+  if (next == Next::Relist)
+    start_list();
+  else
+    start_watch();
+}
+
+void Reflector::mark_success() {
+  const bool was_down = !state_.connected;
+  if (was_down && !state_.last_error.empty())
+    spdlog::info("kube reflector: recovered (resourceVersion {})", rv_);
+  state_.connected = true;
+  state_.last_error.clear();
+  state_.last_success = std::chrono::system_clock::now();
+  if (was_down) publish_state();
+}
+
+// ---- snapshots and state ----
+
+void Reflector::mark_changed() {
+  dirty_ = true;
+  if (snapshot_armed_) return;
+  snapshot_armed_ = true;
+  snapshot_timer_.expires_after(options_.coalesce);
+  snapshot_timer_.async_wait([this, weak = token()](boost::system::error_code ec) {
+    if (weak.expired() || !running_) return;
+    snapshot_armed_ = false;
+    if (!ec) emit_snapshot();
+  });
+}
+
+void Reflector::emit_snapshot() {
+  if (!dirty_) return;
+  dirty_ = false;
+  publish_state();
+  if (!on_snapshot_) return;
+  std::vector<ServiceEntry> all;
+  all.reserve(store_.size());
+  for (const auto& [key, object] : store_) all.push_back(object.entry);
+  on_snapshot_(all);
+}
+
+void Reflector::publish_state() {
+  if (!on_state_) return;
+  // last_success moves with every event: compare without it so state changes stay rare.
+  SyncState a = state_;
+  SyncState b = published_;
+  a.last_success.reset();
+  b.last_success.reset();
+  if (published_once_ && a == b) return;
+  published_once_ = true;
+  published_ = state_;
+  on_state_(state_);
+}
+
+}  // namespace globaldns::sync::kube

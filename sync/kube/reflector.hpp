@@ -1,0 +1,158 @@
+// Reflector: keeps a local copy of the cluster's ServiceEntries with list + watch, like client-go.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sync/kube/api_client.hpp"
+#include "sync/kube/json_service_entry.hpp"
+#include "sync/kube/line_splitter.hpp"
+#include "sync/kube/status.hpp"
+#include "sync/service_entry.hpp"
+
+namespace globaldns::sync::kube {
+
+struct BackoffOptions {
+  std::chrono::milliseconds initial{800};  // client-go: 0.8 s
+  double factor = 2.0;
+  double jitter = 1.0;                            // delay * (1 + jitter * U[0,1))
+  std::chrono::milliseconds cap{30000};           // before jitter, so [30, 60) s at the top
+  std::chrono::milliseconds reset_after{120000};  // this long without errors resets the delay
+};
+
+struct ReflectorOptions {
+  // Group-version path, e.g. "/apis/networking.istio.io/v1" (no discovery here).
+  std::string group_version_path = "/apis/networking.istio.io/v1";
+  // Empty: cluster-wide. One: the namespaced path. Several: ONE cluster-wide list/watch whose
+  // items and events are filtered to these namespaces (one connection instead of N; the RBAC
+  // for a cluster-wide list is then needed).
+  std::vector<std::string> namespaces;
+  std::string label_selector;
+  int page_limit = 500;
+  // 0: uniform in [300, 600) s per watch, as client-go does; otherwise this value.
+  int watch_timeout_seconds = 0;
+  // A watch silent for this long is dropped and resumed from the last RV. Keep it above the
+  // server's bookmark interval (60 s on kube-apiserver).
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(90)};
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // one LIST page
+  // A watch ending cleanly this fast with no event counts as an error (client-go: 1 s).
+  std::chrono::milliseconds very_short_watch{1000};
+  // Changes are coalesced: at most one on_snapshot per interval.
+  std::chrono::milliseconds coalesce{50};
+  BackoffOptions backoff;
+  std::string origin = "kubernetes";  // each entry's origin
+  // Injectable for tests: uniform in [0, 1), and the clock.
+  std::function<double()> random;
+  std::function<std::chrono::steady_clock::time_point()> now;
+};
+
+struct SyncState {
+  bool synced_once = false;  // a complete list has been stored
+  bool connected = false;    // the last list/watch request is healthy
+  std::string last_error;    // empty when healthy
+  uint64_t relists = 0;      // complete lists after the first
+  uint64_t watch_restarts = 0;
+  std::optional<std::chrono::system_clock::time_point> last_success;  // last good list/event
+  bool operator==(const SyncState&) const = default;
+};
+
+// Single-threaded: construct, start(), stop() and destroy on the io_context's thread; callbacks
+// run there. on_snapshot gets the whole store (sorted by namespace/name): after the first complete
+// list and then after changes, coalesced. A partial or failed list never replaces the store, so
+// the last good data is kept while the API server is unreachable.
+class Reflector {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using SnapshotCallback = std::function<void(const std::vector<ServiceEntry>& all)>;
+  using StateCallback = std::function<void(const SyncState&)>;
+
+  Reflector(boost::asio::io_context& io, ApiClient& client, ReflectorOptions options,
+            SnapshotCallback on_snapshot, StateCallback on_state = {});
+  ~Reflector();
+  Reflector(const Reflector&) = delete;
+  Reflector& operator=(const Reflector&) = delete;
+
+  void start();
+  void stop();  // cancels the watch and timers; no callback afterwards
+
+  const SyncState& state() const { return state_; }
+  size_t size() const { return store_.size(); }
+  const std::string& resource_version() const { return rv_; }
+
+ private:
+  enum class Next { Relist, Rewatch };
+
+  std::string collection_path() const;
+  bool wanted(const std::string& namespace_) const;
+  void start_list();
+  void request_page();
+  void on_page(uint64_t gen, Result<HttpResponse> result);
+  void commit_list(std::string rv);
+  void start_watch();
+  void on_watch_bytes(uint64_t gen, std::string_view bytes);
+  bool apply_line(std::string_view line);  // false: abandon the watch (action scheduled)
+  void on_watch_end(uint64_t gen, Result<HttpResponse> result);
+  void abandon_watch();
+  void fail(Next next, const std::string& error, std::optional<std::chrono::milliseconds> at_least);
+  void schedule(Next next, std::chrono::milliseconds delay);
+  void run_next(Next next);
+  std::chrono::milliseconds next_backoff();
+  void mark_success();
+  void mark_changed();
+  void emit_snapshot();
+  void publish_state();
+  double random01();
+  Clock::time_point now() const;
+  std::weak_ptr<int> token() const { return alive_; }
+
+  boost::asio::io_context& io_;
+  ApiClient& client_;
+  ReflectorOptions options_;
+  SnapshotCallback on_snapshot_;
+  StateCallback on_state_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  bool running_ = false;
+
+  std::map<std::string, KubeObject> store_;
+  std::string rv_;
+  SyncState state_;
+  SyncState published_;
+  bool published_once_ = false;
+
+  // The list in progress.
+  uint64_t list_gen_ = 0;
+  std::map<std::string, KubeObject> pending_;
+  std::string continue_;
+  bool unpaged_ = false;  // after an expired continue: one full list without limit
+  size_t list_problems_ = 0;
+  size_t logged_list_problems_ = SIZE_MAX;
+
+  // The watch in progress.
+  uint64_t watch_gen_ = 0;
+  WatchHandle watch_;
+  LineSplitter splitter_;
+  Clock::time_point watch_started_{};
+  uint64_t watch_events_ = 0;
+  std::set<std::string> problem_keys_;  // keys whose bad object has been logged
+
+  // Backoff and retry.
+  std::chrono::milliseconds backoff_{0};
+  Clock::time_point last_failure_{};
+  boost::asio::steady_timer retry_timer_;
+
+  // Coalescing.
+  boost::asio::steady_timer snapshot_timer_;
+  bool snapshot_armed_ = false;
+  bool dirty_ = false;
+};
+
+}  // namespace globaldns::sync::kube

@@ -1,0 +1,438 @@
+// Tests of Reflector (paged list, watch, 410 relist, drops, stalls, 429, API down) against
+// fake_kube.
+#include "sync/kube/reflector.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace globaldns::sync::kube {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr const char* kToken = "t1";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The fake API server as a child process, stopped with SIGTERM.
+class FakeServer {
+ public:
+  bool start(const fs::path& certs) {
+    int pipefd[2];
+    if (pipe(pipefd) != 0) return false;
+    const std::string script =
+        std::string(GLOBALDNS_SOURCE_DIR).append("/tests/fake_kube/fake_apiserver.py");
+    const std::string certs_dir = certs.string();
+    pid_ = fork();
+    if (pid_ < 0) return false;
+    if (pid_ == 0) {
+      dup2(pipefd[1], STDOUT_FILENO);
+      close(pipefd[0]);
+      close(pipefd[1]);
+      execl("/usr/bin/python3", "python3", script.c_str(), "--certs-dir", certs_dir.c_str(),
+            "--token", kToken, static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(pipefd[1]);
+    std::string line;
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < until) {
+      pollfd pfd{pipefd[0], POLLIN, 0};
+      if (poll(&pfd, 1, 200) <= 0) continue;
+      char buf[256];
+      const ssize_t n = read(pipefd[0], buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, static_cast<size_t>(n));
+    }
+    close(pipefd[0]);
+    return std::sscanf(line.c_str(), "READY api=%d control=%d", &api_, &control_) == 2;
+  }
+
+  void stop() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+  }
+
+  // POST a JSON body to the control port; returns the response body ("" on failure).
+  std::string control(const std::string& path, const std::string& body) const {
+    try {
+      asio::io_context io;
+      asio::ip::tcp::socket socket(io);
+      socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(control_)});
+      http::request<http::string_body> req{http::verb::post, path, 11};
+      req.set(http::field::host, "127.0.0.1");
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+      req.prepare_payload();
+      http::write(socket, req);
+      beast::flat_buffer buffer;
+      http::response<http::string_body> res;
+      http::read(socket, buffer, res);
+      return res.body();
+    } catch (const std::exception&) {
+      return {};
+    }
+  }
+
+  int api() const { return api_; }
+
+ private:
+  pid_t pid_ = -1;
+  int api_ = 0;
+  int control_ = 0;
+};
+
+std::string se_json(const std::string& name, const std::string& host) {
+  boost::json::object md{{"name", name}, {"namespace", "ns1"}};
+  boost::json::object spec{{"hosts", boost::json::array{host}}, {"resolution", "NONE"}};
+  return boost::json::serialize(boost::json::object{{"apiVersion", "networking.istio.io/v1"},
+                                                    {"kind", "ServiceEntry"},
+                                                    {"metadata", md},
+                                                    {"spec", spec}});
+}
+
+std::string delete_json(const std::string& name) {
+  return std::string(R"({"namespace":"ns1","name":")").append(name).append("\"}");
+}
+
+bool has_host(const std::vector<ServiceEntry>& all, const std::string& name,
+              const std::string& host) {
+  for (const ServiceEntry& e : all)
+    if (e.name == name && !e.hosts.empty() && e.hosts[0] == host) return true;
+  return false;
+}
+
+bool has_name(const std::vector<ServiceEntry>& all, const std::string& name) {
+  for (const ServiceEntry& e : all)
+    if (e.name == name) return true;
+  return false;
+}
+
+class ReflectorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() /
+                        std::string("globaldns_kref_").append(std::to_string(getpid())));
+    fs::create_directories(*dir_);
+    server_ = new FakeServer();
+    started_ = server_->start(*dir_ / "certs");
+  }
+  static void TearDownTestSuite() {
+    server_->stop();
+    delete server_;
+    std::error_code ec;
+    fs::remove_all(*dir_, ec);
+    delete dir_;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(started_) << "fake API server did not start";
+    server_->control("/reset", "{}");
+    client_ = std::make_unique<ApiClient>(io_, creds(), token_);
+  }
+
+  void TearDown() override {
+    if (reflector_) reflector_->stop();
+    reflector_.reset();
+    io_.restart();
+    io_.run_for(50ms);
+    client_.reset();
+    io_.restart();
+    io_.run_for(50ms);
+  }
+
+  ClusterCredentials creds() const {
+    ClusterCredentials c;
+    c.host = "127.0.0.1";
+    c.port = static_cast<uint16_t>(server_->api());
+    c.ca_pem = read_text(*dir_ / "certs" / "ca.crt");
+    c.origin = "test";
+    return c;
+  }
+
+  ReflectorOptions options() const {
+    ReflectorOptions o;
+    o.watch_timeout_seconds = 30;
+    o.idle_timeout = 10s;
+    o.backoff.initial = 100ms;
+    o.backoff.cap = 800ms;
+    o.origin = "test";
+    return o;
+  }
+
+  void start(ReflectorOptions o) {
+    reflector_ = std::make_unique<Reflector>(
+        io_, *client_, std::move(o),
+        [this](const std::vector<ServiceEntry>& all) {
+          ++snapshots_;
+          min_after_sync_ = std::min(min_after_sync_, all.size());
+          last_ = all;
+        },
+        [this](const SyncState& s) { states_.push_back(s); });
+    reflector_->start();
+  }
+
+  template <typename Pred>
+  bool run_until(Pred done, std::chrono::milliseconds bound = 10s) {
+    const auto until = std::chrono::steady_clock::now() + bound;
+    while (!done() && std::chrono::steady_clock::now() < until) {
+      io_.restart();
+      io_.run_for(10ms);
+    }
+    return done();
+  }
+
+  void run_for(std::chrono::milliseconds d) {
+    run_until([] { return false; }, d);
+  }
+
+  uint64_t stat_total() const {
+    const std::string body = server_->control("/stats", "{}");
+    boost::system::error_code ec;
+    auto value = boost::json::parse(body, ec);
+    if (ec || !value.is_object()) return 0;
+    return static_cast<uint64_t>(value.at("total").to_number<int64_t>());
+  }
+
+  asio::io_context io_;
+  TokenSource token_{TokenSpec{kToken, {}}};
+  std::unique_ptr<ApiClient> client_;
+  std::unique_ptr<Reflector> reflector_;
+  size_t snapshots_ = 0;
+  size_t min_after_sync_ = SIZE_MAX;
+  std::vector<ServiceEntry> last_;
+  std::vector<SyncState> states_;
+
+  static inline fs::path* dir_ = nullptr;
+  static inline FakeServer* server_ = nullptr;
+  static inline bool started_ = false;
+};
+
+TEST_F(ReflectorTest, InitialPagedSyncThenAddModifyDelete) {
+  server_->control("/bulk", R"({"count":1000,"namespaces":4})");
+  server_->control("/stats", R"({"reset":true})");
+  auto o = options();
+  o.page_limit = 150;
+  start(o);
+  ASSERT_TRUE(run_until([&] { return snapshots_ >= 1; }));
+  EXPECT_EQ(last_.size(), 1000u);
+  EXPECT_EQ(snapshots_, 1u);
+  EXPECT_GE(stat_total(), 7u);  // 7 pages of 150, plus the watch
+  EXPECT_TRUE(reflector_->state().synced_once);
+  EXPECT_TRUE(reflector_->state().connected);
+  EXPECT_EQ(reflector_->state().relists, 0u);
+
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "a"); }));
+  EXPECT_EQ(last_.size(), 1001u);
+  server_->control("/apply", se_json("a", "a2.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return has_host(last_, "a", "a2.ns1.global"); }));
+  server_->control("/delete", delete_json("a"));
+  ASSERT_TRUE(run_until([&] { return !has_name(last_, "a"); }));
+  EXPECT_EQ(last_.size(), 1000u);
+  EXPECT_EQ(min_after_sync_, 1000u);
+}
+
+TEST_F(ReflectorTest, ExpiredContinueRestartsFullList) {
+  server_->control("/bulk", R"({"count":1000,"namespaces":4})");
+  server_->control("/fault", R"({"expire_continue":true})");
+  auto o = options();
+  o.page_limit = 100;
+  start(o);
+  ASSERT_TRUE(run_until([&] { return snapshots_ >= 1; }));
+  EXPECT_EQ(last_.size(), 1000u);
+  EXPECT_EQ(snapshots_, 1u);
+  server_->control("/fault", R"({"expire_continue":false})");
+}
+
+TEST_F(ReflectorTest, InvalidObjectInEventDropsKey) {
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  server_->control("/apply", se_json("b", "b.ns1.global"));
+  start(options());
+  ASSERT_TRUE(run_until([&] { return last_.size() == 2; }));
+  boost::json::object md{{"name", "b"}, {"namespace", "ns1"}};
+  boost::json::object spec{{"hosts", boost::json::array{}}, {"resolution", "NONE"}};
+  server_->control(
+      "/apply", boost::json::serialize(boost::json::object{{"apiVersion", "networking.istio.io/v1"},
+                                                           {"kind", "ServiceEntry"},
+                                                           {"metadata", md},
+                                                           {"spec", spec}}));
+  ASSERT_TRUE(run_until([&] { return !has_name(last_, "b"); }));
+  server_->control("/apply", se_json("b", "b2.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return has_host(last_, "b", "b2.ns1.global"); }));
+  EXPECT_TRUE(reflector_->state().connected);
+  EXPECT_EQ(reflector_->state().relists, 0u);
+}
+
+TEST_F(ReflectorTest, BurstOfEventsIsCoalesced) {
+  start(options());
+  ASSERT_TRUE(run_until([&] { return snapshots_ >= 1; }));
+  const size_t before = snapshots_;
+  std::string batch = "{\"objects\":[";
+  for (int i = 0; i < 100; ++i) {
+    if (i) batch.append(",");
+    batch.append(se_json(std::string("b").append(std::to_string(i)), "b.ns1.global"));
+  }
+  batch.append("]}");
+  server_->control("/apply", batch);
+  ASSERT_TRUE(run_until([&] { return last_.size() == 100; }));
+  run_for(200ms);
+  EXPECT_LE(snapshots_ - before, 3u);
+}
+
+TEST_F(ReflectorTest, NamespaceFilterWithSeveralNamespaces) {
+  server_->control("/bulk", R"({"count":30,"namespaces":3})");
+  auto o = options();
+  o.namespaces = {"ns0", "ns2"};
+  start(o);
+  ASSERT_TRUE(run_until([&] { return snapshots_ >= 1; }));
+  EXPECT_EQ(last_.size(), 20u);
+  for (const ServiceEntry& e : last_) EXPECT_NE(e.namespace_, "ns1");
+}
+
+TEST_F(ReflectorTest, CompactionDuringGapGives410AndRelistReplacesStore) {
+  server_->control("/apply", se_json("keep", "keep.ns1.global"));
+  server_->control("/apply", se_json("gone", "gone.ns1.global"));
+  start(options());
+  ASSERT_TRUE(run_until([&] { return last_.size() == 2; }));
+  server_->control("/fault", R"({"stall":true})");
+  server_->control("/delete", delete_json("gone"));
+  server_->control("/apply", se_json("new", "new.ns1.global"));
+  server_->control("/compact", "{}");
+  run_for(200ms);
+  server_->control("/fault", R"({"stall":false})");
+  ASSERT_TRUE(run_until([&] { return reflector_->state().relists >= 1; }));
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "new") && !has_name(last_, "gone"); }));
+  EXPECT_TRUE(has_name(last_, "keep"));
+  EXPECT_EQ(last_.size(), 2u);
+  EXPECT_GE(min_after_sync_, 2u);
+  // Watching again after the relist.
+  server_->control("/apply", se_json("later", "later.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "later"); }));
+}
+
+TEST_F(ReflectorTest, DroppedConnectionMidStreamResumes) {
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  start(options());
+  ASSERT_TRUE(run_until([&] { return last_.size() == 1; }));
+  server_->control("/fault", R"({"drop":true})");
+  server_->control("/apply", se_json("b", "b.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "b"); }));
+  server_->control("/fault", R"({"drop_after_events":1,"drop_partial":true})");
+  server_->control("/fault", R"({"drop":true})");
+  run_for(300ms);
+  server_->control("/apply", se_json("c", "c.ns1.global"));
+  server_->control("/apply", se_json("d", "d.ns1.global"));
+  server_->control("/fault", R"({"clear":true})");
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "c") && has_name(last_, "d"); }));
+  server_->control("/fault", R"({"drop_after_events":0})");
+  EXPECT_GE(reflector_->state().watch_restarts, 1u);
+  EXPECT_EQ(reflector_->state().relists, 0u);  // a cut stream resumes from the last RV
+  EXPECT_EQ(min_after_sync_, 1u);
+}
+
+TEST_F(ReflectorTest, StalledWatchResumesAfterIdleTimeout) {
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  auto o = options();
+  o.idle_timeout = 700ms;
+  server_->control("/fault", R"({"bookmark_interval":0.2})");
+  start(o);
+  ASSERT_TRUE(run_until([&] { return last_.size() == 1; }));
+  const uint64_t restarts = reflector_->state().watch_restarts;
+  run_for(1000ms);  // bookmarks keep a healthy watch alive past the idle timeout
+  EXPECT_EQ(reflector_->state().watch_restarts, restarts);
+  server_->control("/fault", R"({"stall":true})");
+  ASSERT_TRUE(run_until([&] { return reflector_->state().watch_restarts > restarts; }, 5s));
+  server_->control("/fault", R"({"stall":false})");
+  server_->control("/apply", se_json("b", "b.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "b"); }));
+  EXPECT_EQ(reflector_->state().relists, 0u);
+}
+
+TEST_F(ReflectorTest, TooManyRequestsStormIsRateBoundedAndRecovers) {
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  start(options());
+  ASSERT_TRUE(run_until([&] { return last_.size() == 1; }));
+  server_->control("/fault",
+                   R"({"status":429,"count":-1,"retry_after":1,"path_contains":"serviceentries"})");
+  server_->control("/stats", R"({"reset":true})");
+  server_->control("/fault", R"({"drop":true})");
+  run_for(3000ms);
+  const uint64_t requests = stat_total();
+  EXPECT_GE(requests, 1u);
+  EXPECT_LE(requests, 5u);  // Retry-After 1 s: at most about one request a second
+  EXPECT_FALSE(reflector_->state().connected);
+  EXPECT_NE(reflector_->state().last_error.find("429"), std::string::npos)
+      << reflector_->state().last_error;
+  EXPECT_EQ(last_.size(), 1u);
+  server_->control("/fault", R"({"clear":true})");
+  server_->control("/apply", se_json("b", "b.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "b"); }, 15s));
+  ASSERT_TRUE(run_until([&] { return reflector_->state().connected; }));
+  EXPECT_EQ(min_after_sync_, 1u);
+}
+
+TEST_F(ReflectorTest, ApiDownKeepsLastDataAndRecovers) {
+  server_->control("/bulk", R"({"count":10,"namespaces":1})");
+  start(options());
+  ASSERT_TRUE(run_until([&] { return last_.size() == 10; }));
+  server_->control("/fault", R"({"down":true})");
+  run_for(2500ms);
+  EXPECT_FALSE(reflector_->state().connected);
+  EXPECT_FALSE(reflector_->state().last_error.empty());
+  EXPECT_EQ(last_.size(), 10u);
+  server_->control("/fault", R"({"up":true})");
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return last_.size() == 11; }, 15s));
+  ASSERT_TRUE(run_until([&] { return reflector_->state().connected; }));
+  EXPECT_EQ(min_after_sync_, 10u);
+  bool saw_down = false;
+  for (const SyncState& s : states_) saw_down |= !s.connected && s.synced_once;
+  EXPECT_TRUE(saw_down);
+}
+
+TEST_F(ReflectorTest, StopCancelsEverything) {
+  start(options());
+  ASSERT_TRUE(run_until([&] { return snapshots_ >= 1; }));
+  reflector_->stop();
+  const size_t before = snapshots_;
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  run_for(300ms);
+  EXPECT_EQ(snapshots_, before);
+}
+
+}  // namespace
+}  // namespace globaldns::sync::kube
