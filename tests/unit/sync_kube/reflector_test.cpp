@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/sync_kube/fake_server.hpp"
+
 namespace globaldns::sync::kube {
 namespace {
 
@@ -34,7 +36,7 @@ namespace http = beast::http;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "t1";
+using fakes::kToken;
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path);
@@ -44,76 +46,7 @@ std::string read_text(const fs::path& path) {
 }
 
 // The fake API server as a child process, stopped with SIGTERM.
-class FakeServer {
- public:
-  bool start(const fs::path& certs) {
-    int pipefd[2];
-    if (pipe(pipefd) != 0) return false;
-    const std::string script =
-        std::string(GLOBALDNS_SOURCE_DIR).append("/tests/fake_kube/fake_apiserver.py");
-    const std::string certs_dir = certs.string();
-    pid_ = fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      dup2(pipefd[1], STDOUT_FILENO);
-      close(pipefd[0]);
-      close(pipefd[1]);
-      execl("/usr/bin/python3", "python3", script.c_str(), "--certs-dir", certs_dir.c_str(),
-            "--token", kToken, static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(pipefd[1]);
-    std::string line;
-    const auto until = std::chrono::steady_clock::now() + 20s;
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < until) {
-      pollfd pfd{pipefd[0], POLLIN, 0};
-      if (poll(&pfd, 1, 200) <= 0) continue;
-      char buf[256];
-      const ssize_t n = read(pipefd[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    close(pipefd[0]);
-    return std::sscanf(line.c_str(), "READY api=%d control=%d", &api_, &control_) == 2;
-  }
-
-  void stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-  }
-
-  // POST a JSON body to the control port; returns the response body ("" on failure).
-  std::string control(const std::string& path, const std::string& body) const {
-    try {
-      asio::io_context io;
-      asio::ip::tcp::socket socket(io);
-      socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(control_)});
-      http::request<http::string_body> req{http::verb::post, path, 11};
-      req.set(http::field::host, "127.0.0.1");
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-      req.prepare_payload();
-      http::write(socket, req);
-      beast::flat_buffer buffer;
-      http::response<http::string_body> res;
-      http::read(socket, buffer, res);
-      return res.body();
-    } catch (const std::exception&) {
-      return {};
-    }
-  }
-
-  int api() const { return api_; }
-
- private:
-  pid_t pid_ = -1;
-  int api_ = 0;
-  int control_ = 0;
-};
+using fakes::FakeServer;
 
 std::string se_json(const std::string& name, const std::string& host) {
   boost::json::object md{{"name", name}, {"namespace", "ns1"}};
