@@ -1,0 +1,49 @@
+// ZoneBuilder: keeps the served names between updates and builds each new Snapshot from the
+// previous one, re-encoding only what a change touched (control plane, single-threaded).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "resolver/result.hpp"
+#include "resolver/zone_data.hpp"
+
+namespace globaldns::resolver {
+
+class Snapshot;
+
+// One change among 100,000 names must be answerable within milliseconds, so a build does not
+// start from nothing: unchanged parts of the previous snapshot are shared with the new one.
+// The result of any sequence of upsert/remove/build equals build_snapshot() of the same final
+// data (same answers to every query).
+class ZoneBuilder {
+ public:
+  // `zones`, ttl and edns_udp_size of `settings` are used; its hosts and serial are ignored.
+  // Fails on an invalid zone, SOA or nameserver name, as build_snapshot does.
+  static Result<std::unique_ptr<ZoneBuilder>> create(const ZoneData& settings);
+  ~ZoneBuilder();
+  ZoneBuilder(const ZoneBuilder&) = delete;
+  ZoneBuilder& operator=(const ZoneBuilder&) = delete;
+
+  // Sets the records of host.name (replacing what it had). Empty v4 and v6 removes the host.
+  // Fails, changing nothing, on a name that is not a valid domain name or lies in no zone.
+  Result<Ok> upsert(const HostRecords& host);
+  // Removes a host (text form, any case, trailing dot optional); unknown names are ignored.
+  void remove(std::string_view name);
+
+  // A snapshot of everything upserted so far, with this SOA serial. Cheap when little changed
+  // since the last build.
+  std::shared_ptr<const Snapshot> build(uint32_t serial);
+
+  size_t host_count() const noexcept;
+
+ private:
+  ZoneBuilder();
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace globaldns::resolver
