@@ -53,14 +53,14 @@ std::string namespace_of(const std::string& key) {
 }  // namespace
 
 Reflector::Reflector(boost::asio::io_context& io, ApiClient& client, ReflectorOptions options,
-                     SnapshotCallback on_snapshot, StateCallback on_state)
+                     ChangeCallback on_change, StateCallback on_state)
     : io_(io),
       client_(client),
       options_(std::move(options)),
-      on_snapshot_(std::move(on_snapshot)),
+      on_change_(std::move(on_change)),
       on_state_(std::move(on_state)),
       retry_timer_(io),
-      snapshot_timer_(io) {
+      change_timer_(io) {
   if (!options_.random) {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
     options_.random = [engine] { return std::uniform_real_distribution<double>(0, 1)(*engine); };
@@ -90,8 +90,8 @@ void Reflector::stop() {
   ++watch_gen_;
   watch_.cancel();
   retry_timer_.cancel();
-  snapshot_timer_.cancel();
-  snapshot_armed_ = false;
+  change_timer_.cancel();
+  change_armed_ = false;
 }
 
 double Reflector::random01() {
@@ -210,10 +210,10 @@ void Reflector::commit_list(std::string rv) {
   state_.synced_once = true;
   mark_success();
   if (first) {
-    dirty_ = true;
-    emit_snapshot();
+    mark_replaced();
+    emit_change();  // readiness waits for this one: no coalescing delay
   } else if (changed) {
-    mark_changed();
+    mark_replaced();
   }
   start_watch();
 }
@@ -291,18 +291,18 @@ bool Reflector::apply_line(std::string_view line) {
     const std::string ns = namespace_of(event.key);
     if (wanted(ns)) {
       if (event.type == EventType::Deleted) {
-        if (store_.erase(event.key) > 0) mark_changed();
+        if (store_.erase(event.key) > 0) mark_changed(event.key);
         problem_keys_.erase(event.key);
       } else if (event.object) {
         auto [it, inserted] = store_.try_emplace(event.key, *event.object);
         if (inserted || !(it->second == *event.object)) {
           it->second = std::move(*event.object);
-          mark_changed();
+          mark_changed(event.key);
         }
         problem_keys_.erase(event.key);
         if (!event.warning.empty()) spdlog::warn("kube reflector: {}", event.warning);
       } else {
-        if (store_.erase(event.key) > 0) mark_changed();
+        if (store_.erase(event.key) > 0) mark_changed(event.key);
         if (problem_keys_.insert(event.key).second)
           spdlog::warn("kube reflector: {}; entry dropped", event.problem);
       }
@@ -440,27 +440,50 @@ void Reflector::mark_success() {
 
 // ---- snapshots and state ----
 
-void Reflector::mark_changed() {
-  dirty_ = true;
-  if (snapshot_armed_) return;
-  snapshot_armed_ = true;
-  snapshot_timer_.expires_after(options_.coalesce);
-  snapshot_timer_.async_wait([this, weak = token()](boost::system::error_code ec) {
+void Reflector::mark_changed(const std::string& key) {
+  if (!replaced_) changed_.insert(key);
+  if (change_armed_) return;
+  change_armed_ = true;
+  // Leading edge: a change after a quiet spell goes out as soon as the bytes already read are
+  // handled; changes within `coalesce` of the last one wait for the rest of the interval.
+  const auto due = last_change_ + options_.coalesce;
+  const auto t = now();
+  change_timer_.expires_after(due > t ? due - t : Clock::duration::zero());
+  change_timer_.async_wait([this, weak = token()](boost::system::error_code ec) {
     if (weak.expired() || !running_) return;
-    snapshot_armed_ = false;
-    if (!ec) emit_snapshot();
+    change_armed_ = false;
+    if (!ec) emit_change();
   });
 }
 
-void Reflector::emit_snapshot() {
-  if (!dirty_) return;
-  dirty_ = false;
+void Reflector::mark_replaced() {
+  replaced_ = true;
+  changed_.clear();
+  mark_changed({});
+}
+
+void Reflector::emit_change() {
+  if (!replaced_ && changed_.empty()) return;
+  last_change_ = now();
+  StoreChange change;
+  if (replaced_) {
+    change.complete = true;
+    change.upserts.reserve(store_.size());
+    for (const auto& [key, object] : store_) change.upserts.push_back(object.entry);
+  } else {
+    for (const std::string& key : changed_) {
+      auto it = store_.find(key);
+      if (it != store_.end()) {
+        change.upserts.push_back(it->second.entry);
+      } else {
+        change.removed.push_back(key);
+      }
+    }
+  }
+  replaced_ = false;
+  changed_.clear();
   publish_state();
-  if (!on_snapshot_) return;
-  std::vector<ServiceEntry> all;
-  all.reserve(store_.size());
-  for (const auto& [key, object] : store_) all.push_back(object.entry);
-  on_snapshot_(all);
+  if (on_change_) on_change_(std::move(change));
 }
 
 void Reflector::publish_state() {

@@ -46,8 +46,10 @@ struct ReflectorOptions {
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // one LIST page
   // A watch ending cleanly this fast with no event counts as an error (client-go: 1 s).
   std::chrono::milliseconds very_short_watch{1000};
-  // Changes are coalesced: at most one on_snapshot per interval.
-  std::chrono::milliseconds coalesce{50};
+  // Changes are coalesced: at most one on_change per interval. The first change after a quiet
+  // spell goes out at once (after the rest of the bytes already read), so a lone
+  // `kubectl apply` is not delayed; a burst is batched.
+  std::chrono::milliseconds coalesce{10};
   BackoffOptions backoff;
   std::string origin = "kubernetes";  // each entry's origin
   // Injectable for tests: uniform in [0, 1), and the clock.
@@ -65,18 +67,27 @@ struct SyncState {
   bool operator==(const SyncState&) const = default;
 };
 
+// What changed in the store since the last StoreChange. After a complete list (the first one, or
+// a relist) it is the whole store, so entries deleted during a gap disappear; after watch events
+// it is only the keys those events touched, so one change among 100,000 costs one entry.
+struct StoreChange {
+  bool complete = false;              // `upserts` is the whole store; replace, don't merge
+  std::vector<ServiceEntry> upserts;  // sorted by namespace/name
+  std::vector<std::string> removed;   // namespace/name; empty when `complete`
+};
+
 // Single-threaded: construct, start(), stop() and destroy on the io_context's thread; callbacks
-// run there. on_snapshot gets the whole store (sorted by namespace/name): after the first complete
-// list and then after changes, coalesced. A partial or failed list never replaces the store, so
-// the last good data is kept while the API server is unreachable.
+// run there. on_change comes after the first complete list and then after changes, coalesced.
+// A partial or failed list never replaces the store, so the last good data is kept while the
+// API server is unreachable.
 class Reflector {
  public:
   using Clock = std::chrono::steady_clock;
-  using SnapshotCallback = std::function<void(const std::vector<ServiceEntry>& all)>;
+  using ChangeCallback = std::function<void(StoreChange change)>;
   using StateCallback = std::function<void(const SyncState&)>;
 
   Reflector(boost::asio::io_context& io, ApiClient& client, ReflectorOptions options,
-            SnapshotCallback on_snapshot, StateCallback on_state = {});
+            ChangeCallback on_change, StateCallback on_state = {});
   ~Reflector();
   Reflector(const Reflector&) = delete;
   Reflector& operator=(const Reflector&) = delete;
@@ -107,8 +118,9 @@ class Reflector {
   void run_next(Next next);
   std::chrono::milliseconds next_backoff();
   void mark_success();
-  void mark_changed();
-  void emit_snapshot();
+  void mark_changed(const std::string& key);
+  void mark_replaced();
+  void emit_change();
   void publish_state();
   double random01();
   Clock::time_point now() const;
@@ -117,7 +129,7 @@ class Reflector {
   boost::asio::io_context& io_;
   ApiClient& client_;
   ReflectorOptions options_;
-  SnapshotCallback on_snapshot_;
+  ChangeCallback on_change_;
   StateCallback on_state_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   bool running_ = false;
@@ -150,9 +162,11 @@ class Reflector {
   boost::asio::steady_timer retry_timer_;
 
   // Coalescing.
-  boost::asio::steady_timer snapshot_timer_;
-  bool snapshot_armed_ = false;
-  bool dirty_ = false;
+  boost::asio::steady_timer change_timer_;
+  bool change_armed_ = false;
+  bool replaced_ = false;          // a complete list is waiting to go out
+  std::set<std::string> changed_;  // keys touched by events since the last StoreChange
+  Clock::time_point last_change_{};
 };
 
 }  // namespace globaldns::sync::kube

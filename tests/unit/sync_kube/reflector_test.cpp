@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -129,10 +130,19 @@ class ReflectorTest : public ::testing::Test {
   void start(ReflectorOptions o) {
     reflector_ = std::make_unique<Reflector>(
         io_, *client_, std::move(o),
-        [this](const std::vector<ServiceEntry>& all) {
+        [this](StoreChange change) {
           ++snapshots_;
-          min_after_sync_ = std::min(min_after_sync_, all.size());
-          last_ = all;
+          last_upserts_ = change.upserts.size();
+          last_removed_ = change.removed.size();
+          if (change.complete) {
+            ++complete_changes_;
+            mirror_.clear();
+          }
+          for (const std::string& key : change.removed) mirror_.erase(key);
+          for (ServiceEntry& e : change.upserts) mirror_[e.key()] = std::move(e);
+          min_after_sync_ = std::min(min_after_sync_, mirror_.size());
+          last_.clear();
+          for (const auto& [key, e] : mirror_) last_.push_back(e);
         },
         [this](const SyncState& s) { states_.push_back(s); });
     reflector_->start();
@@ -165,7 +175,11 @@ class ReflectorTest : public ::testing::Test {
   std::unique_ptr<ApiClient> client_;
   std::unique_ptr<Reflector> reflector_;
   size_t snapshots_ = 0;
+  size_t complete_changes_ = 0;
+  size_t last_upserts_ = 0;
+  size_t last_removed_ = 0;
   size_t min_after_sync_ = SIZE_MAX;
+  std::map<std::string, ServiceEntry> mirror_;  // the store as rebuilt from the changes
   std::vector<ServiceEntry> last_;
   std::vector<SyncState> states_;
 
@@ -191,11 +205,16 @@ TEST_F(ReflectorTest, InitialPagedSyncThenAddModifyDelete) {
   server_->control("/apply", se_json("a", "a.ns1.global"));
   ASSERT_TRUE(run_until([&] { return has_name(last_, "a"); }));
   EXPECT_EQ(last_.size(), 1001u);
+  // A watch event is handed on as that one entry, not as the whole store again.
+  EXPECT_EQ(complete_changes_, 1u);
+  EXPECT_EQ(last_upserts_, 1u);
   server_->control("/apply", se_json("a", "a2.ns1.global"));
   ASSERT_TRUE(run_until([&] { return has_host(last_, "a", "a2.ns1.global"); }));
   server_->control("/delete", delete_json("a"));
   ASSERT_TRUE(run_until([&] { return !has_name(last_, "a"); }));
   EXPECT_EQ(last_.size(), 1000u);
+  EXPECT_EQ(last_removed_, 1u);
+  EXPECT_EQ(last_upserts_, 0u);
   EXPECT_EQ(min_after_sync_, 1000u);
 }
 
@@ -272,6 +291,7 @@ TEST_F(ReflectorTest, CompactionDuringGapGives410AndRelistReplacesStore) {
   EXPECT_TRUE(has_name(last_, "keep"));
   EXPECT_EQ(last_.size(), 2u);
   EXPECT_GE(min_after_sync_, 2u);
+  EXPECT_EQ(complete_changes_, 2u);  // the relist is handed on whole, replacing the store
   // Watching again after the relist.
   server_->control("/apply", se_json("later", "later.ns1.global"));
   ASSERT_TRUE(run_until([&] { return has_name(last_, "later"); }));
