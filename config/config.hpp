@@ -10,6 +10,8 @@ namespace globaldns::config {
 // The order matches the words in the settings table ("trace", "debug", ...).
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 enum class LogFormat { Text, Json };
+// networking.istio.io versions; Auto takes the API server's preferred one of these.
+enum class ApiVersion { Auto, V1, V1beta1, V1alpha3 };
 
 // The SOA record at each zone apex (RFC 1035 §3.3.13); times in seconds.
 struct SoaConfig {
@@ -29,6 +31,23 @@ struct TcpConfig {
   uint32_t max_connections = 0;
   uint32_t max_queries_per_connection = 0;  // 0 = unlimited
   bool operator==(const TcpConfig&) const = default;
+};
+
+// ServiceEntries from Kubernetes API servers: the cluster this server runs in, and/or clusters
+// reached through kubeconfig contexts. Each cluster is one source.
+struct KubernetesConfig {
+  bool in_cluster = false;
+  std::string kubeconfig;               // "" = none
+  std::vector<std::string> contexts;    // empty with a kubeconfig = its current-context
+  std::vector<std::string> namespaces;  // empty = all
+  std::string label_selector;
+  ApiVersion api_version = ApiVersion::Auto;
+  uint32_t page_size = 0;
+  uint32_t watch_idle_timeout_ms = 0;
+  uint32_t watch_timeout_seconds = 0;  // 0 = random in [300, 600), as client-go
+  uint32_t retry_initial_ms = 0;
+  uint32_t retry_max_ms = 0;
+  bool operator==(const KubernetesConfig&) const = default;
 };
 
 struct LogConfig {
@@ -55,6 +74,7 @@ struct Config {
   std::vector<std::string> files;
   uint32_t file_poll_interval_ms = 0;
   uint32_t file_debounce_ms = 0;
+  KubernetesConfig kubernetes;
   TcpConfig tcp;
   LogConfig log;
 

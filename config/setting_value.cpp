@@ -49,6 +49,13 @@ std::optional<std::string> shape_error(Shape shape, std::string_view text) {
       return domain_name_error(text);
     case Shape::Cidr:
       return cidr_error(text);
+    case Shape::OptionalPath:
+    case Shape::Text:
+      return std::nullopt;
+    case Shape::Word:
+      if (text.empty()) return "it is empty";
+      if (text.find_first_of(" \t\r\n") != std::string_view::npos) return "it contains a space";
+      return std::nullopt;
   }
   return "unknown shape";
 }
@@ -63,6 +70,12 @@ std::string shape_expectation(Shape shape) {
       return "a domain name";
     case Shape::Cidr:
       return "a CIDR such as 240.0.0.0/8 or fd00::/8";
+    case Shape::OptionalPath:
+      return "a file path, or \"\" for none";
+    case Shape::Word:
+      return "a name without spaces";
+    case Shape::Text:
+      return "text";
   }
   return "a value";
 }
@@ -151,7 +164,9 @@ std::optional<std::string> store_text(const Setting& setting, std::string_view t
   std::visit(
       [&](auto* field) {
         using T = Pointee<decltype(field)>;
-        if constexpr (std::is_integral_v<T>) {
+        if constexpr (std::is_same_v<T, bool>) {
+          *field = *choice_index(setting, text) == 1;  // choices are {"false", "true"}
+        } else if constexpr (std::is_integral_v<T>) {
           *field = static_cast<T>(*parse_integer(text));
         } else if constexpr (std::is_enum_v<T>) {
           *field = static_cast<T>(*choice_index(setting, text));
@@ -180,7 +195,9 @@ std::vector<std::string> value_texts(const Setting& setting, const Config& confi
   return std::visit(
       [&](auto* field) -> std::vector<std::string> {
         using T = Pointee<decltype(field)>;
-        if constexpr (std::is_integral_v<T>) {
+        if constexpr (std::is_same_v<T, bool>) {
+          return {std::string(setting.choices.at(*field ? 1 : 0))};
+        } else if constexpr (std::is_integral_v<T>) {
           return {std::to_string(*field)};
         } else if constexpr (std::is_enum_v<T>) {
           auto index = static_cast<size_t>(*field);

@@ -156,6 +156,105 @@ const std::vector<Setting>& table() {
                   "before reading the files.",
       },
       {
+          GLOBALDNS_SETTING(kubernetes.in_cluster),
+          .default_value = {"false"},
+          .choices = {"false", "true"},
+          .flag = "in-cluster",
+          .metavar = "true|false",
+          .help = "Watch the ServiceEntries of the cluster this server runs in, with its service "
+                  "account: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, and the token "
+                  "and ca.crt under /var/run/secrets/kubernetes.io/serviceaccount (the token is "
+                  "read again when it rotates).",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.kubeconfig),
+          .default_value = {""},
+          .shape = Shape::OptionalPath,
+          .flag = "kubeconfig",
+          .metavar = "PATH",
+          .help = "A kubeconfig file whose clusters to watch (see contexts). Its server, "
+                  "certificate-authority(-data), token or tokenFile, client-certificate and "
+                  "client-key (or their -data forms) and insecure-skip-tls-verify are used; TLS "
+                  "is verified unless it says otherwise. Empty: none.",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.contexts),
+          .shape = Shape::Word,
+          .flag = "context",
+          .metavar = "NAME",
+          .help = "Contexts of the kubeconfig to watch, each one cluster. Empty watches its "
+                  "current-context. Entries of every cluster and of the files are merged; when "
+                  "two claim one host, the oldest ServiceEntry serves it.",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.namespaces),
+          .shape = Shape::Word,
+          .flag = "kube-namespace",
+          .metavar = "NAMESPACE",
+          .help = "Watch only these namespaces. Empty watches every namespace. With several, one "
+                  "cluster-wide watch is filtered, which needs the RBAC to list cluster-wide.",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.label_selector),
+          .default_value = {""},
+          .shape = Shape::Text,
+          .flag = "kube-label-selector",
+          .metavar = "SELECTOR",
+          .help = "Watch only ServiceEntries matching this label selector, as kubectl -l takes "
+                  "it (\"app=foo,tier!=web\"). Empty: all.",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.api_version),
+          .default_value = {"auto"},
+          .choices = {"auto", "v1", "v1beta1", "v1alpha3"},
+          .flag = "kube-api-version",
+          .metavar = "VERSION",
+          .help = "Version of networking.istio.io to read. auto asks the API server "
+                  "(/apis/networking.istio.io) and takes its preferred one of v1, v1beta1 and "
+                  "v1alpha3.",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.page_size),
+          .default_value = {"500"},
+          .min = 1,
+          .max = 100000,
+          .help = "ServiceEntries per page of a list (the limit parameter), as client-go's "
+                  "default.",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.watch_idle_timeout_ms),
+          .default_value = {"90000"},
+          .min = 100,
+          .max = kMaxMs,
+          .help = "A watch that brings nothing, not even a bookmark, for this many milliseconds "
+                  "is dropped and resumed. Keep it above the API server's bookmark interval "
+                  "(about 60 s).",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.watch_timeout_seconds),
+          .default_value = {"0"},
+          .max = 3600,
+          .help = "timeoutSeconds asked of the API server for each watch, after which it ends "
+                  "the watch and a new one continues. 0 picks 300 to 600 at random, as client-go "
+                  "does, so that servers do not reconnect in step.",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.retry_initial_ms),
+          .default_value = {"800"},
+          .min = 1,
+          .max = kMaxMs,
+          .help = "First delay before retrying a failed list or watch; it doubles on each "
+                  "failure, with jitter, up to retry_max_ms. A Retry-After from the server is "
+                  "honoured when longer.",
+      },
+      {
+          GLOBALDNS_SETTING(kubernetes.retry_max_ms),
+          .default_value = {"30000"},
+          .min = 1,
+          .max = kMaxMs,
+          .help = "Longest delay between retries, before jitter (client-go: 30 s).",
+      },
+      {
           GLOBALDNS_SETTING(tcp.idle_timeout_ms),
           .default_value = {"10000"},
           .min = 1,
@@ -208,6 +307,10 @@ const std::vector<Setting>& table() {
 
 constexpr Section kSections[] = {
     {"soa", "The SOA record at each zone apex (RFC 1035 §3.3.13). Times are in seconds."},
+    {"kubernetes",
+     "ServiceEntries from Kubernetes API servers, streamed with list and watch. Each cluster is "
+     "a source; queries get SERVFAIL until every source has loaded once, and an unreachable "
+     "API server leaves its last data served."},
     {"tcp", "DNS over TCP (RFC 7766)."},
     {"log", "Logging."},
 };

@@ -14,9 +14,10 @@
 namespace globaldns::config {
 
 // Where a setting's value lives in a Config. The alternative also gives the setting's type:
-// an integer, a string, a list of strings, or one word from a fixed set (an enum).
-using Field = std::variant<uint16_t*, uint32_t*, std::string*, std::vector<std::string>*, LogLevel*,
-                           LogFormat*>;
+// an integer, a string, a list of strings, or one word from a fixed set (an enum, or a bool
+// spelled "false"/"true").
+using Field = std::variant<uint16_t*, uint32_t*, bool*, std::string*, std::vector<std::string>*,
+                           LogLevel*, LogFormat*, ApiVersion*>;
 
 enum class Kind { Integer, String, List, Choice };
 
@@ -26,7 +27,7 @@ constexpr Kind kind_of() {
   using U = std::remove_cvref_t<T>;
   if constexpr (std::is_same_v<U, std::string>) return Kind::String;
   if constexpr (std::is_same_v<U, std::vector<std::string>>) return Kind::List;
-  if constexpr (std::is_enum_v<U>) return Kind::Choice;
+  if constexpr (std::is_enum_v<U> || std::is_same_v<U, bool>) return Kind::Choice;
   static_assert(std::is_integral_v<U> || std::is_enum_v<U> || std::is_same_v<U, std::string> ||
                 std::is_same_v<U, std::vector<std::string>>);
   return Kind::Integer;
@@ -34,10 +35,13 @@ constexpr Kind kind_of() {
 
 // What a string (or each item of a list) must look like.
 enum class Shape {
-  Path,        // a file or directory path: any non-empty text
-  HostPort,    // "127.0.0.1:53", "[::1]:53"
-  DomainName,  // "global.", "globaldns.istio-system.svc.cluster.local."
-  Cidr,        // "240.0.0.0/8", "fd00::/8"; host bits zero
+  Path,          // a file or directory path: any non-empty text
+  HostPort,      // "127.0.0.1:53", "[::1]:53"
+  DomainName,    // "global.", "globaldns.istio-system.svc.cluster.local."
+  Cidr,          // "240.0.0.0/8", "fd00::/8"; host bits zero
+  OptionalPath,  // a path, or "" for none
+  Word,          // a name without spaces: a Kubernetes namespace or kubeconfig context
+  Text,          // anything, "" included: a label selector, checked by the API server
 };
 
 // One setting. The YAML loader, the command-line flags, validation, the generated example file

@@ -22,6 +22,14 @@ std::vector<std::string> validate(const Config& config) {
       }
     }
   }
+  // Settings that only mean something together.
+  const KubernetesConfig& kube = config.kubernetes;
+  if (!kube.contexts.empty() && kube.kubeconfig.empty())
+    errors.push_back(
+        "kubernetes.contexts: name contexts of a kubeconfig; set kubernetes.kubeconfig");
+  if (kube.retry_initial_ms > kube.retry_max_ms)
+    errors.push_back("kubernetes.retry_initial_ms: larger than kubernetes.retry_max_ms (" +
+                     std::to_string(kube.retry_max_ms) + ")");
   return errors;
 }
 

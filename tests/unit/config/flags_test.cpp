@@ -73,6 +73,24 @@ INSTANTIATE_TEST_SUITE_P(
                    EXPECT_EQ(c.log.format, LogFormat::Json);
                  },
                  {"threads", "edns_udp_size", "log.level", "log.format"}},
+        FlagCase{"Kubernetes",
+                 {"--in-cluster", "true", "--kubeconfig", "/k", "--context", "c1", "--context=c2",
+                  "--kube-namespace", "istio-testing", "--kube-label-selector=app=a,tier!=web",
+                  "--kube-api-version", "v1beta1"},
+                 [](const Config& c) {
+                   EXPECT_TRUE(c.kubernetes.in_cluster);
+                   EXPECT_EQ(c.kubernetes.kubeconfig, "/k");
+                   EXPECT_EQ(c.kubernetes.contexts, (Strings{"c1", "c2"}));
+                   EXPECT_EQ(c.kubernetes.namespaces, Strings{"istio-testing"});
+                   EXPECT_EQ(c.kubernetes.label_selector, "app=a,tier!=web");
+                   EXPECT_EQ(c.kubernetes.api_version, ApiVersion::V1beta1);
+                 },
+                 {"kubernetes.in_cluster", "kubernetes.kubeconfig", "kubernetes.contexts",
+                  "kubernetes.namespaces", "kubernetes.label_selector", "kubernetes.api_version"}},
+        FlagCase{"InClusterFalse",
+                 {"--in-cluster=false"},
+                 [](const Config& c) { EXPECT_FALSE(c.kubernetes.in_cluster); },
+                 {"kubernetes.in_cluster"}},
         FlagCase{"NothingGiven", {}, [](const Config& c) { EXPECT_EQ(c, Config()); }, {}}),
     [](const testing::TestParamInfo<FlagCase>& info) { return info.param.name; });
 
@@ -124,6 +142,17 @@ INSTANTIATE_TEST_SUITE_P(
                       {"--log-level", "loud"},
                       {"--log-level: expected one of trace, debug, info, warn, error, got "
                        "\"loud\""}},
+        FlagErrorCase{"BadBool",
+                      {"--in-cluster", "yes"},
+                      {"--in-cluster: expected one of false, true, got \"yes\""}},
+        FlagErrorCase{"BadApiVersion",
+                      {"--kube-api-version", "v2"},
+                      {"--kube-api-version: expected one of auto, v1, v1beta1, v1alpha3, got "
+                       "\"v2\""}},
+        FlagErrorCase{"ContextWithSpace",
+                      {"--context", "a b"},
+                      {"--context: expected a name without spaces, got \"a b\" (it contains a "
+                       "space)"}},
         FlagErrorCase{"FileOnlySettingHasNoFlag",
                       {"--file-debounce-ms", "5"},
                       {"unknown flag \"--file-debounce-ms\""}},

@@ -27,5 +27,20 @@ TEST(Validate, ReportsEveryBadValueWithItsKey) {
             }));
 }
 
+TEST(Validate, KubernetesSettingsThatOnlyWorkTogether) {
+  Config c;
+  c.kubernetes.contexts = {"cluster2"};
+  c.kubernetes.retry_initial_ms = 5000;
+  c.kubernetes.retry_max_ms = 1000;
+  EXPECT_EQ(validate(c),
+            (std::vector<std::string>{
+                "kubernetes.contexts: name contexts of a kubeconfig; set kubernetes.kubeconfig",
+                "kubernetes.retry_initial_ms: larger than kubernetes.retry_max_ms (1000)",
+            }));
+  c.kubernetes.kubeconfig = "/etc/kube/config";
+  c.kubernetes.retry_initial_ms = 1000;
+  EXPECT_TRUE(validate(c).empty());
+}
+
 }  // namespace
 }  // namespace globaldns::config

@@ -37,6 +37,18 @@ soa:
 files: [/etc/globaldns/entries, /etc/globaldns/extra.yaml]
 file_poll_interval_ms: 500
 file_debounce_ms: 0
+kubernetes:
+  in_cluster: true
+  kubeconfig: /etc/globaldns/remote.kubeconfig
+  contexts: [cluster2, cluster3]
+  namespaces: [istio-testing]
+  label_selector: "globaldns=serve"
+  api_version: v1alpha3
+  page_size: 100
+  watch_idle_timeout_ms: 5000
+  watch_timeout_seconds: 60
+  retry_initial_ms: 100
+  retry_max_ms: 2000
 tcp:
   idle_timeout_ms: 2000
   write_timeout_ms: 3000
@@ -66,6 +78,17 @@ log:
   want.files = {"/etc/globaldns/entries", "/etc/globaldns/extra.yaml"};
   want.file_poll_interval_ms = 500;
   want.file_debounce_ms = 0;
+  want.kubernetes = {.in_cluster = true,
+                     .kubeconfig = "/etc/globaldns/remote.kubeconfig",
+                     .contexts = {"cluster2", "cluster3"},
+                     .namespaces = {"istio-testing"},
+                     .label_selector = "globaldns=serve",
+                     .api_version = ApiVersion::V1alpha3,
+                     .page_size = 100,
+                     .watch_idle_timeout_ms = 5000,
+                     .watch_timeout_seconds = 60,
+                     .retry_initial_ms = 100,
+                     .retry_max_ms = 2000};
   want.tcp = {.idle_timeout_ms = 2000,
               .write_timeout_ms = 3000,
               .max_connections = 64,
