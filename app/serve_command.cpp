@@ -1,14 +1,17 @@
-// `globaldns serve`: files -> snapshots -> UDP/TCP workers, with SIGHUP reload and SIGTERM drain.
+// `globaldns serve`: files and clusters -> snapshots -> UDP/TCP workers, with SIGHUP reload.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <malloc.h>
 
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <set>
 
 #include "app/commands.hpp"
 #include "app/wiring.hpp"
@@ -16,6 +19,7 @@
 #include "dns/server/server.hpp"
 #include "resolver/snapshot_holder.hpp"
 #include "sync/file_source.hpp"
+#include "sync/kube/kube_source.hpp"
 #include "sync/sync_controller.hpp"
 
 namespace globaldns::app {
@@ -24,34 +28,53 @@ namespace {
 
 constexpr const char* kServeUsage =
     "usage: globaldns serve [flags]\n"
-    "Serves the configured zones from ServiceEntry files on UDP and TCP.\n"
-    "SIGHUP reloads the config file; SIGTERM or SIGINT stops.\n\n";
+    "Serves the configured zones on UDP and TCP from ServiceEntries in files and/or Kubernetes\n"
+    "API servers. SIGHUP reloads the config file; SIGTERM or SIGINT stops.\n\n";
 
-// Owns the running pieces so that SIGHUP can swap the file source when `files` changes.
+constexpr const char* kFilesSource = "files";
+// While a source cannot reach its API server, this often a reminder says what is served.
+constexpr auto kStatusInterval = std::chrono::seconds(60);
+
+// Owns the running pieces so that SIGHUP can swap the sources when their settings change.
 class Service {
  public:
   Service(std::vector<std::string> args, config::Config config)
       : args_(std::move(args)),
         config_(std::move(config)),
         controller_(sync_settings(config_), holder_),
-        server_(server_options(config_), holder_) {}
+        server_(server_options(config_), holder_),
+        status_timer_(io_) {}
 
   int run() {
-    if (config_.files.empty())
-      spdlog::warn("no ServiceEntry files configured (--files): serving only the zone apexes");
-    auto source = make_source(config_);
-    if (auto loaded = source->load_initial(); !loaded) {
+    auto kube = kube_source_options(config_);
+    if (!kube) {
+      std::fprintf(stderr, "globaldns: %s\n", kube.error().c_str());
+      return kExitFailure;
+    }
+    if (config_.files.empty() && kube->empty())
+      spdlog::warn(
+          "no ServiceEntry source configured (--files, --kubeconfig, --in-cluster): "
+          "serving only the zone apexes");
+    std::vector<std::string> required;
+    if (!config_.files.empty()) required.push_back(kFilesSource);
+    for (const auto& k : *kube) required.push_back(k.name);
+    controller_.require_sources(required);
+
+    auto files = make_file_source(config_);
+    if (auto loaded = files->load_initial(); !loaded) {
       std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());
       return kExitFailure;
     }
-    source_ = std::move(source);
+    files_ = std::move(files);
     if (auto started = server_.start(); !started) {
       std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
       return kExitFailure;
     }
-    source_->start();
-    if (!ready_)
-      spdlog::warn("not every ServiceEntry file loaded: answering SERVFAIL until they do");
+    files_->start();
+    for (auto& options : *kube) start_kube_source(std::move(options));
+    if (controller_.serial() == 0)
+      spdlog::warn("not every source has loaded: answering SERVFAIL until they do");
+    schedule_status();
 
     boost::asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
     wait_for_signal(signals);
@@ -61,29 +84,83 @@ class Service {
   }
 
  private:
-  std::unique_ptr<sync::FileSource> make_source(const config::Config& config) {
+  std::unique_ptr<sync::FileSource> make_file_source(const config::Config& config) {
     // The callback runs on io_'s thread (load_initial() on this one, before io_ runs).
     // The callback needs the source it belongs to, which exists only after construction.
     auto self = std::make_shared<sync::FileSource*>(nullptr);
+    const bool any_files = !config.files.empty();
     auto source = std::make_unique<sync::FileSource>(
         io_, file_source_options(config),
-        [this, self](const std::vector<sync::ServiceEntry>& entries) {
-          on_entries(**self, entries);
+        [this, self, any_files](const std::vector<sync::ServiceEntry>& entries) {
+          on_files(**self, any_files, entries);
         });
     *self = source.get();
     return source;
   }
 
-  // Until every file has loaded once nothing is published, so queries get SERVFAIL rather
-  // than NXDOMAIN for names that are only missing because their file is broken.
-  void on_entries(const sync::FileSource& source, const std::vector<sync::ServiceEntry>& entries) {
-    if (!ready_ && !source.complete() && !config_.files.empty()) return;
-    if (!ready_) spdlog::info("every ServiceEntry file loaded: serving");
-    ready_ = true;
-    controller_.apply(entries);
+  // Until every file has loaded once the files are not handed on, so queries get SERVFAIL
+  // rather than NXDOMAIN for names that are only missing because their file is broken.
+  void on_files(const sync::FileSource& source, bool any_files,
+                const std::vector<sync::ServiceEntry>& entries) {
+    if (!files_loaded_ && any_files && !source.complete()) return;
+    if (!files_loaded_ && any_files) spdlog::info("every ServiceEntry file loaded");
+    files_loaded_ = true;
+    controller_.replace_source(kFilesSource, entries);
+    note_ready();
     // Decoding YAML (yaml-cpp nodes are large) leaves hundreds of MB freed but kept by malloc
     // on big inputs; hand it back so the resident size reflects what is served.
     malloc_trim(0);
+  }
+
+  void start_kube_source(sync::kube::KubeSourceOptions options) {
+    const std::string name = options.name;
+    auto source = std::make_unique<sync::kube::KubeSource>(
+        io_, std::move(options), [this, name](sync::kube::StoreChange change) {
+          if (change.complete) {
+            controller_.replace_source(name, std::move(change.upserts));
+            malloc_trim(0);  // a list of 100,000 decoded JSON objects leaves as much freed
+          } else {
+            controller_.update_source(name, std::move(change.upserts), change.removed);
+          }
+          note_ready();
+        });
+    source->start();
+    kube_.push_back(std::move(source));
+  }
+
+  void stop_kube_sources() {
+    for (auto& source : kube_) source->stop();
+    kube_.clear();
+  }
+
+  void note_ready() {
+    if (ready_ || controller_.serial() == 0) return;
+    ready_ = true;
+    spdlog::info("ready: every source has loaded; serving serial {}", controller_.serial());
+  }
+
+  // Reminds, while it lasts, that a source is not being updated and what is served instead.
+  void schedule_status() {
+    status_timer_.expires_after(kStatusInterval);
+    status_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      const auto sizes = controller_.source_sizes();
+      for (const auto& source : kube_) {
+        const sync::kube::SourceStatus& st = source->status();
+        if (st.sync.connected && st.sync.synced_once) continue;
+        if (!st.sync.synced_once) {
+          spdlog::warn("{}: not ready: no complete list yet ({})", source->name(),
+                       st.sync.last_error.empty() ? "connecting" : st.sync.last_error);
+          continue;
+        }
+        auto it = sizes.find(source->name());
+        spdlog::warn(
+            "{}: API server unreachable ({}); still serving its {} ServiceEntries from "
+            "the last complete data",
+            source->name(), st.sync.last_error, it == sizes.end() ? 0 : it->second);
+      }
+      schedule_status();
+    });
   }
 
   void wait_for_signal(boost::asio::signal_set& signals) {
@@ -95,7 +172,9 @@ class Service {
         return;
       }
       spdlog::info("signal {}: draining and exiting", sig);
-      if (source_) source_->stop();
+      if (files_) files_->stop();
+      stop_kube_sources();
+      status_timer_.cancel();
       server_.stop();
       io_.stop();
     });
@@ -112,17 +191,38 @@ class Service {
     const config::Config& next = inv.config;
     if (next.listen != config_.listen || next.threads != config_.threads || next.tcp != config_.tcp)
       spdlog::warn("reload: listen, threads and tcp settings change only on restart");
+    std::optional<std::vector<sync::kube::KubeSourceOptions>> kube;
+    if (next.kubernetes != config_.kubernetes) {
+      auto options = kube_source_options(next);
+      if (!options) {
+        spdlog::error("reload: {}; keeping the running configuration", options.error());
+        return;
+      }
+      kube = std::move(*options);
+    }
     configure_logging(next);
     if (next.files != config_.files || next.file_debounce_ms != config_.file_debounce_ms ||
         next.file_poll_interval_ms != config_.file_poll_interval_ms) {
-      auto source = make_source(next);
-      if (auto loaded = source->load_initial(); !loaded) {
+      auto files = make_file_source(next);
+      if (auto loaded = files->load_initial(); !loaded) {
         spdlog::error("reload: {}; keeping the running configuration", loaded.error());
         return;
       }
-      if (source_) source_->stop();
-      source_ = std::move(source);
-      source_->start();
+      if (files_) files_->stop();
+      files_ = std::move(files);
+      files_->start();
+    }
+    if (kube) {
+      // The new sources' first lists replace what the old ones had; a cluster no longer
+      // configured stops being served.
+      std::set<std::string> kept;
+      for (const auto& options : *kube) kept.insert(options.name);
+      std::vector<std::string> dropped;
+      for (const auto& source : kube_)
+        if (kept.count(source->name()) == 0) dropped.push_back(source->name());
+      stop_kube_sources();
+      for (const std::string& name : dropped) controller_.remove_source(name);
+      for (auto& options : *kube) start_kube_source(std::move(options));
     }
     config_ = next;
     controller_.update_settings(sync_settings(config_));
@@ -135,7 +235,10 @@ class Service {
   resolver::SnapshotHolder holder_;
   sync::SyncController controller_;
   dns::Server server_;
-  std::unique_ptr<sync::FileSource> source_;
+  std::unique_ptr<sync::FileSource> files_;
+  std::vector<std::unique_ptr<sync::kube::KubeSource>> kube_;
+  boost::asio::steady_timer status_timer_;
+  bool files_loaded_ = false;
   bool ready_ = false;
 };
 

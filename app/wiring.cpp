@@ -55,6 +55,63 @@ sync::FileSourceOptions file_source_options(const config::Config& c) {
   return o;
 }
 
+Result<std::vector<sync::kube::KubeSourceOptions>> kube_source_options(const config::Config& c) {
+  namespace kube = sync::kube;
+  const config::KubernetesConfig& k = c.kubernetes;
+  kube::ReflectorOptions reflector;
+  reflector.namespaces = k.namespaces;
+  reflector.label_selector = k.label_selector;
+  reflector.page_limit = static_cast<int>(k.page_size);
+  reflector.watch_timeout_seconds = static_cast<int>(k.watch_timeout_seconds);
+  reflector.idle_timeout = std::chrono::milliseconds(k.watch_idle_timeout_ms);
+  reflector.backoff.initial = std::chrono::milliseconds(k.retry_initial_ms);
+  reflector.backoff.cap = std::chrono::milliseconds(k.retry_max_ms);
+  std::string pinned;
+  switch (k.api_version) {
+    case config::ApiVersion::Auto:
+      break;
+    case config::ApiVersion::V1:
+      pinned = "v1";
+      break;
+    case config::ApiVersion::V1beta1:
+      pinned = "v1beta1";
+      break;
+    case config::ApiVersion::V1alpha3:
+      pinned = "v1alpha3";
+      break;
+  }
+
+  std::vector<kube::KubeSourceOptions> out;
+  auto add = [&](std::string name, kube::ClusterCredentials credentials) {
+    kube::KubeSourceOptions o;
+    o.name = std::move(name);
+    o.credentials = std::move(credentials);
+    o.pinned_version = pinned;
+    o.reflector = reflector;
+    out.push_back(std::move(o));
+  };
+  if (k.in_cluster) {
+    auto creds = kube::from_in_cluster(kube::process_env());
+    if (!creds) return Error{"kubernetes.in_cluster: " + creds.error()};
+    add("kubernetes/in-cluster", std::move(*creds));
+  }
+  if (!k.kubeconfig.empty()) {
+    const std::vector<std::string> contexts =
+        k.contexts.empty() ? std::vector<std::string>{""} : k.contexts;
+    for (const std::string& context : contexts) {
+      auto creds = kube::from_kubeconfig(k.kubeconfig, context);
+      if (!creds) return Error{"kubernetes.kubeconfig: " + creds.error()};
+      std::string name = "kubernetes/";
+      name.append(creds->context);
+      for (const auto& existing : out)
+        if (existing.name == name)
+          return Error{"kubernetes.contexts: " + name + " is listed twice"};
+      add(std::move(name), std::move(*creds));
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // %* in a pattern: the message as the inside of a JSON string (RFC 8259 §7 escapes).

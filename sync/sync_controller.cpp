@@ -71,9 +71,52 @@ SyncController::SyncController(SyncSettings settings, resolver::SnapshotHolder& 
 }
 
 ApplySummary SyncController::apply(const std::vector<ServiceEntry>& entries) {
+  return replace_source("", entries);
+}
+
+ApplySummary SyncController::replace_source(const std::string& source,
+                                            std::vector<ServiceEntry> entries) {
   std::lock_guard lock(mutex_);
-  entries_ = entries;
+  sources_[source] = std::move(entries);
   return apply_locked();
+}
+
+ApplySummary SyncController::update_source(const std::string& source,
+                                           std::vector<ServiceEntry> upserts,
+                                           const std::vector<std::string>& removed_keys) {
+  std::lock_guard lock(mutex_);
+  std::vector<ServiceEntry>& held = sources_[source];
+  std::set<std::string> gone(removed_keys.begin(), removed_keys.end());
+  for (const ServiceEntry& e : upserts) gone.insert(e.key());
+  std::erase_if(held, [&](const ServiceEntry& e) { return gone.count(e.key()) != 0; });
+  for (ServiceEntry& e : upserts) held.push_back(std::move(e));
+  return apply_locked();
+}
+
+ApplySummary SyncController::remove_source(const std::string& source) {
+  std::lock_guard lock(mutex_);
+  sources_.erase(source);
+  required_.erase(source);
+  return apply_locked();
+}
+
+void SyncController::require_sources(std::vector<std::string> sources) {
+  std::lock_guard lock(mutex_);
+  required_.insert(sources.begin(), sources.end());
+}
+
+std::map<std::string, size_t> SyncController::source_sizes() const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, size_t> sizes;
+  for (const auto& [name, entries] : sources_) sizes[name] = entries.size();
+  return sizes;
+}
+
+bool SyncController::gated_locked() const {
+  if (published_) return false;
+  for (const std::string& name : required_)
+    if (sources_.count(name) == 0) return true;
+  return false;
 }
 
 ApplySummary SyncController::update_settings(SyncSettings settings) {
@@ -88,6 +131,10 @@ uint32_t SyncController::serial() const {
 }
 
 ApplySummary SyncController::apply_locked() {
+  if (gated_locked()) return ApplySummary{.outcome = ApplyOutcome::Unchanged, .serial = serial_};
+  entries_.clear();
+  for (const auto& [name, entries] : sources_)
+    entries_.insert(entries_.end(), entries.begin(), entries.end());
   Translation translation = translate(entries_, settings_.translate);
   report(translation);  // before the hosts are moved out of it
 

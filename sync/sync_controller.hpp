@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,7 +55,19 @@ class SyncController {
  public:
   SyncController(SyncSettings settings, resolver::SnapshotHolder& holder, SyncHooks hooks = {});
 
-  ApplySummary apply(const std::vector<ServiceEntry>& entries);
+  ApplySummary apply(const std::vector<ServiceEntry>& entries);  // the unnamed source, whole
+
+  // Named sources ("files", "kubernetes/cluster2"), merged under the conflict rule.
+  // The whole current set of one source: a file reload, a Kubernetes list or relist.
+  ApplySummary replace_source(const std::string& source, std::vector<ServiceEntry> entries);
+  // Watch events: entries added or changed, and namespace/name keys deleted.
+  ApplySummary update_source(const std::string& source, std::vector<ServiceEntry> upserts,
+                             const std::vector<std::string>& removed_keys);
+  ApplySummary remove_source(const std::string& source);
+  // Nothing is published until each of these has had replace_source() once.
+  void require_sources(std::vector<std::string> sources);
+  // Entries held per source.
+  std::map<std::string, size_t> source_sizes() const;
   // Config reload (SIGHUP): the last entries again, under the new settings.
   ApplySummary update_settings(SyncSettings settings);
 
@@ -68,6 +81,10 @@ class SyncController {
   SyncSettings settings_;
   resolver::SnapshotHolder& holder_;
   SyncHooks hooks_;
+  bool gated_locked() const;
+
+  std::map<std::string, std::vector<ServiceEntry>> sources_;
+  std::set<std::string> required_;
   std::vector<ServiceEntry> entries_;
   std::optional<resolver::ZoneData> published_;  // serial zeroed, for comparison
   uint32_t serial_ = 0;

@@ -76,6 +76,7 @@ Result<ClusterCredentials> from_kubeconfig(const std::filesystem::path& path,
   out.tls_server_name = k.tls_server_name;
   out.token = TokenSpec{k.token, k.token_file};
   out.namespace_ = k.namespace_.empty() ? "default" : k.namespace_;
+  out.context = k.context_name;
   out.origin = "kubeconfig " + path.string() + " context " + k.context_name;
 
   auto ca = load_pem(k.certificate_authority, "certificate-authority");

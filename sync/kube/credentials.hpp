@@ -27,6 +27,7 @@ struct ClusterCredentials {
   std::optional<std::string> client_key_pem;
   TokenSpec token;
   std::string namespace_;  // the context's namespace, "default" when it sets none
+  std::string context;     // the kubeconfig context used; "" in-cluster
   std::string origin;      // for logs: "kubeconfig <file> context <name>" or "in-cluster"
 };
 

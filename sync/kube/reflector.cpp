@@ -156,7 +156,7 @@ void Reflector::on_page(uint64_t /*gen*/, Result<HttpResponse> result) {
     const StatusClass cls = classify(status);
     if (cls == StatusClass::Expired && !continue_.empty()) {
       // The continue token expired (compaction): restart a full, unpaged list at once.
-      spdlog::info("kube reflector: continue token expired, restarting the list");
+      spdlog::info("{}: continue token expired, restarting the list", options_.origin);
       unpaged_ = true;
       start_list();
       return;
@@ -171,7 +171,8 @@ void Reflector::on_page(uint64_t /*gen*/, Result<HttpResponse> result) {
   }
   list_problems_ += page->problems.size();
   if (!page->problems.empty() && list_problems_ != logged_list_problems_)
-    spdlog::warn("kube reflector: list item problem (first of this page): {}", page->problems[0]);
+    spdlog::warn("{}: list item problem (first of this page): {}", options_.origin,
+                 page->problems[0]);
   for (KubeObject& object : page->objects) {
     if (!wanted(object.entry.namespace_)) continue;
     std::string key = object.entry.key();
@@ -190,7 +191,8 @@ void Reflector::commit_list(std::string rv) {
   continue_.clear();
   if (list_problems_ != logged_list_problems_) {
     if (list_problems_ > 0)
-      spdlog::warn("kube reflector: {} list item(s) skipped or kept with warnings", list_problems_);
+      spdlog::warn("{}: {} list item(s) skipped or kept with warnings", options_.origin,
+                   list_problems_);
     logged_list_problems_ = list_problems_;
   }
   const bool first = !state_.synced_once;
@@ -200,12 +202,12 @@ void Reflector::commit_list(std::string rv) {
   rv_ = std::move(rv);
   problem_keys_.clear();
   if (first) {
-    spdlog::info("kube reflector: synced {} ServiceEntries at resourceVersion {}", store_.size(),
-                 rv_);
+    spdlog::info("{}: synced {} ServiceEntries at resourceVersion {}", options_.origin,
+                 store_.size(), rv_);
   } else {
     ++state_.relists;
-    spdlog::info("kube reflector: relisted {} ServiceEntries at resourceVersion {}", store_.size(),
-                 rv_);
+    spdlog::info("{}: relisted {} ServiceEntries at resourceVersion {}", options_.origin,
+                 store_.size(), rv_);
   }
   state_.synced_once = true;
   mark_success();
@@ -273,7 +275,7 @@ bool Reflector::apply_line(std::string_view line) {
     const std::string what = std::string("watch: ").append(describe(event.status));
     switch (event.status_class) {
       case StatusClass::Expired:
-        spdlog::info("kube reflector: {}; relisting", what);
+        spdlog::info("{}: {}; relisting", options_.origin, what);
         run_next(Next::Relist);  // no backoff: the history moved on
         break;
       case StatusClass::TooManyRequests:
@@ -300,11 +302,11 @@ bool Reflector::apply_line(std::string_view line) {
           mark_changed(event.key);
         }
         problem_keys_.erase(event.key);
-        if (!event.warning.empty()) spdlog::warn("kube reflector: {}", event.warning);
+        if (!event.warning.empty()) spdlog::warn("{}: {}", options_.origin, event.warning);
       } else {
         if (store_.erase(event.key) > 0) mark_changed(event.key);
         if (problem_keys_.insert(event.key).second)
-          spdlog::warn("kube reflector: {}; entry dropped", event.problem);
+          spdlog::warn("{}: {}; entry dropped", options_.origin, event.problem);
       }
     }
   }
@@ -324,7 +326,7 @@ void Reflector::on_watch_end(uint64_t /*gen*/, Result<HttpResponse> result) {
   if (!result.ok()) {
     const std::string& error = result.error();
     if (error.find("watch stalled") != std::string::npos) {
-      spdlog::warn("kube reflector: {}; resuming from resourceVersion {}", error, rv_);
+      spdlog::warn("{}: {}; resuming from resourceVersion {}", options_.origin, error, rv_);
       state_.connected = false;
       publish_state();
       run_next(Next::Rewatch);
@@ -338,7 +340,7 @@ void Reflector::on_watch_end(uint64_t /*gen*/, Result<HttpResponse> result) {
         fail(Next::Rewatch, std::string("watch: ").append(error), std::nullopt);
       } else {
         if (state_.connected)
-          spdlog::warn("kube reflector: {}; resuming from resourceVersion {}", error, rv_);
+          spdlog::warn("{}: {}; resuming from resourceVersion {}", options_.origin, error, rv_);
         state_.connected = false;
         publish_state();
         run_next(Next::Rewatch);
@@ -369,7 +371,7 @@ void Reflector::on_watch_end(uint64_t /*gen*/, Result<HttpResponse> result) {
   const std::string what = std::string("watch: ").append(describe(status));
   switch (cls) {
     case StatusClass::Expired:
-      spdlog::info("kube reflector: {}; relisting", what);
+      spdlog::info("{}: {}; relisting", options_.origin, what);
       run_next(Next::Relist);
       return;
     case StatusClass::TooManyRequests:
@@ -404,7 +406,7 @@ void Reflector::fail(Next next, const std::string& error,
   milliseconds delay = next_backoff();
   if (at_least && *at_least > delay) delay = *at_least;
   if (error != state_.last_error || state_.connected)
-    spdlog::warn("kube reflector: {}; retrying in {} ms ({})", error, delay.count(),
+    spdlog::warn("{}: {}; retrying in {} ms ({})", options_.origin, error, delay.count(),
                  next == Next::Relist ? "relist" : "re-watch");
   state_.connected = false;
   state_.last_error = error;
@@ -431,7 +433,7 @@ void Reflector::run_next(Next next) {
 void Reflector::mark_success() {
   const bool was_down = !state_.connected;
   if (was_down && !state_.last_error.empty())
-    spdlog::info("kube reflector: recovered (resourceVersion {})", rv_);
+    spdlog::info("{}: recovered (resourceVersion {})", options_.origin, rv_);
   state_.connected = true;
   state_.last_error.clear();
   state_.last_success = std::chrono::system_clock::now();
