@@ -470,6 +470,12 @@ TEST_F(ServerTest, StopIsPromptWithOpenConnectionsAndIdempotent) {
   expect_answer(tcp_read_response(idle.get()), 1);
   ASSERT_TRUE(send_all(partial.get(), {0, 40, 1, 2}));
   expect_answer(udp_ask("127.0.0.1", port_, 2), 2);
+  // The kernel completes a connect before the worker accepts it: wait until both are the
+  // server's, so stop() really has two open connections to close.
+  const auto accepted_by = Clock::now() + kPatience;
+  while (server_->stats().tcp_connections < 2 && Clock::now() < accepted_by)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_GE(server_->stats().tcp_connections, 2u);
 
   const auto before = Clock::now();
   server_->stop();
