@@ -18,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace globaldns::sync::kube::fakes {
 
@@ -40,7 +41,8 @@ inline std::string read_text(const fs::path& path) {
 
 class FakeServer {
  public:
-  bool start(const fs::path& certs) {
+  // `extra`: more fake_apiserver.py flags, e.g. {"--versions", "v1beta1", "--preferred", ...}.
+  bool start(const fs::path& certs, const std::vector<std::string>& extra = {}) {
     int pipefd[2];
     if (pipe(pipefd) != 0) return false;
     const std::string script =
@@ -52,8 +54,13 @@ class FakeServer {
       dup2(pipefd[1], STDOUT_FILENO);
       close(pipefd[0]);
       close(pipefd[1]);
-      execl("/usr/bin/python3", "python3", script.c_str(), "--certs-dir", certs_dir.c_str(),
-            "--token", kToken, static_cast<char*>(nullptr));
+      std::vector<std::string> args = {"python3", script,    "--certs-dir",
+                                       certs_dir, "--token", kToken};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv("/usr/bin/python3", argv.data());
       _exit(127);
     }
     close(pipefd[1]);
