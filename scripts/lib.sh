@@ -17,9 +17,12 @@ readonly -a RELEASE_ARGS=(
 # shellcheck disable=SC2034
 readonly ASAN_DIR=build-asan
 # shellcheck disable=SC2034
+# -O1 -g1: what the ASan docs advise, with line tables for symbolized reports. Against -O2 -g it
+# compiles the Beast/Asio-heavy files about a third faster, which keeps CI inside its budget;
+# asserts stay on (no NDEBUG), which a sanitizer run wants anyway.
 readonly -a ASAN_ARGS=(
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGLOBALDNS_SANITIZE=ON -DGLOBALDNS_WERROR=ON
-  -DGLOBALDNS_TESTS=ON -DGLOBALDNS_BENCH=OFF
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
+  -DGLOBALDNS_SANITIZE=ON -DGLOBALDNS_WERROR=ON -DGLOBALDNS_TESTS=ON -DGLOBALDNS_BENCH=OFF
 )
 
 msg() { printf '%s: %s\n' "${SCRIPT_NAME:-globaldns}" "$*" >&2; }
