@@ -400,6 +400,22 @@ class FakeKubeTest(unittest.TestCase):
         self.ctl("/reset")
         self.assertEqual(self.ctl("/emitted", {"rv": rv})["emitted"], {})
 
+    def test_control_keepalive_is_fast(self):
+        # A paced updater (bench/kube_sync.py) sends many /apply on one connection; a reply split
+        # into two writes cost ~40 ms each (Nagle against delayed ACK), capping it at ~20/s.
+        c = http.client.HTTPConnection("127.0.0.1", self.control, timeout=30)
+        self.addCleanup(c.close)
+        times = []
+        for i in range(15):
+            t = time.monotonic()
+            c.request("POST", "/apply", json.dumps(se("k", addr="240.0.1.%d" % i)),
+                      {"Content-Type": "application/json"})
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+            times.append(time.monotonic() - t)
+        self.assertLess(sorted(times)[len(times) // 2], 0.03, times)
+
     def test_watch_from_zero_and_unset(self):
         self.ctl("/apply", {"objects": [se("z", "ns1"), se("a", "ns2"), se("m", "ns1")]})
         for q in ("watch=1&resourceVersion=0", "watch=1"):
