@@ -24,7 +24,8 @@
 #      writing the watch event (its /emitted, CLOCK_MONOTONIC) to a separate poller process's
 #      first UDP answer with the new address: p50/p90/p99/max; target p99 < 50 ms at 100,000;
 #   3. at the largest N only: dnsperf QPS idle vs while 100 updates/s are applied (a paced updater),
-#      ROUNDS rounds, each and the median; target: no drop over 10 %.
+#      ROUNDS rounds, each and the median; target: no drop over 10 %. After each updating run the
+#      last change must be answered within 60 s, else the remaining rounds are skipped.
 # The work is done by bench/kube_sync.py (Debian's /usr/bin/python3, standard library only; its
 # `self-test` is the ctest bench_kube_sync_selftest). The Markdown report goes to stdout and to
 # OUTDIR/kube.md. Every process started is stopped by PID on exit, also on Ctrl-C; every loop is
