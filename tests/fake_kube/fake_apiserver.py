@@ -163,6 +163,7 @@ class State:
             self.cond.notify_all()
         with self.stats_lock:
             self.requests = []
+            self.emitted = {}  # rv -> time.monotonic() when a watch stream first wrote its event
         self.t0 = time.time()
 
     # ---- store (caller holds self.cond) ----
@@ -289,6 +290,23 @@ class State:
                                   "query": query, "status": status, "watch": watch})
             if len(self.requests) > 200000:
                 del self.requests[:100000]
+
+    def note_emitted(self, rvs, t):
+        """Remember when a watch stream first wrote the events of rvs: t, taken just before the write.
+
+        t is time.monotonic(), CLOCK_MONOTONIC, shared by every process on Linux, so a benchmark
+        can subtract it from its own time.monotonic() (bench/kube_sync.py); taken before the write,
+        no client can have read the event before t. Bounded: the oldest half is dropped past
+        200,000 entries."""
+        if not rvs:
+            return
+        with self.stats_lock:
+            em = self.emitted
+            for rv in rvs:
+                em.setdefault(rv, t)
+            if len(em) > 200000:
+                for rv in list(em)[:100000]:
+                    del em[rv]
 
     def stats(self):
         with self.stats_lock:
@@ -723,6 +741,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         next_bm = None
         while True:
             lines = []
+            rvs = []  # resourceVersions of the change events in lines, for note_emitted
             with st.cond:
                 while True:
                     now = time.monotonic()
@@ -763,19 +782,24 @@ class ApiHandler(BaseHTTPRequestHandler):
                             if e.type == "DELETED":
                                 if now_match:
                                     lines.append(ev_line("DELETED", e.ver.encode(av)))
+                                    rvs.append(e.rv)
                                 continue
                             was = e.prev is not None and want(e.key, e.prev.obj)
                             if now_match:
                                 lines.append(ev_line("MODIFIED" if was else "ADDED", e.ver.encode(av)))
+                                rvs.append(e.rv)
                             elif was:
                                 lines.append(ev_line("DELETED", e.ver.encode(av)))
+                                rvs.append(e.rv)
                         if not evs and bookmarks and next_bm is not None and time.monotonic() >= next_bm:
                             lines.append(bookmark(st.rv))
                             last_rv = st.rv
                             next_bm = time.monotonic() + st.bookmark_interval
             if dropped:
                 self.drop()
+            t_write = time.monotonic()
             emit(lines)
+            st.note_emitted(rvs, t_write)
             if pos == -1:
                 return self.end_stream()
             if deadline is not None and time.monotonic() >= deadline and not lines:
@@ -902,8 +926,11 @@ class ControlHandler(BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        # Headers and body in one write: as two small writes, the second waits for the client's
+        # delayed ACK of the first (Nagle), ~40 ms per request on a keep-alive connection.
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(data)
+        self.flush_headers()
 
     def do_GET(self):
         self.do_POST()
@@ -946,7 +973,15 @@ class ControlHandler(BaseHTTPRequestHandler):
                 out.append({"name": o["metadata"]["name"], "namespace": o["metadata"].get("namespace") or "default",
                             "event": ev.type if ev else None, "resourceVersion": str(ev.rv) if ev else None})
             st.cond.notify_all()
-        return {"applied": out}
+            # when the batch was stored and the watchers woken; they write it a little later (/emitted)
+            committed = time.monotonic()
+        return {"applied": out, "monotonic": committed}
+
+    def c_emitted(self, fk, st, body):
+        rvs = body.get("rvs") or ([body["rv"]] if "rv" in body else [])
+        with st.stats_lock:
+            found = {str(rv): st.emitted[int(rv)] for rv in rvs if int(rv) in st.emitted}
+        return {"emitted": found, "monotonic": time.monotonic()}
 
     def c_delete(self, fk, st, body):
         out = []

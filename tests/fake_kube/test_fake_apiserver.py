@@ -373,6 +373,49 @@ class FakeKubeTest(unittest.TestCase):
         e = s2.event()
         self.assertEqual((e["type"], e["object"]["metadata"]["name"]), ("DELETED", "e"))
 
+    def test_emitted_times_for_benchmarks(self):
+        rv_a = self.ctl("/apply", se("a"))["resourceVersion"]
+        s = self.watch("watch=1&resourceVersion=" + rv_a)
+        self.assert_watch_stream(s)
+        before = time.monotonic()
+        res = self.ctl("/apply", se("a", addr="240.0.0.9"))
+        rv = res["applied"][0]["resourceVersion"]
+        e = s.event()
+        after = time.monotonic()
+        self.assertEqual(e["object"]["metadata"]["resourceVersion"], rv)
+        # the write time is noted just after the write: wait for it, bounded
+        for _ in range(100):
+            em = self.ctl("/emitted", {"rvs": [rv, "999999"]})
+            if em["emitted"]:
+                break
+            time.sleep(0.01)
+        self.assertEqual(list(em["emitted"]), [rv])  # unknown resourceVersions are left out
+        t = em["emitted"][rv]
+        # CLOCK_MONOTONIC is shared across processes: stored < written < read here
+        self.assertLessEqual(before, res["monotonic"])
+        self.assertLessEqual(res["monotonic"], t)
+        self.assertLessEqual(t, after)
+        self.assertEqual(self.ctl("/emitted", {"rv": int(rv)})["emitted"], {rv: t})
+        self.ctl("/apply", se("a", addr="240.0.0.9"))  # no-op: no event, nothing new emitted
+        self.ctl("/reset")
+        self.assertEqual(self.ctl("/emitted", {"rv": rv})["emitted"], {})
+
+    def test_control_keepalive_is_fast(self):
+        # A paced updater (bench/kube_sync.py) sends many /apply on one connection; a reply split
+        # into two writes cost ~40 ms each (Nagle against delayed ACK), capping it at ~20/s.
+        c = http.client.HTTPConnection("127.0.0.1", self.control, timeout=30)
+        self.addCleanup(c.close)
+        times = []
+        for i in range(15):
+            t = time.monotonic()
+            c.request("POST", "/apply", json.dumps(se("k", addr="240.0.1.%d" % i)),
+                      {"Content-Type": "application/json"})
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+            times.append(time.monotonic() - t)
+        self.assertLess(sorted(times)[len(times) // 2], 0.03, times)
+
     def test_watch_from_zero_and_unset(self):
         self.ctl("/apply", {"objects": [se("z", "ns1"), se("a", "ns2"), se("m", "ns1")]})
         for q in ("watch=1&resourceVersion=0", "watch=1"):
