@@ -38,10 +38,22 @@ NodeRef Snapshot::find(const uint8_t* name, size_t length) const noexcept {
   const uint64_t h = hash_name(name, length);
   // Only names that start with a "*" label have a shard hash of their own (see shard_hash).
   const uint64_t sh = length > 2 && name[0] == 1 && name[1] == '*' ? shard_hash(name, length) : h;
-  const Shard* shard = shards_[static_cast<size_t>(sh >> shard_shift_)].get();
-  const uint32_t i = shard->find(name, length, h);
-  if (i == kNoNode) return {};
-  return {shard, &shard->node(i)};
+  const ShardView& v = views_[static_cast<size_t>(sh >> (64 - kShardBits))];
+  for (uint64_t s = h & v.slot_mask;; s = (s + 1) & v.slot_mask) {
+    const uint32_t i = v.slots[s];
+    if (i == kNoNode) return {};
+    const Node& n = v.nodes[i];
+    if (n.hash == h && n.name_length == length &&
+        std::memcmp(v.names + n.name_offset, name, length) == 0)
+      return {v.shard, &n};
+  }
+}
+
+void Snapshot::index_shards() {
+  for (size_t i = 0; i < kShardCount; ++i) {
+    const Shard& s = *shards_[i];
+    views_[i] = {&s, s.slots_.data(), s.nodes_.data(), s.names_.data(), s.slot_mask_};
+  }
 }
 
 int Snapshot::find_zone(const uint8_t* name, size_t length, const uint8_t* label_offsets,

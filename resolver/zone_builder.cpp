@@ -18,11 +18,8 @@ namespace w = dns::wire;
 
 namespace {
 
-// 1024 shards: at 100k names a dirty shard holds ~100 of them, at 1M ~1000, so re-encoding the
-// two or three shards one change touches costs microseconds, while the per-snapshot price (a
-// copy of 1024 shared_ptrs) stays small.
-constexpr unsigned kShardBits = 10;
-constexpr size_t kShards = size_t{1} << kShardBits;
+constexpr unsigned kShardBits = Snapshot::kShardBits;
+constexpr size_t kShards = Snapshot::kShardCount;
 
 void put16(std::string& out, uint16_t v) {
   out.push_back(static_cast<char>(v >> 8));
@@ -541,8 +538,8 @@ std::shared_ptr<const Snapshot> ZoneBuilder::build(uint32_t serial) {
   auto snap = std::make_shared<Snapshot>();
   snap->serial_ = serial;
   snap->edns_udp_size_ = s.edns_udp_size;
-  snap->shard_shift_ = 64 - kShardBits;
   snap->shards_ = s.shards;
+  snap->index_shards();
   snap->node_count_ = s.node_count;
   snap->record_count_ = s.record_count;
   snap->zones_.reserve(s.zones.size());
