@@ -3,8 +3,11 @@
 
 #include <ldns/ldns.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "resolver/snapshot.hpp"
@@ -13,7 +16,7 @@ namespace globaldns::app {
 
 namespace {
 
-void export_node(const resolver::Snapshot& snap, const resolver::Node& node, std::string& out) {
+void export_node(const resolver::Shard& snap, const resolver::Node& node, std::string& out) {
   {
     const resolver::RRsetRef* sets = snap.rrsets(node);
     for (uint8_t s = 0; s < node.rrset_count; ++s) {
@@ -54,13 +57,25 @@ void export_node(const resolver::Snapshot& snap, const resolver::Node& node, std
 
 std::string export_zone_text(const resolver::Snapshot& snap) {
   std::string out;
-  // Each apex first, so the file reads like a zone file (SOA leading), then every other name.
-  for (const resolver::ZoneInfo& z : snap.zones()) export_node(snap, snap.node(z.apex_node), out);
-  for (uint32_t i = 0; i < snap.node_count(); ++i) {
-    bool apex = false;
-    for (const resolver::ZoneInfo& z : snap.zones()) apex = apex || z.apex_node == i;
-    if (!apex) export_node(snap, snap.node(i), out);
+  // Each apex first, so the file reads like a zone file (SOA leading), then every other name
+  // in wire-name order (the snapshot's shards hold them in no particular order).
+  for (const resolver::ZoneInfo& z : snap.zones()) {
+    const resolver::NodeRef apex =
+        snap.find(reinterpret_cast<const uint8_t*>(z.apex_wire.data()), z.apex_wire.size());
+    if (apex) export_node(*apex.shard, *apex.node, out);
   }
+  std::vector<std::pair<std::string_view, resolver::NodeRef>> others;
+  others.reserve(snap.node_count());
+  snap.for_each_node([&](const resolver::Shard& shard, const resolver::Node& node) {
+    const std::string_view name(reinterpret_cast<const char*>(shard.name_bytes(node)),
+                                node.name_length);
+    bool apex = false;
+    for (const resolver::ZoneInfo& z : snap.zones()) apex = apex || z.apex_wire == name;
+    if (!apex) others.emplace_back(name, resolver::NodeRef{&shard, &node});
+  });
+  std::sort(others.begin(), others.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [name, ref] : others) export_node(*ref.shard, *ref.node, out);
   return out;
 }
 

@@ -84,30 +84,32 @@ AnswerResult header_only(const w::Query& q, std::span<uint8_t> out, uint8_t rcod
 
 struct Decision {
   Outcome outcome;
-  uint32_t node = kNoNode;  // node whose RRsets answer (the wildcard's for synthesis)
+  NodeRef node;  // node whose RRsets answer (the wildcard's for synthesis)
   int zone = -1;
 };
 
 // RFC 1034 §4.3.2 step 3 and RFC 4592 §3.3.1: exact match, else the closest encloser and
 // its wildcard child, else NXDOMAIN.
 Decision lookup(const Snapshot& snap, const w::ScannedName& qn, int zone) noexcept {
-  const uint32_t exact = snap.find(qn.lower, qn.length);
-  if (exact != kNoNode) return {Outcome::Hit, exact, zone};
+  const NodeRef exact = snap.find(qn.lower, qn.length);
+  if (exact) return {Outcome::Hit, exact, zone};
   const size_t apex_len = snap.zones()[zone].apex_wire.size();
   for (size_t l = 1; l < qn.labels; ++l) {
     const size_t off = qn.label_offsets[l];
     if (qn.length - off < apex_len) break;
-    const uint32_t encloser = snap.find(qn.lower + off, qn.length - off);
-    if (encloser == kNoNode) continue;
-    const uint32_t wild = snap.node(encloser).wildcard_child;
-    if (wild != kNoNode) return {Outcome::Hit, wild, zone};
-    return {Outcome::NxDomain, kNoNode, zone};
+    const NodeRef encloser = snap.find(qn.lower + off, qn.length - off);
+    if (!encloser) continue;
+    // The wildcard child lives in the encloser's shard (Snapshot::shard_hash).
+    const uint32_t wild = encloser.node->wildcard_child;
+    if (wild != kNoNode) return {Outcome::Hit, {encloser.shard, &encloser.shard->node(wild)}, zone};
+    return {Outcome::NxDomain, {}, zone};
   }
-  return {Outcome::NxDomain, kNoNode, zone};
+  return {Outcome::NxDomain, {}, zone};
 }
 
-const RRsetRef* find_rrset(const Snapshot& snap, const Node& n, uint16_t qtype) noexcept {
-  const RRsetRef* sets = snap.rrsets(n);
+const RRsetRef* find_rrset(const NodeRef& ref, uint16_t qtype) noexcept {
+  const Node& n = *ref.node;
+  const RRsetRef* sets = ref.shard->rrsets(n);
   if (qtype == w::rrtype::ANY) return n.rrset_count ? sets : nullptr;  // RFC 8482 §4.2: one RRset
   for (uint8_t i = 0; i < n.rrset_count; ++i)
     if (sets[i].type == qtype) return sets + i;
@@ -203,13 +205,12 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
 
   aa = true;
   const Decision d = lookup(*snap, q.qname, zone);
-  const RRsetRef* rrset =
-      d.node != kNoNode ? find_rrset(*snap, snap->node(d.node), q.qtype) : nullptr;
+  const RRsetRef* rrset = d.node ? find_rrset(d.node, q.qtype) : nullptr;
   if (rrset) {
     outcome = Outcome::Hit;
     // RFC 2181 §9: an RRset that does not fit is not split; send none of it with TC.
     if (wr.fits(rrset->length)) {
-      wr.append(snap->rr_bytes(*rrset), rrset->length);
+      wr.append(d.node.shard->rr_bytes(*rrset), rrset->length);
       s.an = rrset->count;
     } else {
       tc = true;

@@ -1,4 +1,4 @@
-// Snapshot lookups: an open-addressing hash table over lower-cased wire names.
+// Snapshot lookups: the shard from the high hash bits, then open addressing on the low bits.
 #include "resolver/snapshot.hpp"
 
 #include <cstring>
@@ -23,15 +23,36 @@ uint64_t Snapshot::hash_name(const uint8_t* name, size_t length) noexcept {
   return h;
 }
 
-uint32_t Snapshot::find(const uint8_t* name, size_t length) const noexcept {
-  const uint64_t h = hash_name(name, length);
-  for (uint64_t s = h & slot_mask_;; s = (s + 1) & slot_mask_) {
+uint32_t Shard::find(const uint8_t* name, size_t length, uint64_t hash) const noexcept {
+  for (uint64_t s = hash & slot_mask_;; s = (s + 1) & slot_mask_) {
     const uint32_t i = slots_[s];
     if (i == kNoNode) return kNoNode;
     const Node& n = nodes_[i];
-    if (n.hash == h && n.name_length == length &&
+    if (n.hash == hash && n.name_length == length &&
         std::memcmp(names_.data() + n.name_offset, name, length) == 0)
       return i;
+  }
+}
+
+NodeRef Snapshot::find(const uint8_t* name, size_t length) const noexcept {
+  const uint64_t h = hash_name(name, length);
+  // Only names that start with a "*" label have a shard hash of their own (see shard_hash).
+  const uint64_t sh = length > 2 && name[0] == 1 && name[1] == '*' ? shard_hash(name, length) : h;
+  const ShardView& v = views_[static_cast<size_t>(sh >> (64 - kShardBits))];
+  for (uint64_t s = h & v.slot_mask;; s = (s + 1) & v.slot_mask) {
+    const uint32_t i = v.slots[s];
+    if (i == kNoNode) return {};
+    const Node& n = v.nodes[i];
+    if (n.hash == h && n.name_length == length &&
+        std::memcmp(v.names + n.name_offset, name, length) == 0)
+      return {v.shard, &n};
+  }
+}
+
+void Snapshot::index_shards() {
+  for (size_t i = 0; i < kShardCount; ++i) {
+    const Shard& s = *shards_[i];
+    views_[i] = {&s, s.slots_.data(), s.nodes_.data(), s.names_.data(), s.slot_mask_};
   }
 }
 

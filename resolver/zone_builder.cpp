@@ -1,59 +1,559 @@
-// ZoneBuilder, first version: keeps the hosts and rebuilds the whole snapshot on build().
+// ZoneBuilder: the served names, kept sharded like the snapshot between builds; build() re-encodes
+// only the shards that a change touched and shares every other shard with the previous snapshot.
 #include "resolver/zone_builder.hpp"
 
-#include <map>
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <string_view>
+#include <vector>
 
+#include "dns/wire/constants.hpp"
 #include "dns/wire/name.hpp"
 #include "resolver/snapshot.hpp"
-#include "resolver/snapshot_builder.hpp"
 
 namespace globaldns::resolver {
 
+namespace w = dns::wire;
+
+namespace {
+
+constexpr unsigned kShardBits = Snapshot::kShardBits;
+constexpr size_t kShards = Snapshot::kShardCount;
+
+void put16(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v));
+}
+void put32(std::string& out, uint32_t v) {
+  put16(out, static_cast<uint16_t>(v >> 16));
+  put16(out, static_cast<uint16_t>(v));
+}
+
+// type, class, ttl, rdlength, rdata: an RR without its owner.
+std::string rr_tail(uint16_t type, uint32_t ttl, std::string_view rdata) {
+  std::string out;
+  put16(out, type);
+  put16(out, w::rrclass::IN);
+  put32(out, ttl);
+  put16(out, static_cast<uint16_t>(rdata.size()));
+  out.append(rdata);
+  return out;
+}
+
+std::string soa_rdata(const std::string& names, const SoaParams& p, uint32_t serial) {
+  std::string rd = names;  // mname then rname, wire form
+  put32(rd, serial);
+  put32(rd, p.refresh);
+  put32(rd, p.retry);
+  put32(rd, p.expire);
+  put32(rd, p.minimum);
+  return rd;
+}
+
+// `what` "<name>" `why`, built by appending (g++ 12 warns on literal + string at -O3).
+Error name_error(const char* what, std::string_view name, const char* why) {
+  std::string m = what;
+  m += " \"";
+  m.append(name);
+  m += "\" ";
+  m += why;
+  return Error{std::move(m)};
+}
+
+const uint8_t* bytes(std::string_view s) {
+  return reinterpret_cast<const uint8_t*>(s.data());
+}
+
+size_t label_count(std::string_view wire) {
+  size_t n = 0;
+  for (size_t pos = 0; pos < wire.size() && wire[pos] != 0;
+       pos += 1 + static_cast<uint8_t>(wire[pos]))
+    ++n;
+  return n;
+}
+
+// A name that is a node: a host (it has addresses), a zone apex, or an ancestor of a host inside
+// the host's zone, which is an empty non-terminal unless it has addresses itself (RFC 8020).
+// A name that is none of these is erased, so "in the table" and "is a node" are the same thing.
+struct Entry {
+  std::string name;    // lower-cased wire form
+  std::string addrs;   // v4 addresses (4 bytes each), then v6 (16 bytes each); no duplicates
+  uint64_t hash = 0;   // Snapshot::hash_name(name)
+  uint32_t below = 0;  // hosts strictly below this name and inside its zone
+  uint16_t v4 = 0;
+  uint16_t v6 = 0;
+  uint8_t zone = 0;
+  bool apex = false;
+  bool host() const noexcept { return v4 != 0 || v6 != 0; }
+};
+
+// One shard's names: entries kept contiguous (encoding walks them in order) and indexed by an
+// open-addressing table on the low hash bits, with backward-shift deletion so no tombstones
+// pile up as hosts come and go. An Entry pointer is valid until the next insert or erase.
+class NameTable {
+ public:
+  Entry* find(std::string_view name, uint64_t hash) {
+    for (size_t s = hash & mask_; slots_[s] != kNoNode; s = (s + 1) & mask_) {
+      Entry& e = entries_[slots_[s]];
+      if (e.hash == hash && e.name == name) return &e;
+    }
+    return nullptr;
+  }
+  // `name` must not be in the table yet.
+  Entry& insert(std::string name, uint64_t hash) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow(slots_.size() * 2);
+    size_t s = hash & mask_;
+    while (slots_[s] != kNoNode) s = (s + 1) & mask_;
+    slots_[s] = static_cast<uint32_t>(entries_.size());
+    Entry& e = entries_.emplace_back();
+    e.name = std::move(name);
+    e.hash = hash;
+    return e;
+  }
+  void erase(const Entry* e) {
+    const uint32_t index = static_cast<uint32_t>(e - entries_.data());
+    size_t hole = slot_of(index);
+    slots_[hole] = kNoNode;
+    // Backward shift: pull later members of the probe run into the hole when their home slot
+    // does not lie (cyclically) between the hole and where they sit.
+    for (size_t j = (hole + 1) & mask_; slots_[j] != kNoNode; j = (j + 1) & mask_) {
+      const size_t home = entries_[slots_[j]].hash & mask_;
+      const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+      if (stays) continue;
+      slots_[hole] = slots_[j];
+      slots_[j] = kNoNode;
+      hole = j;
+    }
+    const uint32_t last = static_cast<uint32_t>(entries_.size() - 1);
+    if (index != last) {
+      slots_[slot_of(last)] = index;
+      entries_[index] = std::move(entries_.back());
+    }
+    entries_.pop_back();
+  }
+  void reserve(size_t n) {
+    entries_.reserve(n);
+    if (n * 2 > slots_.size()) grow(std::bit_ceil(n * 2));
+  }
+  const std::vector<Entry>& entries() const noexcept { return entries_; }
+  bool empty() const noexcept { return entries_.empty(); }
+
+ private:
+  size_t slot_of(uint32_t index) const {
+    size_t s = entries_[index].hash & mask_;
+    while (slots_[s] != index) s = (s + 1) & mask_;
+    return s;
+  }
+  void grow(size_t slots) {
+    slots_.assign(slots, kNoNode);
+    mask_ = slots - 1;
+    for (uint32_t i = 0; i < entries_.size(); ++i) {
+      size_t s = entries_[i].hash & mask_;
+      while (slots_[s] != kNoNode) s = (s + 1) & mask_;
+      slots_[s] = i;
+    }
+  }
+
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> slots_ = std::vector<uint32_t>(4, kNoNode);
+  size_t mask_ = 3;
+};
+
+struct ZoneState {
+  ZoneInfo info;          // negative_soa is filled per build, with the serial
+  std::string soa_names;  // mname + rname, wire form
+  SoaParams soa;
+  std::string ns_rrset;  // the apex NS RRset as answer bytes
+  uint16_t ns_count = 0;
+};
+
+// Adds the addresses of `host` not yet in (addrs, v4, v6), keeping their order.
+Result<Ok> merge_addresses(const HostRecords& host, std::string& addrs, uint16_t& v4,
+                           uint16_t& v6) {
+  std::string out;
+  out.reserve(addrs.size() + 4 * host.v4.size() + 16 * host.v6.size());
+  out.append(addrs, 0, 4 * size_t{v4});
+  size_t n4 = v4;
+  for (const Ipv4& a : host.v4) {
+    const std::string_view rd(reinterpret_cast<const char*>(a.data()), a.size());
+    bool seen = false;
+    for (size_t i = 0; i < n4 && !seen; ++i) seen = std::string_view(out).substr(4 * i, 4) == rd;
+    if (!seen) {
+      out.append(rd);
+      ++n4;
+    }
+  }
+  const size_t v6_start = out.size();
+  out.append(addrs, 4 * size_t{v4}, std::string::npos);
+  size_t n6 = v6;
+  for (const Ipv6& a : host.v6) {
+    const std::string_view rd(reinterpret_cast<const char*>(a.data()), a.size());
+    bool seen = false;
+    for (size_t i = 0; i < n6 && !seen; ++i)
+      seen = std::string_view(out).substr(v6_start + 16 * i, 16) == rd;
+    if (!seen) {
+      out.append(rd);
+      ++n6;
+    }
+  }
+  // Each RR count goes into a 16-bit ANCOUNT; an RRset that large could never be sent anyway.
+  if (n4 > 0xFFFF || n6 > 0xFFFF) return name_error("host", host.name, "has too many addresses");
+  addrs = std::move(out);
+  v4 = static_cast<uint16_t>(n4);
+  v6 = static_cast<uint16_t>(n6);
+  return Ok{};
+}
+
+}  // namespace
+
+// Encodes one shard's names into an immutable Shard (friend of Shard).
+class ShardEncoder {
+ public:
+  static std::shared_ptr<const Shard> encode(const NameTable& names,
+                                             const std::vector<ZoneState>& zones, uint32_t ttl,
+                                             uint32_t serial) {
+    auto shard = std::make_shared<Shard>();
+    Shard& s = *shard;
+    s.nodes_.reserve(names.entries().size());
+    size_t name_bytes = 0;
+    size_t rr_bytes = 0;
+    size_t rrsets = 0;
+    for (const Entry& e : names.entries()) {
+      name_bytes += e.name.size();
+      rr_bytes += e.v4 * size_t{16} + e.v6 * size_t{28};
+      rrsets += (e.v4 != 0) + (e.v6 != 0) + (e.apex ? 2 : 0);
+      if (e.apex) rr_bytes += 256 + zones[e.zone].ns_rrset.size();
+    }
+    s.names_.reserve(name_bytes);
+    s.rr_bytes_.reserve(rr_bytes);
+    s.rrsets_.reserve(rrsets);
+
+    auto open_rrset = [&](uint16_t type, uint16_t count) {
+      RRsetRef r;
+      r.type = type;
+      r.count = count;
+      r.offset = static_cast<uint32_t>(s.rr_bytes_.size());
+      s.rrsets_.push_back(r);
+      s.record_count_ += count;
+    };
+    auto close_rrset = [&](Node& n) {
+      RRsetRef& r = s.rrsets_.back();
+      r.length = static_cast<uint32_t>(s.rr_bytes_.size() - r.offset);
+      ++n.rrset_count;
+    };
+    auto append = [&](std::string_view b) {
+      s.rr_bytes_.insert(s.rr_bytes_.end(), b.begin(), b.end());
+    };
+    // One address RR: owner pointer 0xC00C, type, class IN, TTL, rdlength, address.
+    auto address_rr = [&](uint16_t type, std::string_view address) {
+      uint8_t rr[12 + 16];
+      w::store16(rr, w::kQuestionPointer);
+      w::store16(rr + 2, type);
+      w::store16(rr + 4, w::rrclass::IN);
+      w::store16(rr + 6, static_cast<uint16_t>(ttl >> 16));
+      w::store16(rr + 8, static_cast<uint16_t>(ttl));
+      w::store16(rr + 10, static_cast<uint16_t>(address.size()));
+      std::memcpy(rr + 12, address.data(), address.size());
+      s.rr_bytes_.insert(s.rr_bytes_.end(), rr, rr + 12 + address.size());
+    };
+
+    std::vector<uint32_t> wildcards;
+    for (const Entry& e : names.entries()) {
+      const std::string& name = e.name;
+      Node n;
+      n.hash = e.hash;
+      n.name_offset = static_cast<uint32_t>(s.names_.size());
+      n.name_length = static_cast<uint8_t>(name.size());
+      n.zone = e.zone;
+      n.rrset_first = static_cast<uint32_t>(s.rrsets_.size());
+      s.names_.insert(s.names_.end(), name.begin(), name.end());
+      // SOA first at the apex so a minimal ANY answer (RFC 8482 §4.2) picks it.
+      if (e.apex) {
+        const ZoneState& z = zones[e.zone];
+        open_rrset(w::rrtype::SOA, 1);
+        std::string soa;
+        put16(soa, w::kQuestionPointer);
+        soa += rr_tail(w::rrtype::SOA, z.soa.ttl, soa_rdata(z.soa_names, z.soa, serial));
+        append(soa);
+        close_rrset(n);
+        open_rrset(w::rrtype::NS, z.ns_count);
+        append(z.ns_rrset);
+        close_rrset(n);
+      }
+      const std::string_view addrs(e.addrs);
+      if (e.v4) {
+        open_rrset(w::rrtype::A, e.v4);
+        for (size_t i = 0; i < e.v4; ++i) address_rr(w::rrtype::A, addrs.substr(4 * i, 4));
+        close_rrset(n);
+      }
+      if (e.v6) {
+        open_rrset(w::rrtype::AAAA, e.v6);
+        for (size_t i = 0; i < e.v6; ++i)
+          address_rr(w::rrtype::AAAA, addrs.substr(4 * size_t{e.v4} + 16 * i, 16));
+        close_rrset(n);
+      }
+      if (name.size() > 2 && name[0] == 1 && name[1] == '*')
+        wildcards.push_back(static_cast<uint32_t>(s.nodes_.size()));
+      s.nodes_.push_back(n);
+    }
+
+    const size_t slots = std::bit_ceil(std::max<size_t>(4, s.nodes_.size() * 2));
+    s.slots_.assign(slots, kNoNode);
+    s.slot_mask_ = slots - 1;
+    for (uint32_t i = 0; i < s.nodes_.size(); ++i) {
+      uint64_t slot = s.nodes_[i].hash & s.slot_mask_;
+      while (s.slots_[slot] != kNoNode) slot = (slot + 1) & s.slot_mask_;
+      s.slots_[slot] = i;
+    }
+    // A wildcard shares its parent's shard (Snapshot::shard_hash), so the parent is here if it
+    // is a node at all.
+    for (const uint32_t i : wildcards) {
+      const uint8_t* parent = s.names_.data() + s.nodes_[i].name_offset + 2;
+      const size_t length = s.nodes_[i].name_length - 2u;
+      const uint32_t p = s.find(parent, length, Snapshot::hash_name(parent, length));
+      if (p != kNoNode) s.nodes_[p].wildcard_child = i;
+    }
+    return shard;
+  }
+};
+
 struct ZoneBuilder::State {
-  ZoneData data;
-  std::map<std::string, HostRecords> hosts;  // by lower-cased wire name
+  uint32_t ttl = 30;
+  uint16_t edns_udp_size = 1232;
+  std::vector<ZoneState> zones;
+  std::vector<NameTable> names = std::vector<NameTable>(kShards);
+  std::vector<uint8_t> dirty = std::vector<uint8_t>(kShards, 0);
+  std::vector<uint32_t> dirty_list;
+  std::shared_ptr<const Shard> empty = std::make_shared<Shard>();
+  std::vector<std::shared_ptr<const Shard>> shards =
+      std::vector<std::shared_ptr<const Shard>>(kShards, empty);
+  size_t hosts = 0;
+  size_t node_count = 0;
+  size_t record_count = 0;
+  bool built = false;
+  uint32_t last_serial = 0;
+
+  // `hash` is hash_name(wire); only a name starting with a "*" label hashes again.
+  static size_t shard_of(std::string_view wire, uint64_t hash) {
+    if (wire.size() > 2 && wire[0] == 1 && wire[1] == '*')
+      hash = Snapshot::shard_hash(bytes(wire), wire.size());
+    return static_cast<size_t>(hash >> (64 - kShardBits));
+  }
+  void mark(size_t shard) {
+    if (dirty[shard]) return;
+    dirty[shard] = 1;
+    dirty_list.push_back(static_cast<uint32_t>(shard));
+  }
+
+  // The longest zone whose apex is a label-aligned suffix of `name`, or -1.
+  int zone_of(std::string_view name) const {
+    int best = -1;
+    size_t best_len = 0;
+    for (size_t i = 0; i < zones.size(); ++i) {
+      const std::string& apex = zones[i].info.apex_wire;
+      if (apex.size() > name.size() || (best >= 0 && apex.size() <= best_len)) continue;
+      const size_t cut = name.size() - apex.size();
+      if (name.substr(cut) != apex) continue;
+      size_t pos = 0;
+      while (pos < cut) pos += 1 + static_cast<uint8_t>(name[pos]);
+      if (pos != cut) continue;
+      best = static_cast<int>(i);
+      best_len = apex.size();
+    }
+    return best;
+  }
+
+  // A host appeared (+1) or went (-1): its ancestors strictly between it and its zone's apex
+  // count it; one whose count leaves or reaches zero (and has no other reason to be a node)
+  // appears or disappears as an empty non-terminal, which dirties its shard. A wildcard's
+  // parent shares the wildcard's shard, so its wildcard link is rebuilt along with it.
+  void count_below(std::string_view wire, uint8_t zone, int delta) {
+    const size_t apex_labels = label_count(zones[zone].info.apex_wire);
+    std::string_view up = wire;
+    for (size_t n = label_count(wire); n > apex_labels + 1; --n) {
+      up = up.substr(1 + static_cast<uint8_t>(up[0]));
+      const uint64_t hash = Snapshot::hash_name(bytes(up), up.size());
+      const size_t sh = shard_of(up, hash);
+      NameTable& table = names[sh];
+      Entry* e = table.find(up, hash);
+      if (delta > 0) {
+        if (!e) {
+          e = &table.insert(std::string(up), hash);
+          e->zone = zone;
+          mark(sh);
+        }
+        ++e->below;
+      } else if (e && --e->below == 0 && !e->host() && !e->apex) {
+        table.erase(e);
+        mark(sh);
+      }
+    }
+  }
+
+  Result<Ok> put(const HostRecords& host, bool merge) {
+    auto wire = w::text_to_wire(host.name);
+    if (!wire) return name_error("host", host.name, "is not a valid domain name");
+    const int zone = zone_of(*wire);
+    if (zone < 0) return name_error("host", host.name, "is outside every zone");
+    if (host.v4.empty() && host.v6.empty()) {
+      if (!merge) remove_wire(*wire);
+      return Ok{};
+    }
+    const uint64_t hash = Snapshot::hash_name(bytes(*wire), wire->size());
+    const size_t sh = shard_of(*wire, hash);
+    NameTable& table = names[sh];
+    Entry* e = table.find(*wire, hash);
+    std::string addrs;
+    uint16_t v4 = 0;
+    uint16_t v6 = 0;
+    if (merge && e) {
+      addrs = e->addrs;
+      v4 = e->v4;
+      v6 = e->v6;
+    }
+    if (auto merged = merge_addresses(host, addrs, v4, v6); !merged) return merged;
+    if (e && e->host() && e->v4 == v4 && e->v6 == v6 && e->addrs == addrs) return Ok{};
+    const bool was_host = e && e->host();
+    if (!e) {
+      e = &table.insert(std::move(*wire), hash);
+      e->zone = static_cast<uint8_t>(zone);
+    }
+    e->addrs = std::move(addrs);
+    e->v4 = v4;
+    e->v6 = v6;
+    mark(sh);
+    if (!was_host) {
+      ++hosts;
+      // A copy: count_below may insert into this table and move the entry.
+      const std::string name = e->name;
+      count_below(name, static_cast<uint8_t>(zone), +1);
+    }
+    return Ok{};
+  }
+
+  void remove_wire(std::string_view wire) {
+    const uint64_t hash = Snapshot::hash_name(bytes(wire), wire.size());
+    const size_t sh = shard_of(wire, hash);
+    NameTable& table = names[sh];
+    Entry* e = table.find(wire, hash);
+    if (!e || !e->host()) return;
+    const uint8_t zone = e->zone;
+    e->addrs.clear();
+    e->v4 = e->v6 = 0;
+    --hosts;
+    mark(sh);
+    if (e->below == 0 && !e->apex) table.erase(e);
+    count_below(wire, zone, -1);
+  }
 };
 
 ZoneBuilder::ZoneBuilder() : state_(std::make_unique<State>()) {}
 ZoneBuilder::~ZoneBuilder() = default;
 
 Result<std::unique_ptr<ZoneBuilder>> ZoneBuilder::create(const ZoneData& settings) {
-  ZoneData probe = settings;
-  probe.hosts.clear();
-  if (auto built = build_snapshot(probe); !built) return Error{built.error()};
   std::unique_ptr<ZoneBuilder> builder(new ZoneBuilder());
-  builder->state_->data = std::move(probe);
+  State& s = *builder->state_;
+  s.ttl = settings.ttl;
+  s.edns_udp_size = std::max<uint16_t>(settings.edns_udp_size, w::kUdpClassicLimit);
+  if (settings.zones.size() > 255) return Error{"more than 255 zones"};
+  for (const ZoneSpec& z : settings.zones) {
+    auto apex = w::text_to_wire(z.apex);
+    if (!apex) return name_error("zone", z.apex, "is not a valid domain name");
+    for (const ZoneState& other : s.zones)
+      if (other.info.apex_wire == *apex) return name_error("zone", z.apex, "is listed twice");
+    auto mname = w::text_to_wire(z.soa.mname);
+    auto rname = w::text_to_wire(z.soa.rname);
+    if (!mname) return name_error("SOA mname", z.soa.mname, "is not a valid domain name");
+    if (!rname) return name_error("SOA rname", z.soa.rname, "is not a valid domain name");
+    ZoneState zs;
+    zs.info.apex_wire = *apex;
+    zs.info.apex_text = w::wire_to_text(std::span(bytes(*apex), apex->size()));
+    zs.soa_names = *mname + *rname;
+    zs.soa = z.soa;
+    const std::vector<std::string> ns =
+        z.nameservers.empty() ? std::vector{z.soa.mname} : z.nameservers;
+    for (const std::string& target : ns) {
+      auto t = w::text_to_wire(target);
+      if (!t) return name_error("nameserver", target, "is not a valid domain name");
+      put16(zs.ns_rrset, w::kQuestionPointer);
+      zs.ns_rrset += rr_tail(w::rrtype::NS, z.soa.ttl, *t);
+      ++zs.ns_count;
+    }
+    s.zones.push_back(std::move(zs));
+  }
+  for (size_t z = 0; z < s.zones.size(); ++z) {
+    const std::string& apex = s.zones[z].info.apex_wire;
+    const uint64_t hash = Snapshot::hash_name(bytes(apex), apex.size());
+    const size_t sh = State::shard_of(apex, hash);
+    Entry& e = s.names[sh].insert(apex, hash);  // apexes are distinct, checked above
+    e.zone = static_cast<uint8_t>(z);
+    e.apex = true;
+    s.mark(sh);
+  }
   return builder;
 }
 
 Result<Ok> ZoneBuilder::upsert(const HostRecords& host) {
-  auto wire = dns::wire::text_to_wire(host.name);
-  if (!wire) return Error{"host \"" + host.name + "\" is not a valid domain name"};
-  if (host.v4.empty() && host.v6.empty()) {
-    state_->hosts.erase(*wire);
-    return Ok{};
-  }
-  ZoneData probe = state_->data;
-  probe.hosts = {host};
-  if (auto built = build_snapshot(probe); !built) return Error{built.error()};
-  state_->hosts[*wire] = host;
-  return Ok{};
+  return state_->put(host, false);
+}
+
+Result<Ok> ZoneBuilder::add(const HostRecords& host) {
+  return state_->put(host, true);
+}
+
+void ZoneBuilder::reserve(size_t hosts) {
+  // Hosts spread evenly over the shards; leave room for their empty non-terminals.
+  const size_t per_shard = hosts / kShards + hosts / kShards / 4 + 4;
+  for (NameTable& table : state_->names) table.reserve(per_shard);
 }
 
 void ZoneBuilder::remove(std::string_view name) {
-  if (auto wire = dns::wire::text_to_wire(name)) state_->hosts.erase(*wire);
+  if (auto wire = w::text_to_wire(name)) state_->remove_wire(*wire);
 }
 
 std::shared_ptr<const Snapshot> ZoneBuilder::build(uint32_t serial) {
-  ZoneData data = state_->data;
-  data.serial = serial;
-  for (const auto& [wire, host] : state_->hosts) data.hosts.push_back(host);
-  auto built = build_snapshot(data);
-  return built ? std::move(built.value()) : nullptr;  // every host was checked by upsert
+  State& s = *state_;
+  // The SOA at each apex carries the serial.
+  if (!s.built || serial != s.last_serial)
+    for (const ZoneState& z : s.zones) {
+      const std::string& apex = z.info.apex_wire;
+      s.mark(State::shard_of(apex, Snapshot::hash_name(bytes(apex), apex.size())));
+    }
+  s.built = true;
+  s.last_serial = serial;
+
+  for (const uint32_t i : s.dirty_list) {
+    std::shared_ptr<const Shard> fresh =
+        s.names[i].empty() ? s.empty : ShardEncoder::encode(s.names[i], s.zones, s.ttl, serial);
+    s.node_count += fresh->node_count();
+    s.node_count -= s.shards[i]->node_count();
+    s.record_count += fresh->record_count();
+    s.record_count -= s.shards[i]->record_count();
+    s.shards[i] = std::move(fresh);
+    s.dirty[i] = 0;
+  }
+  s.dirty_list.clear();
+
+  auto snap = std::make_shared<Snapshot>();
+  snap->serial_ = serial;
+  snap->edns_udp_size_ = s.edns_udp_size;
+  snap->shards_ = s.shards;
+  snap->index_shards();
+  snap->node_count_ = s.node_count;
+  snap->record_count_ = s.record_count;
+  snap->zones_.reserve(s.zones.size());
+  for (const ZoneState& z : s.zones) {
+    ZoneInfo info = z.info;
+    info.negative_soa = rr_tail(w::rrtype::SOA, std::min(z.soa.ttl, z.soa.minimum),
+                                soa_rdata(z.soa_names, z.soa, serial));
+    snap->zones_.push_back(std::move(info));
+  }
+  return snap;
 }
 
 size_t ZoneBuilder::host_count() const noexcept {
-  return state_->hosts.size();
+  return state_->hosts;
 }
 
 }  // namespace globaldns::resolver

@@ -31,8 +31,15 @@ class ZoneBuilder {
   // Sets the records of host.name (replacing what it had). Empty v4 and v6 removes the host.
   // Fails, changing nothing, on a name that is not a valid domain name or lies in no zone.
   Result<Ok> upsert(const HostRecords& host);
+  // Adds the addresses of host.name to those it already has, skipping duplicates: the rule
+  // build_snapshot applies to a name listed twice. No addresses changes nothing. Fails like
+  // upsert, changing nothing.
+  Result<Ok> add(const HostRecords& host);
   // Removes a host (text form, any case, trailing dot optional); unknown names are ignored.
   void remove(std::string_view name);
+
+  // Makes room for about `hosts` names, so a first bulk load does not rehash as it grows.
+  void reserve(size_t hosts);
 
   // A snapshot of everything upserted so far, with this SOA serial. Cheap when little changed
   // since the last build.
