@@ -362,8 +362,10 @@ TEST_F(ReflectorTest, ApiDownKeepsLastDataAndRecovers) {
   server_->control("/bulk", R"({"count":10,"namespaces":1})");
   start(options());
   ASSERT_TRUE(run_until([&] { return last_.size() == 10; }));
-  server_->control("/fault", R"({"down":true})");
-  run_for(2500ms);
+  ASSERT_NE(server_->control("/fault", R"({"down":true})"), "");
+  // Bounded wait rather than a fixed sleep: on a loaded machine the fake is slow to cut streams.
+  ASSERT_TRUE(run_until([&] { return !reflector_->state().connected; }, 15s));
+  run_for(1000ms);  // a few failed reconnects while down
   EXPECT_FALSE(reflector_->state().connected);
   EXPECT_FALSE(reflector_->state().last_error.empty());
   EXPECT_EQ(last_.size(), 10u);
