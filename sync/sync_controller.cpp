@@ -206,21 +206,41 @@ ApplySummary SyncController::summary_locked(ApplyOutcome outcome) const {
   return summary;
 }
 
+Result<Ok> SyncController::sync_builder_locked() {
+  for (auto it = dirty_.begin(); it != dirty_.end(); it = dirty_.erase(it)) {
+    if (const auto* host = index_->host(*it)) {
+      // A failure leaves the host dirty (and so pending), so the next update tries again.
+      if (auto upserted = builder_->upsert(*host); !upserted) return upserted;
+    } else {
+      builder_->remove(*it);
+    }
+  }
+  return Ok{};
+}
+
 ApplySummary SyncController::finish_locked(IndexChanges changes) {
   report(changes);
-  // pending_ keeps, for each host not yet in a published snapshot, what is served for it.
-  for (auto& host : changes.hosts) pending_.try_emplace(host.name, std::move(host.before));
+  for (auto& host : changes.hosts) {
+    dirty_.insert(host.name);
+    pending_.try_emplace(host.name, std::move(host.before));
+  }
+  // A change undone before it was published is no change.
   for (auto it = pending_.begin(); it != pending_.end();) {
     it = same_records(index_->host(it->first), it->second) ? pending_.erase(it) : std::next(it);
   }
   if (!published_ && !ready_locked()) return summary_locked(ApplyOutcome::NotReady);
-  if (published_ && builder_ && pending_.empty()) return summary_locked(ApplyOutcome::Unchanged);
 
-  const auto started = std::chrono::steady_clock::now();
   const auto fail = [&](const std::string& why) {
     spdlog::error("sync: building the snapshot failed: {}; still serving serial {}", why, serial_);
     return summary_locked(ApplyOutcome::BuildFailed);
   };
+  if (published_ && builder_ && builder_published_ && pending_.empty()) {
+    // Nothing a client would see; the builder may still hold an undone change.
+    if (auto synced = sync_builder_locked(); !synced) return fail(synced.error());
+    return summary_locked(ApplyOutcome::Unchanged);
+  }
+
+  const auto started = std::chrono::steady_clock::now();
   size_t changed = pending_.size();
   if (!builder_) {
     // From scratch: after a settings change, or before the first build.
@@ -234,16 +254,11 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
     });
     if (!error.empty()) return fail(error);
     builder_ = std::move(builder);
+    builder_published_ = false;
+    dirty_.clear();
     changed = index_->names();
-  } else {
-    for (const auto& [name, served] : pending_) {
-      if (const auto* host = index_->host(name)) {
-        // A failure leaves the host pending, so the next update tries again.
-        if (auto upserted = builder_->upsert(*host); !upserted) return fail(upserted.error());
-      } else {
-        builder_->remove(name);
-      }
-    }
+  } else if (auto synced = sync_builder_locked(); !synced) {
+    return fail(synced.error());
   }
 
   const int64_t now = hooks_.unix_now();
@@ -253,6 +268,7 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
   holder_.publish(std::move(built.value()));
   serial_ = next;
   published_ = true;
+  builder_published_ = true;
   pending_.clear();
   const double build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -115,6 +115,7 @@ class SyncController {
   Source& source_locked(const std::string& name);
   void erase_copies(Source& source, const std::string& key);
   bool ready_locked() const;
+  Result<Ok> sync_builder_locked();
 
   mutable std::mutex mutex_;
   SyncSettings settings_;
@@ -125,7 +126,10 @@ class SyncController {
   std::set<std::string> required_;
   // Null until the first build, and after settings change: the next update fills a new one.
   std::unique_ptr<resolver::ZoneBuilder> builder_;
-  // Hosts the builder or the served snapshot may not have yet, with what is served for them.
+  bool builder_published_ = false;  // builder_'s zone settings are what is served
+  // Hosts whose records in builder_ may differ from the index's.
+  std::set<std::string> dirty_;
+  // Hosts whose served records may differ from the index's, with what is served for them.
   std::map<std::string, std::optional<resolver::HostRecords>> pending_;
   bool published_ = false;
   uint32_t serial_ = 0;

@@ -412,6 +412,26 @@ TEST_F(SyncControllerTest, FailedBuildIsRetriedByTheNextUpdate) {
   fail_build_ = false;
   EXPECT_EQ(controller.update_source("s", {entry("b", {"b.global"}, {"240.0.0.3"})}, {}).outcome,
             ApplyOutcome::Unchanged);
+  // ... and the builder has b back: the next publish still serves it.
+  EXPECT_EQ(controller.update_source("s", {entry("c", {"c.global"}, {"240.0.0.4"})}, {}).outcome,
+            ApplyOutcome::Published);
+  expected.hosts.push_back({"c.global", {{240, 0, 0, 4}}, {}});
+  expect_serves(expected, {"a.global", "b.global", "c.global"});
+}
+
+TEST_F(SyncControllerTest, FailedBuildAfterNewSettingsIsRetriedEvenWithoutChanges) {
+  SyncController controller(settings(), holder_, hooks());
+  ASSERT_EQ(controller.apply({entry("a", {"a.global"}, {"240.0.0.1"})}).outcome,
+            ApplyOutcome::Published);
+  SyncSettings longer_ttl = settings();
+  longer_ttl.zone.ttl = 90;
+  fail_build_ = true;
+  EXPECT_EQ(controller.update_settings(longer_ttl).outcome, ApplyOutcome::BuildFailed);
+  fail_build_ = false;
+  EXPECT_EQ(controller.update_source("", {}, {}).outcome, ApplyOutcome::Published);
+  resolver::ZoneData expected = longer_ttl.zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 1}}, {}}};
+  expect_serves(expected, {"a.global"});
 }
 
 TEST_F(SyncControllerTest, HostTheBuilderRejectsFailsTheUpdateUntilItGoes) {

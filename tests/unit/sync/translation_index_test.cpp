@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -266,13 +267,21 @@ TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSou
   int64_t now = 1'700'000'000;
   SyncHooks hooks;
   hooks.unix_now = [&] { return now; };
+  bool fail_build = false;  // injected: the previous snapshot must keep serving
+  hooks.build = [&](resolver::ZoneBuilder& builder,
+                    uint32_t serial) -> Result<std::shared_ptr<const resolver::Snapshot>> {
+    if (fail_build) return Error{"injected failure"};
+    return std::shared_ptr<const resolver::Snapshot>(builder.build(serial));
+  };
   TranslateOptions translate_options = options();
   SyncController controller(controller_settings(translate_options), holder, hooks);
   Model model;
   Translation previous;
-  bool first = true;
+  std::optional<std::vector<resolver::HostRecords>> published;  // hosts of the served snapshot
+  bool fresh_builder = true;  // a builder whose zone settings were never published
   for (int step = 0; step < 600; ++step) {
     const std::string source = gen.source();
+    fail_build = gen.chance(10);
     ApplySummary summary;
     bool settings_changed = false;
     const size_t pick = gen.below(100);
@@ -323,35 +332,44 @@ TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSou
     EXPECT_EQ(summary.addresses, address_total(want));
     EXPECT_EQ(summary.skipped, want.skipped.size());
     EXPECT_EQ(summary.conflicts, want.conflicts.size());
-    if (first) {
-      EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
-    } else if (want.hosts == previous.hosts) {
+    // A settings change that changes what is served starts a new builder.
+    if (settings_changed && want.hosts != previous.hosts) fresh_builder = true;
+    const bool must_publish = !published || fresh_builder || *published != want.hosts;
+    if (!must_publish) {
       EXPECT_EQ(summary.outcome, ApplyOutcome::Unchanged) << "step " << step;
+    } else if (fail_build) {
+      EXPECT_EQ(summary.outcome, ApplyOutcome::BuildFailed) << "step " << step;
     } else {
       EXPECT_EQ(summary.outcome, ApplyOutcome::Published) << "step " << step;
     }
-    if (summary.outcome == ApplyOutcome::Published) ++now;  // sometimes the clock, sometimes +1
-    (void)settings_changed;
+    if (summary.outcome == ApplyOutcome::Published) {
+      published = want.hosts;
+      fresh_builder = false;
+      ++now;  // sometimes the clock, sometimes +1
+    }
 
     const auto served = holder.current();
-    ASSERT_NE(served, nullptr);
-    EXPECT_EQ(served->serial(), summary.serial);
-    resolver::ZoneData data = controller_settings(translate_options).zone;
-    data.hosts = want.hosts;
-    data.serial = served->serial();
-    const auto expected = resolver::build_snapshot(data).value();
-    for (const auto& name : kQueries) {
-      for (const uint16_t qtype : {uint16_t{1}, uint16_t{28}}) {
-        EXPECT_EQ(testing_answers::ask(served.get(), name, qtype),
-                  testing_answers::ask(expected.get(), name, qtype))
-            << name << " type " << qtype << " step " << step;
+    if (!published) {
+      EXPECT_EQ(served, nullptr);
+    } else {
+      ASSERT_NE(served, nullptr);
+      EXPECT_EQ(served->serial(), summary.serial);
+      resolver::ZoneData data = controller_settings(translate_options).zone;
+      data.hosts = *published;
+      data.serial = served->serial();
+      const auto expected = resolver::build_snapshot(data).value();
+      for (const auto& name : kQueries) {
+        for (const uint16_t qtype : {uint16_t{1}, uint16_t{28}}) {
+          EXPECT_EQ(testing_answers::ask(served.get(), name, qtype),
+                    testing_answers::ask(expected.get(), name, qtype))
+              << name << " type " << qtype << " step " << step;
+        }
       }
     }
     size_t held = 0;
     for (const auto& status : controller.sources()) held += status.entries;
     EXPECT_EQ(held, model.all().size());
     previous = want;
-    first = false;
     if (HasFailure()) {
       ADD_FAILURE() << "at step " << step;
       return;
