@@ -279,9 +279,9 @@ TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSou
   Translation previous;
   std::optional<std::vector<resolver::HostRecords>> published;  // hosts of the served snapshot
   bool fresh_builder = true;  // a builder whose zone settings were never published
-  for (int step = 0; step < 600; ++step) {
+  for (int step = 0; step < 1500; ++step) {
     const std::string source = gen.source();
-    fail_build = gen.chance(10);
+    fail_build = gen.chance(25);
     ApplySummary summary;
     bool settings_changed = false;
     const size_t pick = gen.below(100);
