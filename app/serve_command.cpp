@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -144,7 +145,8 @@ class Service {
     status_timer_.expires_after(kStatusInterval);
     status_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
-      const auto sizes = controller_.source_sizes();
+      std::map<std::string, size_t> sizes;
+      for (const sync::SourceSummary& s : controller_.sources()) sizes[s.name] = s.entries;
       for (const auto& source : kube_) {
         const sync::kube::SourceStatus& st = source->status();
         if (st.sync.connected && st.sync.synced_once) continue;

@@ -7,8 +7,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "resolver/snapshot_builder.hpp"
-
 namespace globaldns::sync {
 namespace {
 
@@ -18,23 +16,10 @@ int64_t system_unix_now() {
       .count();
 }
 
-// Keys leave out the origin (file:line), which moves when unrelated lines are edited.
-std::string skip_key(const Skip& skip) {
-  return skip.entry + '\x1f' + skip.subject + '\x1f' + skip.reason;
-}
-
 std::string skip_text(const Skip& skip) {
   std::string text = skip.entry + " (" + skip.origin + ")";
   if (!skip.subject.empty()) text += " " + skip.subject;
   return text + ": " + skip.reason;
-}
-
-std::string conflict_key(const Conflict& conflict) {
-  std::string key = conflict.host + '\x1f' + conflict.winner + '\x1f' + conflict.loser;
-  // Two copies of one namespace/name differ only by where they are.
-  if (conflict.host.empty())
-    key += '\x1f' + conflict.winner_origin + '\x1f' + conflict.loser_origin;
-  return key;
 }
 
 std::string conflict_text(const Conflict& conflict) {
@@ -47,82 +32,133 @@ std::string conflict_text(const Conflict& conflict) {
          conflict.winner + " serves it";
 }
 
-// Whether `subject` (a host as written in an entry) is a name of `translation`.
-bool served(const Translation& translation, std::string_view subject) {
-  if (subject.empty()) return false;
-  std::string name(subject);
-  if (name.back() == '.') name.pop_back();
-  std::transform(name.begin(), name.end(), name.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  const auto it = std::lower_bound(
-      translation.hosts.begin(), translation.hosts.end(), name,
-      [](const resolver::HostRecords& host, const std::string& n) { return host.name < n; });
-  return it != translation.hosts.end() && it->name == name;
+// The zone settings a ZoneBuilder is created from (its hosts and serial are not settings).
+bool same_zone_settings(resolver::ZoneData a, resolver::ZoneData b) {
+  a.hosts.clear();
+  b.hosts.clear();
+  a.serial = b.serial = 0;
+  return a == b;
+}
+
+bool same_records(const resolver::HostRecords* current,
+                  const std::optional<resolver::HostRecords>& served) {
+  if (current == nullptr) return !served.has_value();
+  return served.has_value() && *served == *current;
 }
 
 }  // namespace
 
 SyncController::SyncController(SyncSettings settings, resolver::SnapshotHolder& holder,
                                SyncHooks hooks)
-    : settings_(std::move(settings)), holder_(holder), hooks_(std::move(hooks)) {
-  if (!hooks_.build) hooks_.build = resolver::build_snapshot;
+    : settings_(std::move(settings)),
+      holder_(holder),
+      hooks_(std::move(hooks)),
+      index_(std::make_unique<TranslationIndex>(settings_.translate)) {
+  if (!hooks_.build) {
+    hooks_.build = [](resolver::ZoneBuilder& builder,
+                      uint32_t serial) -> Result<std::shared_ptr<const resolver::Snapshot>> {
+      auto built = builder.build(serial);
+      if (!built) return Error{"the zone builder produced no snapshot"};
+      return built;
+    };
+  }
   if (!hooks_.unix_now) hooks_.unix_now = system_unix_now;
 }
+
+SyncController::~SyncController() = default;
 
 ApplySummary SyncController::apply(const std::vector<ServiceEntry>& entries) {
   return replace_source("", entries);
 }
 
-ApplySummary SyncController::replace_source(const std::string& source,
+ApplySummary SyncController::replace_source(const std::string& name,
                                             std::vector<ServiceEntry> entries) {
   std::lock_guard lock(mutex_);
-  sources_[source] = std::move(entries);
-  return apply_locked();
+  Source& source = sources_[name];
+  // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
+  auto previous = std::move(source.by_key);
+  source.by_key.clear();
+  for (auto& entry : entries) {
+    std::string key = entry.key();
+    TranslationIndex::Handle handle = 0;
+    if (const auto it = previous.find(key); it != previous.end()) {
+      auto& handles = it->second;
+      for (size_t i = 0; i < handles.size(); ++i) {
+        if (index_->entry(handles[i]) == entry) {
+          handle = handles[i];
+          handles[i] = handles.back();
+          handles.pop_back();
+          break;
+        }
+      }
+    }
+    if (handle == 0) handle = index_->insert(std::move(entry));
+    source.by_key[std::move(key)].push_back(handle);
+  }
+  for (const auto& [key, handles] : previous) {
+    for (const auto handle : handles) index_->erase(handle);
+  }
+  source.entries = entries.size();
+  source.loaded = true;
+  return finish_locked(index_->take_changes());
 }
 
-ApplySummary SyncController::update_source(const std::string& source,
+ApplySummary SyncController::update_source(const std::string& name,
                                            std::vector<ServiceEntry> upserts,
                                            const std::vector<std::string>& removed_keys) {
   std::lock_guard lock(mutex_);
-  std::vector<ServiceEntry>& held = sources_[source];
-  std::set<std::string> gone(removed_keys.begin(), removed_keys.end());
-  for (const ServiceEntry& e : upserts) gone.insert(e.key());
-  std::erase_if(held, [&](const ServiceEntry& e) { return gone.count(e.key()) != 0; });
-  for (ServiceEntry& e : upserts) held.push_back(std::move(e));
-  return apply_locked();
+  Source& source = sources_[name];
+  for (const auto& key : removed_keys) erase_copies(source, key);
+  for (auto& entry : upserts) {
+    std::string key = entry.key();
+    if (const auto it = source.by_key.find(key); it != source.by_key.end() &&
+                                                 it->second.size() == 1 &&
+                                                 index_->entry(it->second.front()) == entry) {
+      continue;  // a resync or a status-only update that changed nothing we read
+    }
+    erase_copies(source, key);
+    source.by_key[std::move(key)].push_back(index_->insert(std::move(entry)));
+    ++source.entries;
+  }
+  return finish_locked(index_->take_changes());
 }
 
-ApplySummary SyncController::remove_source(const std::string& source) {
+ApplySummary SyncController::remove_source(const std::string& name) {
   std::lock_guard lock(mutex_);
-  sources_.erase(source);
-  required_.erase(source);
-  return apply_locked();
+  required_.erase(name);
+  if (const auto it = sources_.find(name); it != sources_.end()) {
+    for (const auto& [key, handles] : it->second.by_key) {
+      for (const auto handle : handles) index_->erase(handle);
+    }
+    sources_.erase(it);
+  }
+  return finish_locked(index_->take_changes());
 }
 
 void SyncController::require_sources(std::vector<std::string> sources) {
   std::lock_guard lock(mutex_);
-  required_.insert(sources.begin(), sources.end());
-}
-
-std::map<std::string, size_t> SyncController::source_sizes() const {
-  std::lock_guard lock(mutex_);
-  std::map<std::string, size_t> sizes;
-  for (const auto& [name, entries] : sources_) sizes[name] = entries.size();
-  return sizes;
-}
-
-bool SyncController::gated_locked() const {
-  if (published_) return false;
-  for (const std::string& name : required_)
-    if (sources_.count(name) == 0) return true;
-  return false;
+  required_ = std::set<std::string>(std::make_move_iterator(sources.begin()),
+                                    std::make_move_iterator(sources.end()));
 }
 
 ApplySummary SyncController::update_settings(SyncSettings settings) {
   std::lock_guard lock(mutex_);
+  // Everything again under the new rules, then only the difference is reported.
+  auto next = std::make_unique<TranslationIndex>(settings.translate);
+  for (auto& [name, source] : sources_) {
+    for (auto& [key, handles] : source.by_key) {
+      for (auto& handle : handles) handle = next->insert(index_->entry(handle));
+    }
+  }
+  (void)next->take_changes();
+  IndexChanges changes = diff_translations(index_->translation(), next->translation());
+  index_ = std::move(next);
+  // A new builder whenever what is served changes; the hosts go through pending_ otherwise.
+  if (!same_zone_settings(settings_.zone, settings.zone) || !changes.hosts.empty()) {
+    builder_.reset();
+  }
   settings_ = std::move(settings);
-  return apply_locked();
+  return finish_locked(std::move(changes));
 }
 
 uint32_t SyncController::serial() const {
@@ -130,95 +166,138 @@ uint32_t SyncController::serial() const {
   return serial_;
 }
 
-ApplySummary SyncController::apply_locked() {
-  if (gated_locked()) return ApplySummary{.outcome = ApplyOutcome::Unchanged, .serial = serial_};
-  entries_.clear();
-  for (const auto& [name, entries] : sources_)
-    entries_.insert(entries_.end(), entries.begin(), entries.end());
-  Translation translation = translate(entries_, settings_.translate);
-  report(translation);  // before the hosts are moved out of it
+std::vector<SourceSummary> SyncController::sources() const {
+  std::lock_guard lock(mutex_);
+  std::vector<SourceSummary> out;
+  for (const auto& [name, source] : sources_) {
+    out.push_back(SourceSummary{name, source.entries, source.loaded});
+  }
+  return out;
+}
 
+Translation SyncController::translation() const {
+  std::lock_guard lock(mutex_);
+  return index_->translation();
+}
+
+void SyncController::erase_copies(Source& source, const std::string& key) {
+  const auto it = source.by_key.find(key);
+  if (it == source.by_key.end()) return;
+  for (const auto handle : it->second) index_->erase(handle);
+  source.entries -= it->second.size();
+  source.by_key.erase(it);
+}
+
+bool SyncController::ready_locked() const {
+  return std::all_of(required_.begin(), required_.end(), [&](const std::string& name) {
+    const auto it = sources_.find(name);
+    return it != sources_.end() && it->second.loaded;
+  });
+}
+
+ApplySummary SyncController::summary_locked(ApplyOutcome outcome) const {
   ApplySummary summary;
+  summary.outcome = outcome;
   summary.serial = serial_;
-  summary.names = translation.hosts.size();
-  for (const auto& host : translation.hosts) summary.addresses += host.v4.size() + host.v6.size();
-  summary.skipped = translation.skipped.size();
-  summary.conflicts = translation.conflicts.size();
+  summary.names = index_->names();
+  summary.addresses = index_->addresses();
+  summary.skipped = index_->skipped();
+  summary.conflicts = index_->conflicts();
+  return summary;
+}
 
-  resolver::ZoneData data = settings_.zone;
-  data.hosts = std::move(translation.hosts);
-  data.serial =
-      0;  // published_ is kept with serial 0 too: equal means nothing a client sees changed
-  if (published_ && *published_ == data) {
-    summary.outcome = ApplyOutcome::Unchanged;
-    return summary;
+Result<Ok> SyncController::sync_builder_locked() {
+  for (auto it = dirty_.begin(); it != dirty_.end(); it = dirty_.erase(it)) {
+    if (const auto* host = index_->host(*it)) {
+      // A failure leaves the host dirty (and so pending), so the next update tries again.
+      if (auto upserted = builder_->upsert(*host); !upserted) return upserted;
+    } else {
+      builder_->remove(*it);
+    }
+  }
+  return Ok{};
+}
+
+ApplySummary SyncController::finish_locked(IndexChanges changes) {
+  report(changes);
+  for (auto& host : changes.hosts) {
+    dirty_.insert(host.name);
+    pending_.try_emplace(host.name, std::move(host.before));
+  }
+  // A change undone before it was published is no change.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    it = same_records(index_->host(it->first), it->second) ? pending_.erase(it) : std::next(it);
+  }
+  if (!published_ && !ready_locked()) return summary_locked(ApplyOutcome::NotReady);
+
+  const auto fail = [&](const std::string& why) {
+    spdlog::error("sync: building the snapshot failed: {}; still serving serial {}", why, serial_);
+    return summary_locked(ApplyOutcome::BuildFailed);
+  };
+  if (published_ && builder_ && builder_published_ && pending_.empty()) {
+    // Nothing a client would see; the builder may still hold an undone change.
+    if (auto synced = sync_builder_locked(); !synced) return fail(synced.error());
+    return summary_locked(ApplyOutcome::Unchanged);
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  size_t changed = pending_.size();
+  if (!builder_) {
+    // From scratch: after a settings change, or before the first build.
+    auto created = resolver::ZoneBuilder::create(settings_.zone);
+    if (!created) return fail(created.error());
+    auto builder = std::move(created.value());
+    std::string error;
+    index_->for_each_host([&](const resolver::HostRecords& host) {
+      if (!error.empty()) return;
+      if (auto upserted = builder->upsert(host); !upserted) error = upserted.error();
+    });
+    if (!error.empty()) return fail(error);
+    builder_ = std::move(builder);
+    builder_published_ = false;
+    dirty_.clear();
+    changed = index_->names();
+  } else if (auto synced = sync_builder_locked(); !synced) {
+    return fail(synced.error());
   }
 
   const int64_t now = hooks_.unix_now();
   const uint32_t next = std::max<uint32_t>(serial_ + 1, static_cast<uint32_t>(now));
-  data.serial = next;
-  const auto started = std::chrono::steady_clock::now();
-  auto built = hooks_.build(data);
-  const double build_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  if (!built) {
-    spdlog::error("sync: building the snapshot failed: {}; still serving serial {}", built.error(),
-                  serial_);
-    summary.outcome = ApplyOutcome::BuildFailed;
-    return summary;
-  }
+  auto built = hooks_.build(*builder_, next);
+  if (!built) return fail(built.error());
   holder_.publish(std::move(built.value()));
   serial_ = next;
-  data.serial = 0;
-  published_ = std::move(data);
-  summary.outcome = ApplyOutcome::Published;
-  summary.serial = serial_;
+  published_ = true;
+  builder_published_ = true;
+  pending_.clear();
+  const double build_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  ApplySummary summary = summary_locked(ApplyOutcome::Published);
   spdlog::info(
-      "sync: published serial {}: {} names, {} addresses, {} skipped, {} conflicts, built in "
-      "{:.1f} ms",
-      serial_, summary.names, summary.addresses, summary.skipped, summary.conflicts, build_ms);
+      "sync: published serial {}: {} names, {} addresses, {} skipped, {} conflicts, {} changed, "
+      "built in {:.1f} ms",
+      serial_, summary.names, summary.addresses, summary.skipped, summary.conflicts, changed,
+      build_ms);
   return summary;
 }
 
-void SyncController::report(const Translation& translation) {
-  std::map<std::string, const Skip*> skips;
-  for (const auto& skip : translation.skipped) skips.emplace(skip_key(skip), &skip);
-  for (const auto& [key, skip] : skips) {
-    if (reported_skips_.count(key) == 0) spdlog::warn("sync: skipped {}", skip_text(*skip));
-  }
-  for (const auto& key : reported_skips_) {
-    if (skips.count(key) != 0) continue;
-    // key is "entry\x1fsubject\x1freason": say which thing recovered.
-    const size_t first = key.find('\x1f');
-    const size_t second = key.find('\x1f', first + 1);
-    const std::string entry = key.substr(0, first);
-    const std::string subject = key.substr(first + 1, second - first - 1);
-    if (served(translation, subject)) {
-      spdlog::info("sync: {} of {} is now served", subject, entry);
+void SyncController::report(const IndexChanges& changes) {
+  for (const auto& skip : changes.new_skips) spdlog::warn("sync: skipped {}", skip_text(skip));
+  for (const auto& skip : changes.gone_skips) {
+    if (!skip.subject.empty() && index_->host(normalize_host(skip.subject)) != nullptr) {
+      spdlog::info("sync: {} of {} is now served", skip.subject, skip.entry);
     } else {
-      spdlog::info("sync: {}{}{} is no longer skipped (was: {})", entry, subject.empty() ? "" : " ",
-                   subject, key.substr(second + 1));
+      spdlog::info("sync: {}{}{} is no longer skipped (was: {})", skip.entry,
+                   skip.subject.empty() ? "" : " ", skip.subject, skip.reason);
     }
   }
-  reported_skips_.clear();
-  for (const auto& [key, skip] : skips) reported_skips_.insert(key);
-
-  std::map<std::string, const Conflict*> conflicts;
-  for (const auto& conflict : translation.conflicts) {
-    conflicts.emplace(conflict_key(conflict), &conflict);
+  for (const auto& conflict : changes.new_conflicts) {
+    spdlog::warn("sync: conflict: {}", conflict_text(conflict));
   }
-  for (const auto& [key, conflict] : conflicts) {
-    if (reported_conflicts_.count(key) == 0)
-      spdlog::warn("sync: conflict: {}", conflict_text(*conflict));
+  for (const auto& conflict : changes.gone_conflicts) {
+    spdlog::info("sync: conflict over {} is over",
+                 conflict.host.empty() ? "a duplicate object" : conflict.host);
   }
-  for (const auto& key : reported_conflicts_) {
-    if (conflicts.count(key) == 0) {
-      const std::string host = key.substr(0, key.find('\x1f'));
-      spdlog::info("sync: conflict over {} is over", host.empty() ? "a duplicate object" : host);
-    }
-  }
-  reported_conflicts_.clear();
-  for (const auto& [key, conflict] : conflicts) reported_conflicts_.insert(key);
 }
 
 }  // namespace globaldns::sync

@@ -10,13 +10,16 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "resolver/result.hpp"
 #include "resolver/snapshot_holder.hpp"
+#include "resolver/zone_builder.hpp"
 #include "resolver/zone_data.hpp"
 #include "sync/service_entry.hpp"
 #include "sync/translate.hpp"
+#include "sync/translation_index.hpp"
 
 namespace globaldns::sync {
 
@@ -26,9 +29,13 @@ struct SyncSettings {
   resolver::ZoneData zone;
 };
 
-// Seams for tests; empty members mean resolver::build_snapshot and the system clock.
+// Seams for tests; empty members mean ZoneBuilder::build and the system clock.
 struct SyncHooks {
-  std::function<Result<std::shared_ptr<const resolver::Snapshot>>(const resolver::ZoneData&)> build;
+  // Builds the snapshot from the builder holding every served host; an error fails the
+  // update (the previous snapshot keeps serving and the next update retries).
+  std::function<Result<std::shared_ptr<const resolver::Snapshot>>(resolver::ZoneBuilder& builder,
+                                                                  uint32_t serial)>
+      build;
   std::function<int64_t()> unix_now;
 };
 
@@ -36,6 +43,7 @@ enum class ApplyOutcome : uint8_t {
   Published,    // a new snapshot with a new serial
   Unchanged,    // same names, addresses and zone settings as the one published: nothing done
   BuildFailed,  // the previous snapshot keeps serving
+  NotReady,     // a required source has not loaded yet: nothing published so far
 };
 
 struct ApplySummary {
@@ -47,6 +55,19 @@ struct ApplySummary {
   size_t conflicts = 0;
 };
 
+// One named source of entries, for status and logging.
+struct SourceSummary {
+  std::string name;
+  size_t entries = 0;   // copies held (duplicates of one namespace/name counted)
+  bool loaded = false;  // has had replace_source() at least once
+};
+
+// Merges ServiceEntries from named sources (files, Kubernetes clusters) and keeps the served
+// snapshot current. Entries of every source are translated together under translate()'s rules
+// (the same namespace/name from two sources is two copies of one object: one is served). An
+// update costs O(entries it changes x log n) and re-encodes only the hosts whose records
+// changed, through a resolver::ZoneBuilder.
+//
 // Thread-safe; calls are serialised. Each skip and conflict is logged once (warn) while it
 // lasts, and again only if it goes away and comes back. The serial is
 // max(previous + 1, unix time), so it also grows across restarts (RFC 1982 comparison by
@@ -54,42 +75,64 @@ struct ApplySummary {
 class SyncController {
  public:
   SyncController(SyncSettings settings, resolver::SnapshotHolder& holder, SyncHooks hooks = {});
+  ~SyncController();
 
-  ApplySummary apply(const std::vector<ServiceEntry>& entries);  // the unnamed source, whole
-
-  // Named sources ("files", "kubernetes/cluster2"), merged under the conflict rule.
-  // The whole current set of one source: a file reload, a Kubernetes list or relist.
+  // The whole current set of `source` (a file reload, a Kubernetes list or relist). The same
+  // namespace/name may appear more than once. Only what differs from what the source had is
+  // re-translated.
   ApplySummary replace_source(const std::string& source, std::vector<ServiceEntry> entries);
-  // Watch events: entries added or changed, and namespace/name keys deleted.
+  // Watch events of a source whose namespace/names are unique: `removed_keys`
+  // ("namespace/name") are applied first, then `upserts` (the last of one key wins).
   ApplySummary update_source(const std::string& source, std::vector<ServiceEntry> upserts,
                              const std::vector<std::string>& removed_keys);
+  // Drops a source's entries; it is no longer required.
   ApplySummary remove_source(const std::string& source);
-  // Nothing is published until each of these has had replace_source() once.
+  // Nothing is published until each of these sources has had replace_source() once, so that
+  // queries get SERVFAIL, not NXDOMAIN, for names only missing because a source is not loaded
+  // yet. Once something is published this no longer holds anything back.
   void require_sources(std::vector<std::string> sources);
-  // Entries held per source.
-  std::map<std::string, size_t> source_sizes() const;
-  // Config reload (SIGHUP): the last entries again, under the new settings.
+  // The single unnamed source ("").
+  ApplySummary apply(const std::vector<ServiceEntry>& entries);
+  // Config reload (SIGHUP): every entry again under the new settings, into a new ZoneBuilder.
   ApplySummary update_settings(SyncSettings settings);
 
   uint32_t serial() const;
+  std::vector<SourceSummary> sources() const;
+  // translate() of every entry held (O(n): for status pages and tests).
+  Translation translation() const;
 
  private:
-  ApplySummary apply_locked();
-  void report(const Translation& translation);
+  struct Source {
+    // The copies this source holds in the index, by namespace/name.
+    std::unordered_map<std::string, std::vector<TranslationIndex::Handle>> by_key;
+    size_t entries = 0;
+    bool loaded = false;
+  };
+
+  ApplySummary finish_locked(IndexChanges changes);
+  ApplySummary summary_locked(ApplyOutcome outcome) const;
+  void report(const IndexChanges& changes);
+  Source& source_locked(const std::string& name);
+  void erase_copies(Source& source, const std::string& key);
+  bool ready_locked() const;
+  Result<Ok> sync_builder_locked();
 
   mutable std::mutex mutex_;
   SyncSettings settings_;
   resolver::SnapshotHolder& holder_;
   SyncHooks hooks_;
-  bool gated_locked() const;
-
-  std::map<std::string, std::vector<ServiceEntry>> sources_;
+  std::unique_ptr<TranslationIndex> index_;
+  std::map<std::string, Source> sources_;
   std::set<std::string> required_;
-  std::vector<ServiceEntry> entries_;
-  std::optional<resolver::ZoneData> published_;  // serial zeroed, for comparison
+  // Null until the first build, and after settings change: the next update fills a new one.
+  std::unique_ptr<resolver::ZoneBuilder> builder_;
+  bool builder_published_ = false;  // builder_'s zone settings are what is served
+  // Hosts whose records in builder_ may differ from the index's.
+  std::set<std::string> dirty_;
+  // Hosts whose served records may differ from the index's, with what is served for them.
+  std::map<std::string, std::optional<resolver::HostRecords>> pending_;
+  bool published_ = false;
   uint32_t serial_ = 0;
-  std::set<std::string> reported_skips_;
-  std::set<std::string> reported_conflicts_;
 };
 
 }  // namespace globaldns::sync

@@ -22,12 +22,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// Lower-cased, one trailing dot removed: the form names are compared and emitted in.
-std::string normalize(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  return lower(name);
-}
-
 bool label_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
@@ -86,24 +80,6 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-// The total order entries are processed in: oldest first (absent timestamp = newest), then
-// namespace, name; the rest only makes identical-looking copies deterministic.
-bool precedes(const ServiceEntry& a, const ServiceEntry& b) {
-  const auto head = [](const ServiceEntry& e) {
-    return std::make_tuple(!e.created_unix.has_value(), e.created_unix.value_or(0),
-                           std::cref(e.namespace_), std::cref(e.name), std::cref(e.origin),
-                           std::cref(e.hosts), std::cref(e.addresses), e.resolution);
-  };
-  const auto ha = head(a);
-  const auto hb = head(b);
-  if (ha != hb) return ha < hb;
-  return std::lexicographical_compare(
-      a.status_addresses.begin(), a.status_addresses.end(), b.status_addresses.begin(),
-      b.status_addresses.end(), [](const StatusAddress& x, const StatusAddress& y) {
-        return std::tie(x.value, x.host) < std::tie(y.value, y.host);
-      });
-}
-
 struct Addresses {
   std::vector<resolver::Ipv4> v4;
   std::vector<resolver::Ipv6> v6;
@@ -128,59 +104,26 @@ struct Addresses {
   bool empty() const { return v4.empty() && v6.empty(); }
 };
 
-struct Claim {
-  const ServiceEntry* entry;
-  Addresses addresses;
-};
-
-class Translator {
+// The per-entry work of one translate_entry() call: collects skips as it goes.
+class EntryWork {
  public:
-  explicit Translator(const TranslateOptions& options) : options_(options) {
-    for (const auto& zone : options.zones) zones_.push_back(normalize(zone));
-    for (const auto& cidr : options.allowed) allowed_text_.push_back(cidr.to_string());
-    zones_text_ = join(options.zones);
-  }
+  EntryWork(const ServiceEntry& entry, const TranslateOptions& options,
+            const std::string& allowed_text)
+      : entry_(entry), options_(options), allowed_text_(allowed_text) {}
 
-  Translation run(const std::vector<ServiceEntry>& input) {
-    std::vector<const ServiceEntry*> entries;
-    entries.reserve(input.size());
-    for (const auto& entry : input) entries.push_back(&entry);
-    std::sort(entries.begin(), entries.end(),
-              [](const ServiceEntry* a, const ServiceEntry* b) { return precedes(*a, *b); });
-
-    std::map<std::string, const ServiceEntry*> keys;
-    for (const ServiceEntry* entry : entries) {
-      const auto [it, inserted] = keys.emplace(entry->key(), entry);
-      if (!inserted) {
-        out_.conflicts.push_back(
-            Conflict{"", it->second->key(), entry->key(), it->second->origin, entry->origin});
-        continue;
-      }
-      one_entry(*entry);
-    }
-
-    out_.hosts.reserve(claims_.size());
-    for (auto& [name, claim] : claims_) {
-      out_.hosts.push_back(resolver::HostRecords{name, std::move(claim.addresses.v4),
-                                                 std::move(claim.addresses.v6)});
-    }
-    return std::move(out_);
-  }
-
- private:
-  void skip(const ServiceEntry& entry, std::string subject, std::string reason) {
-    out_.skipped.push_back(Skip{entry.key(), entry.origin, std::move(subject), std::move(reason)});
+  void skip(std::string subject, std::string reason) {
+    out.skipped.push_back(Skip{entry_.key(), entry_.origin, std::move(subject), std::move(reason)});
   }
 
   // Parses `text` and checks it against the allowed ranges; skips it with a reason if not served.
-  std::optional<ParsedAddress> served_address(const ServiceEntry& entry, const std::string& text) {
+  std::optional<ParsedAddress> served_address(const std::string& text) {
     const ParsedAddress address = parse_address(text);
     switch (address.kind) {
       case AddressKind::Invalid:
-        skip(entry, text, "not an IP address");
+        skip(text, "not an IP address");
         return std::nullopt;
       case AddressKind::Prefix:
-        skip(entry, text, text + " is a CIDR, not a single address");
+        skip(text, text + " is a CIDR, not a single address");
         return std::nullopt;
       case AddressKind::Ipv4:
       case AddressKind::Ipv6:
@@ -189,102 +132,158 @@ class Translator {
     for (const auto& cidr : options_.allowed) {
       if (address.inside(cidr)) return address;
     }
-    skip(entry, text,
-         "address " + text + " is outside the allowed ranges " +
-             (allowed_text_.empty() ? "(none configured)" : join(allowed_text_)));
+    skip(text, "address " + text + " is outside the allowed ranges " + allowed_text_);
     return std::nullopt;
   }
 
-  void one_entry(const ServiceEntry& entry) {
-    if (entry.resolution == Resolution::None) {
-      skip(entry, "", "resolution NONE is not served");
-      return;
-    }
-    if (entry.hosts.empty()) {
-      skip(entry, "", "no hosts");
-      return;
-    }
+  EntryTranslation out;
 
-    // Addresses for every host, and (status.addresses only) for one named host.
-    Addresses common;
-    std::map<std::string, Addresses> per_host;
-    std::set<std::string> host_names;
-    for (const auto& host : entry.hosts) host_names.insert(normalize(host));
-    std::set<std::string> seen_text;
-    if (!entry.addresses.empty()) {
-      for (const auto& text : entry.addresses) {
-        if (!seen_text.insert(text).second) continue;
-        if (const auto address = served_address(entry, text)) common.add(*address);
-      }
-    } else {
-      for (const auto& status : entry.status_addresses) {
-        if (!seen_text.insert(status.value + "\n" + status.host).second) continue;
-        const std::string host = normalize(status.host);
-        if (!host.empty() && host_names.count(host) == 0) {
-          skip(entry, status.value,
-               "status address for host " + status.host + ", which spec.hosts does not list");
-          continue;
-        }
-        const auto address = served_address(entry, status.value);
-        if (!address) continue;
-        if (host.empty()) {
-          common.add(*address);
-        } else {
-          per_host[host].add(*address);
-        }
-      }
-    }
-    const bool has_addresses = !entry.addresses.empty() || !entry.status_addresses.empty();
-
-    std::set<std::string> done;
-    for (const auto& host : entry.hosts) {
-      std::string_view trimmed = host;
-      if (!trimmed.empty() && trimmed.back() == '.') trimmed.remove_suffix(1);
-      if (auto problem = host_problem(trimmed)) {
-        skip(entry, host, std::move(*problem));
-        continue;
-      }
-      std::string name = lower(trimmed);
-      if (!done.insert(name).second) continue;  // listed twice (perhaps in other case)
-      if (!inside_zones(name)) {
-        skip(entry, host, "outside the served zones " + zones_text_);
-        continue;
-      }
-      Addresses addresses = common;
-      if (const auto it = per_host.find(name); it != per_host.end()) addresses.add(it->second);
-      if (addresses.empty()) {
-        skip(entry, host,
-             has_addresses ? "none of its addresses is served"
-                           : "no addresses (spec.addresses and status.addresses are empty)");
-        continue;
-      }
-      const auto [it, inserted] = claims_.emplace(name, Claim{&entry, {}});
-      if (!inserted) {
-        out_.conflicts.push_back(Conflict{name, it->second.entry->key(), entry.key(),
-                                          it->second.entry->origin, entry.origin});
-        continue;
-      }
-      it->second.addresses = std::move(addresses);
-    }
-  }
-
-  bool inside_zones(std::string_view name) const {
-    return std::any_of(zones_.begin(), zones_.end(),
-                       [&](const std::string& zone) { return in_zone(name, zone); });
-  }
-
+ private:
+  const ServiceEntry& entry_;
   const TranslateOptions& options_;
-  std::vector<std::string> zones_;
-  std::vector<std::string> allowed_text_;
-  std::string zones_text_;
-  std::map<std::string, Claim> claims_;
-  Translation out_;
+  const std::string& allowed_text_;
 };
 
 }  // namespace
 
-Translation translate(const std::vector<ServiceEntry>& entries, const TranslateOptions& options) {
-  return Translator(options).run(entries);
+std::string normalize_host(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return lower(name);
+}
+
+bool precedes(const ServiceEntry& a, const ServiceEntry& b) {
+  const auto head = [](const ServiceEntry& e) {
+    return std::make_tuple(!e.created_unix.has_value(), e.created_unix.value_or(0),
+                           std::cref(e.namespace_), std::cref(e.name), std::cref(e.origin),
+                           std::cref(e.hosts), std::cref(e.addresses), e.resolution);
+  };
+  const auto ha = head(a);
+  const auto hb = head(b);
+  if (ha != hb) return ha < hb;
+  return std::lexicographical_compare(
+      a.status_addresses.begin(), a.status_addresses.end(), b.status_addresses.begin(),
+      b.status_addresses.end(), [](const StatusAddress& x, const StatusAddress& y) {
+        return std::tie(x.value, x.host) < std::tie(y.value, y.host);
+      });
+}
+
+EntryTranslator::EntryTranslator(TranslateOptions options) : options_(std::move(options)) {
+  for (const auto& zone : options_.zones) zones_.push_back(normalize_host(zone));
+  std::vector<std::string> allowed;
+  for (const auto& cidr : options_.allowed) allowed.push_back(cidr.to_string());
+  allowed_text_ = allowed.empty() ? "(none configured)" : join(allowed);
+  zones_text_ = join(options_.zones);
+}
+
+EntryTranslation EntryTranslator::translate(const ServiceEntry& entry) const {
+  EntryWork work(entry, options_, allowed_text_);
+  if (entry.resolution == Resolution::None) {
+    work.skip("", "resolution NONE is not served");
+    return std::move(work.out);
+  }
+  if (entry.hosts.empty()) {
+    work.skip("", "no hosts");
+    return std::move(work.out);
+  }
+
+  // Addresses for every host, and (status.addresses only) for one named host.
+  Addresses common;
+  std::map<std::string, Addresses> per_host;
+  std::set<std::string> host_names;
+  for (const auto& host : entry.hosts) host_names.insert(normalize_host(host));
+  std::set<std::string> seen_text;
+  if (!entry.addresses.empty()) {
+    for (const auto& text : entry.addresses) {
+      if (!seen_text.insert(text).second) continue;
+      if (const auto address = work.served_address(text)) common.add(*address);
+    }
+  } else {
+    for (const auto& status : entry.status_addresses) {
+      if (!seen_text.insert(status.value + "\n" + status.host).second) continue;
+      const std::string host = normalize_host(status.host);
+      if (!host.empty() && host_names.count(host) == 0) {
+        work.skip(status.value,
+                  "status address for host " + status.host + ", which spec.hosts does not list");
+        continue;
+      }
+      const auto address = work.served_address(status.value);
+      if (!address) continue;
+      if (host.empty()) {
+        common.add(*address);
+      } else {
+        per_host[host].add(*address);
+      }
+    }
+  }
+  const bool has_addresses = !entry.addresses.empty() || !entry.status_addresses.empty();
+
+  std::set<std::string> done;
+  for (const auto& host : entry.hosts) {
+    std::string_view trimmed = host;
+    if (!trimmed.empty() && trimmed.back() == '.') trimmed.remove_suffix(1);
+    if (auto problem = host_problem(trimmed)) {
+      work.skip(host, std::move(*problem));
+      continue;
+    }
+    std::string name = lower(trimmed);
+    if (!done.insert(name).second) continue;  // listed twice (perhaps in other case)
+    const bool inside = std::any_of(zones_.begin(), zones_.end(),
+                                    [&](const std::string& zone) { return in_zone(name, zone); });
+    if (!inside) {
+      work.skip(host, "outside the served zones " + zones_text_);
+      continue;
+    }
+    Addresses addresses = common;
+    if (const auto it = per_host.find(name); it != per_host.end()) addresses.add(it->second);
+    if (addresses.empty()) {
+      work.skip(host, has_addresses
+                          ? "none of its addresses is served"
+                          : "no addresses (spec.addresses and status.addresses are empty)");
+      continue;
+    }
+    work.out.claims.push_back(
+        resolver::HostRecords{std::move(name), std::move(addresses.v4), std::move(addresses.v6)});
+  }
+  return std::move(work.out);
+}
+
+Translation translate(const std::vector<ServiceEntry>& input, const TranslateOptions& options) {
+  std::vector<const ServiceEntry*> entries;
+  entries.reserve(input.size());
+  for (const auto& entry : input) entries.push_back(&entry);
+  std::sort(entries.begin(), entries.end(),
+            [](const ServiceEntry* a, const ServiceEntry* b) { return precedes(*a, *b); });
+
+  const EntryTranslator translator(options);
+  Translation out;
+  std::map<std::string, const ServiceEntry*> keys;
+  std::map<std::string, std::pair<const ServiceEntry*, resolver::HostRecords>> claims;
+  for (const ServiceEntry* entry : entries) {
+    const auto [it, inserted] = keys.emplace(entry->key(), entry);
+    if (!inserted) {
+      // The same object twice: the first copy in order is served, this one dropped whole.
+      out.conflicts.push_back(
+          Conflict{"", it->second->key(), entry->key(), it->second->origin, entry->origin});
+      continue;
+    }
+    EntryTranslation one = translator.translate(*entry);
+    for (auto& skip : one.skipped) out.skipped.push_back(std::move(skip));
+    for (auto& claim : one.claims) {
+      const auto found = claims.find(claim.name);
+      if (found != claims.end()) {
+        const ServiceEntry& winner = *found->second.first;
+        out.conflicts.push_back(
+            Conflict{claim.name, winner.key(), entry->key(), winner.origin, entry->origin});
+        continue;
+      }
+      std::string name = claim.name;
+      claims.emplace(std::move(name), std::make_pair(entry, std::move(claim)));
+    }
+  }
+
+  out.hosts.reserve(claims.size());
+  for (auto& [name, claim] : claims) out.hosts.push_back(std::move(claim.second));
+  return out;
 }
 
 }  // namespace globaldns::sync

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "resolver/zone_data.hpp"
@@ -45,6 +46,38 @@ struct Translation {
   std::vector<Skip> skipped;
   std::vector<Conflict> conflicts;
 };
+
+// What one entry would serve on its own, before conflicts with other entries are resolved.
+struct EntryTranslation {
+  // Hosts it would serve (claims), lower-cased, no trailing dot, de-duplicated, in listed order,
+  // each with its served addresses.
+  std::vector<resolver::HostRecords> claims;
+  std::vector<Skip> skipped;  // in the order translate() reports them for this entry
+};
+
+// The per-entry rules (the first three below), with the options prepared once: translate()
+// and the incremental TranslationIndex both call this, so the rules live in one place.
+class EntryTranslator {
+ public:
+  explicit EntryTranslator(TranslateOptions options);
+  EntryTranslation translate(const ServiceEntry& entry) const;
+  const TranslateOptions& options() const noexcept { return options_; }
+
+ private:
+  TranslateOptions options_;
+  std::vector<std::string> zones_;  // normalised
+  std::string allowed_text_;        // for messages
+  std::string zones_text_;
+};
+
+// The order entries are processed in, and so the winner rule: oldest creationTimestamp
+// (absent = newest), then namespace, name; the remaining fields only make identical-looking
+// copies (e.g. the same object from two origins) deterministic. Entries equal under it are
+// translated identically.
+bool precedes(const ServiceEntry& a, const ServiceEntry& b);
+
+// Lower-cased, one trailing dot removed: the form host names are compared and emitted in.
+std::string normalize_host(std::string_view name);
 
 // The rules, in order, for each entry (oldest first):
 //  - resolution NONE: the whole entry is skipped (the caller's own IP is meant to be used);

@@ -11,6 +11,7 @@
 
 #include "resolver/snapshot.hpp"
 #include "resolver/snapshot_builder.hpp"
+#include "tests/unit/sync/answers.hpp"
 
 namespace globaldns::sync {
 namespace {
@@ -39,22 +40,37 @@ class SyncControllerTest : public ::testing::Test {
   SyncHooks hooks() {
     SyncHooks h;
     h.unix_now = [this] { return now_; };
-    h.build =
-        [this](
-            const resolver::ZoneData& data) -> Result<std::shared_ptr<const resolver::Snapshot>> {
+    h.build = [this](resolver::ZoneBuilder& builder,
+                     uint32_t serial) -> Result<std::shared_ptr<const resolver::Snapshot>> {
       ++builds_;
-      last_built_ = data;
+      last_host_count_ = builder.host_count();
       if (fail_build_) return Error{"injected failure"};
-      return resolver::build_snapshot(data);
+      return std::shared_ptr<const resolver::Snapshot>(builder.build(serial));
     };
     return h;
+  }
+
+  // Whether what is served answers A and AAAA for `names` exactly as a snapshot built from
+  // scratch out of `data` (with the served serial) does.
+  void expect_serves(resolver::ZoneData data, const std::vector<std::string>& names) {
+    const auto served = holder_.current();
+    ASSERT_NE(served, nullptr);
+    data.serial = served->serial();
+    const auto expected = resolver::build_snapshot(data).value();
+    for (const auto& name : names) {
+      for (const uint16_t qtype : {uint16_t{1}, uint16_t{28}}) {
+        EXPECT_EQ(testing_answers::ask(served.get(), name, qtype),
+                  testing_answers::ask(expected.get(), name, qtype))
+            << name << " type " << qtype;
+      }
+    }
   }
 
   resolver::SnapshotHolder holder_;
   int64_t now_ = 1'700'000'000;
   int builds_ = 0;
   bool fail_build_ = false;
-  resolver::ZoneData last_built_;
+  size_t last_host_count_ = 0;
 };
 
 TEST_F(SyncControllerTest, FirstApplyPublishesWithTheClockAsSerial) {
@@ -70,8 +86,11 @@ TEST_F(SyncControllerTest, FirstApplyPublishesWithTheClockAsSerial) {
   ASSERT_NE(holder_.current(), nullptr);
   EXPECT_EQ(holder_.current()->serial(), 1'700'000'000u);
   EXPECT_EQ(holder_.generation(), 1u);
-  EXPECT_EQ(last_built_.hosts.size(), 2u);
-  EXPECT_EQ(last_built_.hosts[0].name, "a.global");
+  EXPECT_EQ(last_host_count_, 2u);
+  resolver::ZoneData expected = settings().zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 1}, {240, 0, 0, 2}}, {}},
+                    {"b.global", {{240, 0, 0, 1}, {240, 0, 0, 2}}, {}}};
+  expect_serves(expected, {"a.global", "b.global", "bad.example", "c.global"});
 }
 
 TEST_F(SyncControllerTest, EmptyFirstApplyStillPublishes) {
@@ -156,7 +175,9 @@ TEST_F(SyncControllerTest, RealBuilderRejectingSettingsKeepsTheOldSnapshot) {
 TEST_F(SyncControllerTest, UpdateSettingsReappliesTheLastEntries) {
   SyncController controller(settings(), holder_, hooks());
   (void)controller.apply({entry("a", {"a.global"}, {"240.0.0.1", "10.0.0.1"})});
-  EXPECT_EQ(last_built_.hosts[0].v4.size(), 1u);
+  resolver::ZoneData expected = settings().zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 1}}, {}}};
+  expect_serves(expected, {"a.global"});
 
   EXPECT_EQ(controller.update_settings(settings()).outcome, ApplyOutcome::Unchanged);
 
@@ -164,13 +185,15 @@ TEST_F(SyncControllerTest, UpdateSettingsReappliesTheLastEntries) {
   wider.translate.allowed.push_back(parse_cidr("10.0.0.0/8").value());
   auto summary = controller.update_settings(wider);
   EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
-  EXPECT_EQ(last_built_.hosts[0].v4.size(), 2u);
+  expected.hosts = {{"a.global", {{240, 0, 0, 1}, {10, 0, 0, 1}}, {}}};
+  expect_serves(expected, {"a.global"});
 
   SyncSettings longer_ttl = wider;
   longer_ttl.zone.ttl = 60;
   summary = controller.update_settings(longer_ttl);
   EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
-  EXPECT_EQ(last_built_.ttl, 60u);
+  expected.ttl = 60;
+  expect_serves(expected, {"a.global"});
   EXPECT_EQ(summary.serial, 1'700'000'002u);
 }
 
@@ -256,6 +279,235 @@ TEST_F(SyncControllerTest, PreviouslySkippedHostNowServedIsSaid) {
   e.addresses = {"240.0.0.1"};
   (void)controller.apply({e});
   EXPECT_EQ(count(log.take(), "info sync: a.global of ns/a is now served"), 1u);
+}
+
+TEST_F(SyncControllerTest, RequiredSourcesHoldBackTheFirstPublish) {
+  SyncController controller(settings(), holder_, hooks());
+  controller.require_sources({"files", "cluster1"});
+  auto summary = controller.replace_source("files", {entry("a", {"a.global"}, {"240.0.0.1"})});
+  EXPECT_EQ(summary.outcome, ApplyOutcome::NotReady);
+  EXPECT_EQ(summary.serial, 0u);
+  EXPECT_EQ(summary.names, 1u);  // translated, just not served yet
+  // Watch events are not a complete list: still not ready.
+  summary = controller.update_source("cluster1", {entry("b", {"b.global"}, {"240.0.0.2"})}, {});
+  EXPECT_EQ(summary.outcome, ApplyOutcome::NotReady);
+  EXPECT_EQ(holder_.current(), nullptr);
+  EXPECT_EQ(builds_, 0);
+
+  summary = controller.replace_source("cluster1", {entry("c", {"c.global"}, {"240.0.0.3"})});
+  EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
+  EXPECT_EQ(summary.names, 2u);
+  resolver::ZoneData expected = settings().zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 1}}, {}}, {"c.global", {{240, 0, 0, 3}}, {}}};
+  expect_serves(expected, {"a.global", "b.global", "c.global"});
+
+  // Once serving, a source going away publishes like any other change.
+  summary = controller.remove_source("cluster1");
+  EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
+  expected.hosts.pop_back();
+  expect_serves(expected, {"a.global", "c.global"});
+}
+
+TEST_F(SyncControllerTest, RemovingAnUnloadedRequiredSourceReleasesTheGate) {
+  SyncController controller(settings(), holder_, hooks());
+  controller.require_sources({"files", "cluster1"});
+  EXPECT_EQ(controller.replace_source("files", {}).outcome, ApplyOutcome::NotReady);
+  EXPECT_EQ(controller.remove_source("cluster1").outcome, ApplyOutcome::Published);
+  EXPECT_NE(holder_.current(), nullptr);
+}
+
+TEST_F(SyncControllerTest, SourcesMergeAndAreCounted) {
+  SyncController controller(settings(), holder_, hooks());
+  auto a = entry("a", {"a.global"}, {"240.0.0.1"});
+  auto a_elsewhere = a;
+  a_elsewhere.origin = "cluster1";
+  a_elsewhere.addresses = {"240.0.0.9"};
+  (void)controller.replace_source("files", {a, entry("b", {"b.global"}, {"240.0.0.2"})});
+  const auto summary = controller.update_source("cluster1", {a_elsewhere}, {});
+  // One object seen twice: one copy served ("cluster1" < "se.yaml:1" breaks the tie).
+  EXPECT_EQ(summary.conflicts, 1u);
+  EXPECT_EQ(summary.names, 2u);
+  const auto translation = controller.translation();
+  ASSERT_EQ(translation.conflicts.size(), 1u);
+  EXPECT_EQ(translation.conflicts[0].winner_origin, "cluster1");
+  resolver::ZoneData expected = settings().zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 9}}, {}}, {"b.global", {{240, 0, 0, 2}}, {}}};
+  expect_serves(expected, {"a.global", "b.global"});
+
+  const auto sources = controller.sources();
+  ASSERT_EQ(sources.size(), 2u);
+  EXPECT_EQ(sources[0].name, "cluster1");
+  EXPECT_EQ(sources[0].entries, 1u);
+  EXPECT_FALSE(sources[0].loaded);
+  EXPECT_EQ(sources[1].name, "files");
+  EXPECT_EQ(sources[1].entries, 2u);
+  EXPECT_TRUE(sources[1].loaded);
+
+  // The other copy takes over when the served one goes.
+  EXPECT_EQ(controller.update_source("cluster1", {}, {"ns/a"}).outcome, ApplyOutcome::Published);
+  expected.hosts[0].v4 = {{240, 0, 0, 1}};
+  expect_serves(expected, {"a.global", "b.global"});
+  EXPECT_EQ(controller.sources()[0].entries, 0u);
+}
+
+TEST_F(SyncControllerTest, RelistsAndResyncsOfTheSameDataChangeNothing) {
+  SyncController controller(settings(), holder_, hooks());
+  std::vector<ServiceEntry> entries;
+  for (int i = 0; i < 50; ++i) {
+    // Appended, not "literal" + std::string, which trips g++ 12's -Wrestrict at -O3.
+    std::string name = "e";
+    name += std::to_string(i);
+    std::string host = name;
+    host += ".global";
+    std::string address = "240.0.0.";
+    address += std::to_string(i);
+    entries.push_back(entry(name, {host}, {address}));
+  }
+  ASSERT_EQ(controller.replace_source("cluster1", entries).outcome, ApplyOutcome::Published);
+  std::reverse(entries.begin(), entries.end());
+  EXPECT_EQ(controller.replace_source("cluster1", entries).outcome, ApplyOutcome::Unchanged);
+  EXPECT_EQ(controller.update_source("cluster1", {entries[3]}, {}).outcome,
+            ApplyOutcome::Unchanged);
+  auto moved = entries[3];
+  moved.origin = "elsewhere";  // not something a client sees
+  EXPECT_EQ(controller.update_source("cluster1", {moved}, {}).outcome, ApplyOutcome::Unchanged);
+  // Removed and added back in one call (removals first): no change either.
+  EXPECT_EQ(controller.update_source("cluster1", {moved}, {moved.key()}).outcome,
+            ApplyOutcome::Unchanged);
+  EXPECT_EQ(builds_, 1);
+  EXPECT_EQ(holder_.generation(), 1u);
+
+  entries[0].addresses = {"240.0.1.1"};
+  const auto summary = controller.replace_source("cluster1", entries);
+  EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
+  EXPECT_EQ(summary.names, 50u);
+  EXPECT_EQ(builds_, 2);
+}
+
+TEST_F(SyncControllerTest, FailedBuildIsRetriedByTheNextUpdate) {
+  SyncController controller(settings(), holder_, hooks());
+  ASSERT_EQ(controller.replace_source("s", {entry("a", {"a.global"}, {"240.0.0.1"})}).outcome,
+            ApplyOutcome::Published);
+  const auto served = holder_.current();
+
+  fail_build_ = true;
+  auto summary = controller.update_source("s", {entry("a", {"a.global"}, {"240.0.0.2"})}, {});
+  EXPECT_EQ(summary.outcome, ApplyOutcome::BuildFailed);
+  summary = controller.update_source("s", {entry("b", {"b.global"}, {"240.0.0.3"})}, {});
+  EXPECT_EQ(summary.outcome, ApplyOutcome::BuildFailed);
+  EXPECT_EQ(holder_.current(), served);
+  EXPECT_EQ(controller.serial(), 1'700'000'000u);
+
+  fail_build_ = false;  // an update that changes nothing still publishes what is pending
+  summary = controller.update_source("s", {}, {});
+  EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
+  EXPECT_EQ(summary.serial, 1'700'000'001u);
+  resolver::ZoneData expected = settings().zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 2}}, {}}, {"b.global", {{240, 0, 0, 3}}, {}}};
+  expect_serves(expected, {"a.global", "b.global"});
+
+  // Changed and changed back while failing: nothing to publish afterwards.
+  fail_build_ = true;
+  EXPECT_EQ(controller.update_source("s", {}, {"ns/b"}).outcome, ApplyOutcome::BuildFailed);
+  fail_build_ = false;
+  EXPECT_EQ(controller.update_source("s", {entry("b", {"b.global"}, {"240.0.0.3"})}, {}).outcome,
+            ApplyOutcome::Unchanged);
+  // ... and the builder has b back: the next publish still serves it.
+  EXPECT_EQ(controller.update_source("s", {entry("c", {"c.global"}, {"240.0.0.4"})}, {}).outcome,
+            ApplyOutcome::Published);
+  expected.hosts.push_back({"c.global", {{240, 0, 0, 4}}, {}});
+  expect_serves(expected, {"a.global", "b.global", "c.global"});
+}
+
+TEST_F(SyncControllerTest, FailedBuildAfterNewSettingsIsRetriedEvenWithoutChanges) {
+  SyncController controller(settings(), holder_, hooks());
+  ASSERT_EQ(controller.apply({entry("a", {"a.global"}, {"240.0.0.1"})}).outcome,
+            ApplyOutcome::Published);
+  SyncSettings longer_ttl = settings();
+  longer_ttl.zone.ttl = 90;
+  fail_build_ = true;
+  EXPECT_EQ(controller.update_settings(longer_ttl).outcome, ApplyOutcome::BuildFailed);
+  fail_build_ = false;
+  EXPECT_EQ(controller.update_source("", {}, {}).outcome, ApplyOutcome::Published);
+  resolver::ZoneData expected = longer_ttl.zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 1}}, {}}};
+  expect_serves(expected, {"a.global"});
+}
+
+TEST_F(SyncControllerTest, HostTheBuilderRejectsFailsTheUpdateUntilItGoes) {
+  // Translated as in a zone the snapshot does not have: the builder refuses the host.
+  SyncSettings s = settings();
+  s.translate.zones.push_back("other.");
+  SyncController controller(s, holder_, hooks());
+  ASSERT_EQ(controller.apply({entry("a", {"a.global"}, {"240.0.0.1"})}).outcome,
+            ApplyOutcome::Published);
+  const auto served = holder_.current();
+  const auto bad = entry("b", {"b.other"}, {"240.0.0.2"});
+  EXPECT_EQ(controller.update_source("", {bad}, {}).outcome, ApplyOutcome::BuildFailed);
+  EXPECT_EQ(controller.update_source("", {entry("c", {"c.global"}, {"240.0.0.3"})}, {}).outcome,
+            ApplyOutcome::BuildFailed);
+  EXPECT_EQ(holder_.current(), served);
+  EXPECT_EQ(controller.update_source("", {}, {"ns/b"}).outcome, ApplyOutcome::Published);
+  resolver::ZoneData expected = settings().zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 1}}, {}}, {"c.global", {{240, 0, 0, 3}}, {}}};
+  expect_serves(expected, {"a.global", "c.global"});
+}
+
+TEST_F(SyncControllerTest, UpdateSettingsAppliesToEverySource) {
+  SyncController controller(settings(), holder_, hooks());
+  (void)controller.replace_source("one", {entry("a", {"a.global"}, {"10.0.0.1", "240.0.0.1"})});
+  (void)controller.replace_source("two", {entry("b", {"b.global"}, {"10.0.0.2"})});
+  EXPECT_EQ(controller.translation().hosts.size(), 1u);
+  SyncSettings wider = settings();
+  wider.translate.allowed.push_back(parse_cidr("10.0.0.0/8").value());
+  const auto summary = controller.update_settings(wider);
+  EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
+  EXPECT_EQ(summary.names, 2u);
+  EXPECT_EQ(summary.skipped, 0u);
+  resolver::ZoneData expected = settings().zone;
+  expected.hosts = {{"a.global", {{10, 0, 0, 1}, {240, 0, 0, 1}}, {}},
+                    {"b.global", {{10, 0, 0, 2}}, {}}};
+  expect_serves(expected, {"a.global", "b.global"});
+  // Afterwards the sources update incrementally under the new settings.
+  EXPECT_EQ(controller.update_source("two", {}, {"ns/b"}).outcome, ApplyOutcome::Published);
+  expected.hosts.pop_back();
+  expect_serves(expected, {"a.global", "b.global"});
+}
+
+TEST_F(SyncControllerTest, SkipsAndConflictsOfWatchEventsAreLoggedOnce) {
+  LogCapture log;
+  SyncController controller(settings(), holder_, hooks());
+  auto older = entry("older", {"x.global"}, {"240.0.0.1"});
+  older.created_unix = 1;
+  auto newer = entry("newer", {"x.global", "y.global"}, {"240.0.0.2", "10.0.0.1"});
+  newer.created_unix = 2;
+  (void)controller.replace_source("files", {older});
+  (void)controller.update_source("cluster1", {newer}, {});
+  std::string text = log.take();
+  EXPECT_EQ(count(text, "warning sync: skipped ns/newer (se.yaml:1) 10.0.0.1"), 1u) << text;
+  EXPECT_EQ(count(text, "warning sync: conflict: x.global is claimed by ns/older"), 1u) << text;
+
+  // Another version of the same entry with the same problems: not news.
+  newer.hosts.push_back("z.global");
+  (void)controller.update_source("cluster1", {newer}, {});
+  text = log.take();
+  EXPECT_EQ(count(text, "warning"), 0u) << text;
+
+  // The same object in another source: a duplicate, logged once, over when it goes.
+  (void)controller.update_source("cluster2", {newer}, {});
+  (void)controller.update_source("cluster2", {newer}, {});
+  text = log.take();
+  EXPECT_EQ(count(text, "warning sync: conflict: ns/newer appears twice"), 1u) << text;
+  (void)controller.remove_source("cluster2");
+  EXPECT_EQ(count(log.take(), "info sync: conflict over a duplicate object is over"), 1u);
+
+  (void)controller.remove_source("files");
+  text = log.take();
+  EXPECT_EQ(count(text, "info sync: conflict over x.global is over"), 1u) << text;
+  newer.addresses = {"240.0.0.2"};
+  (void)controller.update_source("cluster1", {newer}, {});
+  text = log.take();
+  EXPECT_EQ(count(text, "info sync: ns/newer 10.0.0.1 is no longer skipped"), 1u) << text;
 }
 
 }  // namespace

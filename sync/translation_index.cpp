@@ -1,0 +1,273 @@
+// TranslationIndex: per-key copies and per-host claimants, each ordered by the winner rule.
+#include "sync/translation_index.hpp"
+
+#include <cassert>
+#include <utility>
+
+namespace globaldns::sync {
+namespace {
+
+// Identities for "the same problem": the origin (file:line) is left out because it moves when
+// unrelated lines are edited, except for two copies of one object, which differ only by it.
+std::string skip_identity(const Skip& skip) {
+  std::string id = skip.entry;
+  id += '\x1f';
+  id += skip.subject;
+  id += '\x1f';
+  id += skip.reason;
+  return id;
+}
+
+std::string conflict_identity(const Conflict& conflict) {
+  std::string id = conflict.host;
+  id += '\x1f';
+  id += conflict.winner;
+  id += '\x1f';
+  id += conflict.loser;
+  if (conflict.host.empty()) {
+    id += '\x1f';
+    id += conflict.winner_origin;
+    id += '\x1f';
+    id += conflict.loser_origin;
+  }
+  return id;
+}
+
+// Appends to `added` what `after` has and `before` lacks, by identity.
+template <typename T, typename Identity>
+void diff_into(const std::vector<T>& before, const std::vector<T>& after, Identity identity,
+               std::vector<T>& added, std::vector<T>& removed) {
+  std::map<std::string, const T*> b;
+  std::map<std::string, const T*> a;
+  for (const auto& item : before) b.emplace(identity(item), &item);
+  for (const auto& item : after) a.emplace(identity(item), &item);
+  for (const auto& [id, item] : a) {
+    if (b.count(id) == 0) added.push_back(*item);
+  }
+  for (const auto& [id, item] : b) {
+    if (a.count(id) == 0) removed.push_back(*item);
+  }
+}
+
+size_t address_count(const resolver::HostRecords& records) {
+  return records.v4.size() + records.v6.size();
+}
+
+}  // namespace
+
+IndexChanges diff_translations(const Translation& before, const Translation& after) {
+  IndexChanges changes;
+  diff_into(before.skipped, after.skipped, skip_identity, changes.new_skips, changes.gone_skips);
+  diff_into(before.conflicts, after.conflicts, conflict_identity, changes.new_conflicts,
+            changes.gone_conflicts);
+  // Both are sorted by name: merge.
+  auto b = before.hosts.begin();
+  auto a = after.hosts.begin();
+  while (b != before.hosts.end() || a != after.hosts.end()) {
+    if (a == after.hosts.end() || (b != before.hosts.end() && b->name < a->name)) {
+      changes.hosts.push_back(IndexChanges::Host{b->name, *b, std::nullopt});
+      ++b;
+    } else if (b == before.hosts.end() || a->name < b->name) {
+      changes.hosts.push_back(IndexChanges::Host{a->name, std::nullopt, *a});
+      ++a;
+    } else {
+      if (*a != *b) changes.hosts.push_back(IndexChanges::Host{a->name, *b, *a});
+      ++a;
+      ++b;
+    }
+  }
+  return changes;
+}
+
+struct TranslationIndex::Copy {
+  ServiceEntry entry;
+  Handle handle = 0;
+  std::string key;
+  bool active = false;           // the served copy of its namespace/name
+  EntryTranslation translation;  // only while active
+};
+
+bool TranslationIndex::Order::operator()(const Copy* a, const Copy* b) const {
+  if (a == b) return false;
+  if (precedes(a->entry, b->entry)) return true;
+  if (precedes(b->entry, a->entry)) return false;
+  return a->handle < b->handle;  // identical copies: any fixed order gives the same output
+}
+
+TranslationIndex::TranslationIndex(TranslateOptions options) : translator_(std::move(options)) {}
+TranslationIndex::~TranslationIndex() = default;
+
+TranslationIndex::Handle TranslationIndex::insert(ServiceEntry entry) {
+  auto owned = std::make_unique<Copy>();
+  Copy& copy = *owned;
+  copy.handle = next_handle_++;
+  copy.key = entry.key();
+  copy.entry = std::move(entry);
+  copies_.emplace(copy.handle, std::move(owned));
+  order_.insert(&copy);
+
+  touch_key(copy.key);
+  KeyState& state = keys_[copy.key];
+  Copy* const previous = state.copies.empty() ? nullptr : *state.copies.begin();
+  if (previous != nullptr) ++conflicts_;  // one more duplicate copy
+  state.copies.insert(&copy);
+  if (*state.copies.begin() == &copy) {
+    if (previous != nullptr) deactivate(*previous);
+    activate(copy);
+  }
+  return copy.handle;
+}
+
+void TranslationIndex::erase(Handle handle) {
+  const auto found = copies_.find(handle);
+  assert(found != copies_.end());
+  if (found == copies_.end()) return;
+  Copy& copy = *found->second;
+
+  touch_key(copy.key);
+  const auto key_it = keys_.find(copy.key);
+  KeyState& state = key_it->second;
+  state.copies.erase(&copy);
+  order_.erase(&copy);
+  if (!state.copies.empty()) --conflicts_;  // one duplicate fewer
+  if (copy.active) {
+    deactivate(copy);
+    if (!state.copies.empty()) activate(**state.copies.begin());
+  }
+  if (state.copies.empty()) keys_.erase(key_it);
+  copies_.erase(found);
+}
+
+const ServiceEntry& TranslationIndex::entry(Handle handle) const {
+  return copies_.at(handle)->entry;
+}
+
+void TranslationIndex::activate(Copy& copy) {
+  copy.active = true;
+  copy.translation = translator_.translate(copy.entry);
+  skipped_ += copy.translation.skipped.size();
+  for (const auto& claim : copy.translation.claims) {
+    touch_host(claim.name);
+    HostState& host = hosts_[claim.name];
+    if (host.claimants.empty()) {
+      ++names_;
+    } else {
+      ++conflicts_;
+      addresses_ -= address_count(*host.claimants.begin()->second);
+    }
+    host.claimants.emplace(&copy, &claim);
+    addresses_ += address_count(*host.claimants.begin()->second);
+  }
+}
+
+void TranslationIndex::deactivate(Copy& copy) {
+  for (const auto& claim : copy.translation.claims) {
+    touch_host(claim.name);
+    const auto it = hosts_.find(claim.name);
+    HostState& host = it->second;
+    addresses_ -= address_count(*host.claimants.begin()->second);
+    host.claimants.erase(&copy);
+    if (host.claimants.empty()) {
+      --names_;
+      hosts_.erase(it);
+    } else {
+      --conflicts_;
+      addresses_ += address_count(*host.claimants.begin()->second);
+    }
+  }
+  skipped_ -= copy.translation.skipped.size();
+  copy.translation = {};
+  copy.active = false;
+}
+
+void TranslationIndex::touch_key(const std::string& key) {
+  if (touched_keys_.count(key) == 0) touched_keys_.emplace(key, key_view(key));
+}
+
+void TranslationIndex::touch_host(const std::string& name) {
+  if (touched_hosts_.count(name) == 0) touched_hosts_.emplace(name, host_view(name));
+}
+
+TranslationIndex::KeyBefore TranslationIndex::key_view(const std::string& key) const {
+  KeyBefore view;
+  const auto it = keys_.find(key);
+  if (it == keys_.end()) return view;
+  const Copy* served = *it->second.copies.begin();
+  view.skips = served->translation.skipped;
+  for (const Copy* copy : it->second.copies) {
+    if (copy == served) continue;
+    view.duplicates.push_back(
+        Conflict{"", served->key, copy->key, served->entry.origin, copy->entry.origin});
+  }
+  return view;
+}
+
+TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name) const {
+  HostBefore view;
+  const auto it = hosts_.find(name);
+  if (it == hosts_.end()) return view;
+  const auto& [winner, records] = *it->second.claimants.begin();
+  view.records = *records;
+  for (const auto& [claimant, claim] : it->second.claimants) {
+    if (claimant == winner) continue;
+    view.conflicts.push_back(
+        Conflict{name, winner->key, claimant->key, winner->entry.origin, claimant->entry.origin});
+  }
+  return view;
+}
+
+IndexChanges TranslationIndex::take_changes() {
+  IndexChanges changes;
+  for (const auto& [key, before] : touched_keys_) {
+    const KeyBefore after = key_view(key);
+    diff_into(before.skips, after.skips, skip_identity, changes.new_skips, changes.gone_skips);
+    diff_into(before.duplicates, after.duplicates, conflict_identity, changes.new_conflicts,
+              changes.gone_conflicts);
+  }
+  for (auto& [name, before] : touched_hosts_) {
+    HostBefore after = host_view(name);
+    diff_into(before.conflicts, after.conflicts, conflict_identity, changes.new_conflicts,
+              changes.gone_conflicts);
+    if (before.records != after.records) {
+      changes.hosts.push_back(
+          IndexChanges::Host{name, std::move(before.records), std::move(after.records)});
+    }
+  }
+  touched_keys_.clear();
+  touched_hosts_.clear();
+  return changes;
+}
+
+const resolver::HostRecords* TranslationIndex::host(std::string_view name) const {
+  const auto it = hosts_.find(name);
+  return it == hosts_.end() ? nullptr : it->second.claimants.begin()->second;
+}
+
+void TranslationIndex::for_each_host(
+    const std::function<void(const resolver::HostRecords&)>& fn) const {
+  for (const auto& [name, state] : hosts_) fn(*state.claimants.begin()->second);
+}
+
+Translation TranslationIndex::translation() const {
+  Translation out;
+  out.hosts.reserve(hosts_.size());
+  for_each_host([&](const resolver::HostRecords& records) { out.hosts.push_back(records); });
+  for (const Copy* copy : order_) {
+    const Copy* served = *keys_.at(copy->key).copies.begin();
+    if (copy != served) {
+      out.conflicts.push_back(
+          Conflict{"", served->key, copy->key, served->entry.origin, copy->entry.origin});
+      continue;
+    }
+    for (const auto& skip : copy->translation.skipped) out.skipped.push_back(skip);
+    for (const auto& claim : copy->translation.claims) {
+      const Copy* winner = hosts_.find(claim.name)->second.claimants.begin()->first;
+      if (winner == copy) continue;
+      out.conflicts.push_back(
+          Conflict{claim.name, winner->key, copy->key, winner->entry.origin, copy->entry.origin});
+    }
+  }
+  return out;
+}
+
+}  // namespace globaldns::sync

@@ -1,0 +1,120 @@
+// TranslationIndex: translate() kept up to date one entry at a time, reporting what changed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "resolver/zone_data.hpp"
+#include "sync/service_entry.hpp"
+#include "sync/translate.hpp"
+
+namespace globaldns::sync {
+
+// What one batch of inserts and erases changed, net: a host whose records went A -> B -> A
+// within the batch is not in it.
+struct IndexChanges {
+  struct Host {
+    std::string name;
+    std::optional<resolver::HostRecords> before;  // nullopt: was not served
+    std::optional<resolver::HostRecords> after;   // nullopt: no longer served
+  };
+  std::vector<Host> hosts;  // sorted by name
+  std::vector<Skip> new_skips;
+  std::vector<Skip> gone_skips;  // the ones that went away (origin as when last seen)
+  std::vector<Conflict> new_conflicts;
+  std::vector<Conflict> gone_conflicts;
+};
+
+// The changes that turn `before` into `after` (two results of translate(), e.g. before and
+// after a settings change), computed in O(n log n).
+IndexChanges diff_translations(const Translation& before, const Translation& after);
+
+// Holds copies of entries (the same namespace/name may be held several times, e.g. from two
+// sources) and keeps, for their union, exactly what translate() would return: served hosts,
+// skips and conflicts, under the same winner rule. insert() and erase() cost
+// O(hosts of the entry x log n) (plus the other claimants of those hosts when one changes
+// hands); translation() materialises the whole result in translate()'s order in O(n).
+// Not thread-safe.
+class TranslationIndex {
+ public:
+  using Handle = uint64_t;
+
+  explicit TranslationIndex(TranslateOptions options);
+  ~TranslationIndex();
+  TranslationIndex(const TranslationIndex&) = delete;
+  TranslationIndex& operator=(const TranslationIndex&) = delete;
+
+  Handle insert(ServiceEntry entry);
+  void erase(Handle handle);  // unknown handles are a bug, ignored
+  const ServiceEntry& entry(Handle handle) const;
+
+  // The net changes since the previous call (or construction).
+  IndexChanges take_changes();
+
+  // The records served for `name` (normalised: lower case, no trailing dot); null if none.
+  const resolver::HostRecords* host(std::string_view name) const;
+  void for_each_host(const std::function<void(const resolver::HostRecords&)>& fn) const;
+
+  // translate() of every entry held, in its order.
+  Translation translation() const;
+
+  const TranslateOptions& options() const noexcept { return translator_.options(); }
+  size_t entries() const noexcept { return copies_.size(); }
+  size_t names() const noexcept { return names_; }
+  size_t addresses() const noexcept { return addresses_; }
+  size_t skipped() const noexcept { return skipped_; }
+  size_t conflicts() const noexcept { return conflicts_; }
+
+ private:
+  struct Copy;
+  struct Order {
+    bool operator()(const Copy* a, const Copy* b) const;
+  };
+  using Claimants = std::map<const Copy*, const resolver::HostRecords*, Order>;
+  struct HostState {
+    Claimants claimants;  // entries that would serve the host; the first one does
+  };
+  struct KeyState {
+    std::set<Copy*, Order> copies;  // the first one is served, the others dropped whole
+  };
+  // A touched key or host as it was before the batch, to report net changes.
+  struct KeyBefore {
+    std::vector<Skip> skips;
+    std::vector<Conflict> duplicates;
+  };
+  struct HostBefore {
+    std::optional<resolver::HostRecords> records;
+    std::vector<Conflict> conflicts;
+  };
+
+  void activate(Copy& copy);
+  void deactivate(Copy& copy);
+  void touch_key(const std::string& key);
+  void touch_host(const std::string& name);
+  KeyBefore key_view(const std::string& key) const;
+  HostBefore host_view(const std::string& name) const;
+
+  EntryTranslator translator_;
+  Handle next_handle_ = 1;
+  std::unordered_map<Handle, std::unique_ptr<Copy>> copies_;
+  std::set<const Copy*, Order> order_;  // every copy, in translate()'s processing order
+  std::unordered_map<std::string, KeyState> keys_;
+  std::map<std::string, HostState, std::less<>> hosts_;
+  std::map<std::string, KeyBefore> touched_keys_;
+  std::map<std::string, HostBefore> touched_hosts_;
+  size_t names_ = 0;
+  size_t addresses_ = 0;
+  size_t skipped_ = 0;
+  size_t conflicts_ = 0;
+};
+
+}  // namespace globaldns::sync

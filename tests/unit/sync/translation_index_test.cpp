@@ -1,0 +1,381 @@
+// Property tests of sync/translation_index and the controller's sources: after every random
+// step, the incremental state equals translate() of the union and a snapshot built from scratch.
+#include "sync/translation_index.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "resolver/snapshot.hpp"
+#include "resolver/snapshot_builder.hpp"
+#include "sync/sync_controller.hpp"
+#include "tests/unit/sync/answers.hpp"
+
+namespace globaldns::sync {
+namespace {
+
+TranslateOptions options(std::vector<std::string> allowed = {"240.0.0.0/8", "fd00::/8"}) {
+  TranslateOptions o;
+  o.zones = {"global."};
+  for (const auto& text : allowed) o.allowed.push_back(parse_cidr(text).value());
+  return o;
+}
+
+// Hosts that overlap between entries, in several spellings, plus every kind of bad one.
+const std::vector<std::string> kHosts = {
+    "h1.global", "H1.Global.", "h2.global", "h3.global",       "*.w.global",  "x.w.global",
+    "w.global",  "global",     "*",         "bad_host.global", "out.example", "p*.global"};
+const std::vector<std::string> kAddresses = {"240.0.0.1",    "240.0.0.2",   "fd00::1",
+                                             "fd00::2",      "10.0.0.1",    "not-an-ip",
+                                             "240.0.0.0/24", "240.0.0.3/32"};
+// Names asked of the snapshots: every host above that can be a name, and some that are not.
+const std::vector<std::string> kQueries = {"h1.global",  "h2.global",   "h3.global",
+                                           "x.w.global", "y.w.global",  "w.global",
+                                           "global",     "none.global", "a.b.w.global"};
+
+class Generator {
+ public:
+  explicit Generator(uint32_t seed) : rng_(seed) {}
+
+  size_t below(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+  bool chance(int percent) { return below(100) < static_cast<size_t>(percent); }
+
+  ServiceEntry entry() {
+    ServiceEntry e;
+    e.namespace_ = chance(50) ? "a" : "b";
+    e.name = std::string(1, static_cast<char>('p' + below(4)));
+    if (!chance(20)) e.created_unix = static_cast<int64_t>(1 + below(3));
+    const size_t hosts = below(4);  // 0..3, 0 is "no hosts"
+    for (size_t i = 0; i < hosts; ++i) e.hosts.push_back(kHosts[below(kHosts.size())]);
+    if (chance(75)) {
+      const size_t n = below(4);
+      for (size_t i = 0; i < n; ++i) e.addresses.push_back(kAddresses[below(kAddresses.size())]);
+    } else {
+      const size_t n = below(3);
+      for (size_t i = 0; i < n; ++i) {
+        StatusAddress status{kAddresses[below(kAddresses.size())], ""};
+        if (chance(50)) status.host = kHosts[below(kHosts.size())];
+        e.status_addresses.push_back(status);
+      }
+    }
+    e.resolution = chance(10) ? Resolution::None : Resolution::Static;
+    e.origin = "f";
+    e.origin += std::to_string(below(3));
+    e.origin += ".yaml:1";
+    return e;
+  }
+
+  std::string source() {
+    std::string name = "s";
+    name += std::to_string(below(3));
+    return name;
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+// "a/p" etc.: every key the generator can produce.
+std::vector<std::string> all_keys() {
+  std::vector<std::string> keys;
+  for (const char* ns : {"a", "b"}) {
+    for (char c = 'p'; c < 'p' + 4; ++c) {
+      std::string key = ns;
+      key += '/';
+      key += c;
+      keys.push_back(key);
+    }
+  }
+  return keys;
+}
+
+std::string describe(const Translation& t) {
+  std::string out;
+  for (const auto& host : t.hosts) {
+    out += host.name;
+    out += ' ';
+    out += std::to_string(host.v4.size());
+    out += '/';
+    out += std::to_string(host.v6.size());
+    out += '\n';
+  }
+  for (const auto& skip : t.skipped) {
+    out += "skip ";
+    out += skip.entry;
+    out += ' ';
+    out += skip.origin;
+    out += ' ';
+    out += skip.subject;
+    out += ": ";
+    out += skip.reason;
+    out += '\n';
+  }
+  for (const auto& c : t.conflicts) {
+    out += "conflict ";
+    out += c.host;
+    out += ' ';
+    out += c.winner;
+    out += '@';
+    out += c.winner_origin;
+    out += ' ';
+    out += c.loser;
+    out += '@';
+    out += c.loser_origin;
+    out += '\n';
+  }
+  return out;
+}
+
+void expect_same(const Translation& got, const Translation& want) {
+  EXPECT_EQ(got.hosts, want.hosts) << "got:\n" << describe(got) << "want:\n" << describe(want);
+  EXPECT_EQ(got.skipped, want.skipped) << "got:\n" << describe(got) << "want:\n" << describe(want);
+  EXPECT_EQ(got.conflicts, want.conflicts) << "got:\n"
+                                           << describe(got) << "want:\n"
+                                           << describe(want);
+}
+
+size_t address_total(const Translation& t) {
+  size_t n = 0;
+  for (const auto& host : t.hosts) n += host.v4.size() + host.v6.size();
+  return n;
+}
+
+std::set<std::string> host_names(const std::vector<IndexChanges::Host>& hosts) {
+  std::set<std::string> names;
+  for (const auto& host : hosts) names.insert(host.name);
+  return names;
+}
+
+TEST(TranslationIndexTest, FollowsTranslateThroughRandomInsertsAndErases) {
+  Generator gen(20261126);
+  TranslationIndex index(options());
+  std::map<TranslationIndex::Handle, ServiceEntry> held;
+  Translation previous;
+  for (int step = 0; step < 2000; ++step) {
+    const size_t ops = 1 + gen.below(3);
+    for (size_t i = 0; i < ops; ++i) {
+      if (held.empty() || gen.chance(55)) {
+        ServiceEntry e = gen.entry();
+        if (!held.empty() && gen.chance(15))
+          e = std::next(held.begin(), gen.below(held.size()))->second;
+        const auto handle = index.insert(e);
+        held.emplace(handle, e);
+      } else {
+        const auto it = std::next(held.begin(), static_cast<long>(gen.below(held.size())));
+        index.erase(it->first);
+        held.erase(it);
+      }
+    }
+    std::vector<ServiceEntry> all;
+    for (const auto& [handle, e] : held) all.push_back(e);
+    const Translation want = translate(all, options());
+    const Translation got = index.translation();
+    expect_same(got, want);
+    EXPECT_EQ(index.entries(), held.size());
+    EXPECT_EQ(index.names(), want.hosts.size());
+    EXPECT_EQ(index.addresses(), address_total(want));
+    EXPECT_EQ(index.skipped(), want.skipped.size());
+    EXPECT_EQ(index.conflicts(), want.conflicts.size());
+
+    // The reported changes are exactly the difference from the previous state.
+    const IndexChanges changes = index.take_changes();
+    const IndexChanges diff = diff_translations(previous, want);
+    EXPECT_EQ(host_names(changes.hosts), host_names(diff.hosts)) << "step " << step;
+    for (const auto& host : changes.hosts) {
+      const auto* now = index.host(host.name);
+      EXPECT_EQ(now == nullptr, !host.after.has_value());
+      if (now != nullptr && host.after) {
+        EXPECT_EQ(*now, *host.after);
+      }
+    }
+    EXPECT_EQ(changes.new_skips.size(), diff.new_skips.size()) << "step " << step;
+    EXPECT_EQ(changes.gone_skips.size(), diff.gone_skips.size()) << "step " << step;
+    EXPECT_EQ(changes.new_conflicts.size(), diff.new_conflicts.size()) << "step " << step;
+    EXPECT_EQ(changes.gone_conflicts.size(), diff.gone_conflicts.size()) << "step " << step;
+    previous = want;
+    if (HasFailure()) {
+      ADD_FAILURE() << "at step " << step;
+      return;
+    }
+  }
+}
+
+// The controller's model: what each source holds, with the documented semantics.
+class Model {
+ public:
+  void replace(const std::string& source, const std::vector<ServiceEntry>& entries) {
+    sources_[source] = entries;
+  }
+  void update(const std::string& source, const std::vector<ServiceEntry>& upserts,
+              const std::vector<std::string>& removed) {
+    auto& held = sources_[source];
+    for (const auto& key : removed) erase_key(held, key);
+    for (const auto& e : upserts) {
+      erase_key(held, e.key());
+      held.push_back(e);
+    }
+  }
+  void remove(const std::string& source) { sources_.erase(source); }
+
+  std::vector<ServiceEntry> all() const {
+    std::vector<ServiceEntry> out;
+    for (const auto& [name, held] : sources_) out.insert(out.end(), held.begin(), held.end());
+    return out;
+  }
+  const std::vector<ServiceEntry>* find(const std::string& source) const {
+    const auto it = sources_.find(source);
+    return it == sources_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  static void erase_key(std::vector<ServiceEntry>& held, const std::string& key) {
+    held.erase(std::remove_if(held.begin(), held.end(),
+                              [&](const ServiceEntry& e) { return e.key() == key; }),
+               held.end());
+  }
+  std::map<std::string, std::vector<ServiceEntry>> sources_;
+};
+
+SyncSettings controller_settings(const TranslateOptions& translate) {
+  SyncSettings s;
+  s.translate = translate;
+  s.zone.zones = {resolver::ZoneSpec{"global.", {}, {}}};
+  return s;
+}
+
+// Thousands of skips and conflicts come and go: keep them out of the test output.
+class QuietLog {
+ public:
+  QuietLog() : level_(spdlog::get_level()) { spdlog::set_level(spdlog::level::off); }
+  ~QuietLog() { spdlog::set_level(level_); }
+
+ private:
+  spdlog::level::level_enum level_;
+};
+
+TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSourceUpdates) {
+  QuietLog quiet;
+  Generator gen(4242);
+  resolver::SnapshotHolder holder;
+  int64_t now = 1'700'000'000;
+  SyncHooks hooks;
+  hooks.unix_now = [&] { return now; };
+  bool fail_build = false;  // injected: the previous snapshot must keep serving
+  hooks.build = [&](resolver::ZoneBuilder& builder,
+                    uint32_t serial) -> Result<std::shared_ptr<const resolver::Snapshot>> {
+    if (fail_build) return Error{"injected failure"};
+    return std::shared_ptr<const resolver::Snapshot>(builder.build(serial));
+  };
+  TranslateOptions translate_options = options();
+  SyncController controller(controller_settings(translate_options), holder, hooks);
+  Model model;
+  Translation previous;
+  std::optional<std::vector<resolver::HostRecords>> published;  // hosts of the served snapshot
+  bool fresh_builder = true;  // a builder whose zone settings were never published
+  for (int step = 0; step < 1500; ++step) {
+    const std::string source = gen.source();
+    fail_build = gen.chance(25);
+    ApplySummary summary;
+    bool settings_changed = false;
+    const size_t pick = gen.below(100);
+    if (pick < 35) {
+      // A relist: keep some of what the source had, change or add others, duplicates allowed.
+      std::vector<ServiceEntry> entries;
+      if (const auto* held = model.find(source)) {
+        for (const auto& e : *held) {
+          if (gen.chance(80)) entries.push_back(e);
+        }
+      }
+      const size_t fresh = gen.below(4);
+      for (size_t i = 0; i < fresh; ++i) entries.push_back(gen.entry());
+      std::shuffle(entries.begin(), entries.end(), std::mt19937(static_cast<uint32_t>(step)));
+      model.replace(source, entries);
+      summary = controller.replace_source(source, entries);
+    } else if (pick < 85) {
+      // Watch events: unique keys among the upserts, some removals, sometimes a no-op resync.
+      std::vector<ServiceEntry> upserts;
+      std::set<std::string> keys;
+      const size_t n = gen.below(3);
+      for (size_t i = 0; i < n; ++i) {
+        ServiceEntry e = gen.entry();
+        const auto* held = model.find(source);
+        if (held != nullptr && !held->empty() && gen.chance(30)) {
+          e = (*held)[gen.below(held->size())];
+        }
+        if (keys.insert(e.key()).second) upserts.push_back(e);
+      }
+      std::vector<std::string> removed;
+      const auto candidates = all_keys();
+      if (gen.chance(40)) removed.push_back(candidates[gen.below(candidates.size())]);
+      model.update(source, upserts, removed);
+      summary = controller.update_source(source, upserts, removed);
+    } else if (pick < 95) {
+      model.remove(source);
+      summary = controller.remove_source(source);
+    } else {
+      translate_options =
+          gen.chance(50) ? options({"240.0.0.0/8", "fd00::/8", "10.0.0.0/8"}) : options();
+      summary = controller.update_settings(controller_settings(translate_options));
+      settings_changed = true;
+    }
+
+    const Translation want = translate(model.all(), translate_options);
+    expect_same(controller.translation(), want);
+    EXPECT_EQ(summary.names, want.hosts.size());
+    EXPECT_EQ(summary.addresses, address_total(want));
+    EXPECT_EQ(summary.skipped, want.skipped.size());
+    EXPECT_EQ(summary.conflicts, want.conflicts.size());
+    // A settings change that changes what is served starts a new builder.
+    if (settings_changed && want.hosts != previous.hosts) fresh_builder = true;
+    const bool must_publish = !published || fresh_builder || *published != want.hosts;
+    if (!must_publish) {
+      EXPECT_EQ(summary.outcome, ApplyOutcome::Unchanged) << "step " << step;
+    } else if (fail_build) {
+      EXPECT_EQ(summary.outcome, ApplyOutcome::BuildFailed) << "step " << step;
+    } else {
+      EXPECT_EQ(summary.outcome, ApplyOutcome::Published) << "step " << step;
+    }
+    if (summary.outcome == ApplyOutcome::Published) {
+      published = want.hosts;
+      fresh_builder = false;
+      ++now;  // sometimes the clock, sometimes +1
+    }
+
+    const auto served = holder.current();
+    if (!published) {
+      EXPECT_EQ(served, nullptr);
+    } else {
+      ASSERT_NE(served, nullptr);
+      EXPECT_EQ(served->serial(), summary.serial);
+      resolver::ZoneData data = controller_settings(translate_options).zone;
+      data.hosts = *published;
+      data.serial = served->serial();
+      const auto expected = resolver::build_snapshot(data).value();
+      for (const auto& name : kQueries) {
+        for (const uint16_t qtype : {uint16_t{1}, uint16_t{28}}) {
+          EXPECT_EQ(testing_answers::ask(served.get(), name, qtype),
+                    testing_answers::ask(expected.get(), name, qtype))
+              << name << " type " << qtype << " step " << step;
+        }
+      }
+    }
+    size_t held = 0;
+    for (const auto& status : controller.sources()) held += status.entries;
+    EXPECT_EQ(held, model.all().size());
+    previous = want;
+    if (HasFailure()) {
+      ADD_FAILURE() << "at step " << step;
+      return;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace globaldns::sync
