@@ -273,11 +273,25 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
   const double build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   ApplySummary summary = summary_locked(ApplyOutcome::Published);
-  spdlog::info(
-      "sync: published serial {}: {} names, {} addresses, {} skipped, {} conflicts, {} changed, "
-      "built in {:.1f} ms",
-      serial_, summary.names, summary.addresses, summary.skipped, summary.conflicts, changed,
-      build_ms);
+  // A watch can bring a hundred changes a second: one info line per 10 s says what is served,
+  // the rest go to debug.
+  const auto logged_at = std::chrono::steady_clock::now();
+  const bool quiet = last_publish_log_ && logged_at - *last_publish_log_ < kPublishLogInterval;
+  const std::string since =
+      publishes_since_log_ > 0
+          ? fmt::format(" ({} more since the last such line)", publishes_since_log_)
+          : std::string();
+  spdlog::log(quiet ? spdlog::level::debug : spdlog::level::info,
+              "sync: published serial {}: {} names, {} addresses, {} skipped, {} conflicts, {} "
+              "changed, built in {:.1f} ms{}",
+              serial_, summary.names, summary.addresses, summary.skipped, summary.conflicts,
+              changed, build_ms, quiet ? std::string() : since);
+  if (quiet) {
+    ++publishes_since_log_;
+  } else {
+    publishes_since_log_ = 0;
+    last_publish_log_ = logged_at;
+  }
   return summary;
 }
 

@@ -1,6 +1,7 @@
 // SyncController: ServiceEntries -> translation -> snapshot, published only when the data changed.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -132,6 +133,10 @@ class SyncController {
   // Hosts whose served records may differ from the index's, with what is served for them.
   std::map<std::string, std::optional<resolver::HostRecords>> pending_;
   bool published_ = false;
+  // Info lines about publishing are rate-limited (see apply_locked).
+  static constexpr std::chrono::seconds kPublishLogInterval{10};
+  std::optional<std::chrono::steady_clock::time_point> last_publish_log_;
+  uint64_t publishes_since_log_ = 0;
   uint32_t serial_ = 0;
 };
 

@@ -447,8 +447,8 @@ void Reflector::mark_changed(const std::string& key) {
   if (change_armed_) return;
   change_armed_ = true;
   // Leading edge: a change after a quiet spell goes out as soon as the bytes already read are
-  // handled; changes within `coalesce` of the last one wait for the rest of the interval.
-  const auto due = last_change_ + options_.coalesce;
+  // handled; changes within the gap after the last on_change wait for the rest of it.
+  const auto due = last_change_ + change_gap_;
   const auto t = now();
   change_timer_.expires_after(due > t ? due - t : Clock::duration::zero());
   change_timer_.async_wait([this, weak = token()](boost::system::error_code ec) {
@@ -466,9 +466,9 @@ void Reflector::mark_replaced() {
 
 void Reflector::emit_change() {
   if (!replaced_ && changed_.empty()) return;
-  last_change_ = now();
+  const bool complete = replaced_;
   StoreChange change;
-  if (replaced_) {
+  if (complete) {
     change.complete = true;
     change.upserts.reserve(store_.size());
     for (const auto& [key, object] : store_) change.upserts.push_back(object.entry);
@@ -485,7 +485,17 @@ void Reflector::emit_change() {
   replaced_ = false;
   changed_.clear();
   publish_state();
+  const auto started = now();
   if (on_change_) on_change_(std::move(change));
+  last_change_ = now();
+  // A complete list is rare and its cost says nothing about the next watch event's.
+  const Clock::duration floor = options_.coalesce;
+  const Clock::duration ceiling = std::max<Clock::duration>(options_.coalesce_max, floor);
+  if (!complete) {
+    change_gap_ = std::clamp<Clock::duration>(3 * (last_change_ - started), floor, ceiling);
+  } else if (change_gap_ < floor) {
+    change_gap_ = floor;
+  }
 }
 
 void Reflector::publish_state() {

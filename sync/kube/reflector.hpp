@@ -46,10 +46,13 @@ struct ReflectorOptions {
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};  // one LIST page
   // A watch ending cleanly this fast with no event counts as an error (client-go: 1 s).
   std::chrono::milliseconds very_short_watch{1000};
-  // Changes are coalesced: at most one on_change per interval. The first change after a quiet
-  // spell goes out at once (after the rest of the bytes already read), so a lone
-  // `kubectl apply` is not delayed; a burst is batched.
-  std::chrono::milliseconds coalesce{10};
+  // Changes are coalesced: the first change after a quiet spell goes out at once (after the rest
+  // of the bytes already read), so a lone `kubectl apply` is not delayed; later ones wait until
+  // `coalesce` has passed since the last on_change, or three times as long as that on_change took
+  // (up to `coalesce_max`), so that applying changes takes at most about a quarter of a core
+  // however fast they come.
+  std::chrono::milliseconds coalesce{1};
+  std::chrono::milliseconds coalesce_max{100};
   BackoffOptions backoff;
   std::string origin = "kubernetes";  // each entry's origin
   // Injectable for tests: uniform in [0, 1), and the clock.
@@ -167,6 +170,7 @@ class Reflector {
   bool replaced_ = false;          // a complete list is waiting to go out
   std::set<std::string> changed_;  // keys touched by events since the last StoreChange
   Clock::time_point last_change_{};
+  Clock::duration change_gap_{};  // the wait after an on_change, from its cost
 };
 
 }  // namespace globaldns::sync::kube

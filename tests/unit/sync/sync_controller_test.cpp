@@ -224,6 +224,22 @@ size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
+TEST_F(SyncControllerTest, PublishingIsLoggedAtInfoOncePerTenSeconds) {
+  LogCapture log;
+  spdlog::default_logger()->set_level(spdlog::level::debug);
+  SyncController controller(settings(), holder_, hooks());
+  for (int i = 0; i < 5; ++i) {
+    const std::string address = std::string("240.0.0.").append(std::to_string(i + 1));
+    ASSERT_EQ(controller.replace_source("k", {entry("a", {"a.global"}, {address})}).outcome,
+              ApplyOutcome::Published);
+  }
+  const std::string text = log.take();
+  // A watch brings changes far faster than anyone reads logs: the first says what is served,
+  // the rest wait for the next info line (debug meanwhile).
+  EXPECT_EQ(count(text, "info sync: published serial"), 1u) << text;
+  EXPECT_EQ(count(text, "debug sync: published serial"), 4u) << text;
+}
+
 TEST_F(SyncControllerTest, SkipsAndConflictsAreLoggedOnce) {
   LogCapture log;
   SyncController controller(settings(), holder_, hooks());

@@ -24,6 +24,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/unit/sync_kube/fake_server.hpp"
@@ -131,6 +132,7 @@ class ReflectorTest : public ::testing::Test {
     reflector_ = std::make_unique<Reflector>(
         io_, *client_, std::move(o),
         [this](StoreChange change) {
+          if (callback_cost_.count() > 0) std::this_thread::sleep_for(callback_cost_);
           ++snapshots_;
           last_upserts_ = change.upserts.size();
           last_removed_ = change.removed.size();
@@ -175,6 +177,7 @@ class ReflectorTest : public ::testing::Test {
   std::unique_ptr<ApiClient> client_;
   std::unique_ptr<Reflector> reflector_;
   size_t snapshots_ = 0;
+  std::chrono::milliseconds callback_cost_{0};  // how long applying a change "takes"
   size_t complete_changes_ = 0;
   size_t last_upserts_ = 0;
   size_t last_removed_ = 0;
@@ -263,6 +266,22 @@ TEST_F(ReflectorTest, BurstOfEventsIsCoalesced) {
   ASSERT_TRUE(run_until([&] { return last_.size() == 100; }));
   run_for(200ms);
   EXPECT_LE(snapshots_ - before, 3u);
+}
+
+TEST_F(ReflectorTest, SlowReceiverGetsChangesBatched) {
+  start(options());
+  ASSERT_TRUE(run_until([&] { return snapshots_ >= 1; }));
+  callback_cost_ = 20ms;  // so the gap after each change is 3 x 20 = 60 ms
+  const size_t before = snapshots_;
+  // Separate writes, so separate watch chunks: only the gap can batch them.
+  for (int i = 0; i < 10; ++i) {
+    server_->control("/apply", se_json(std::string("s").append(std::to_string(i)), "s.ns1.global"));
+    run_for(10ms);
+  }
+  ASSERT_TRUE(run_until([&] { return last_.size() == 10; }));
+  // Unbatched this would be 10 changes; with a 60 ms gap over ~100-200 ms of writes, a few.
+  EXPECT_LE(snapshots_ - before, 6u);
+  EXPECT_GE(snapshots_ - before, 2u);  // the first went out alone, at once
 }
 
 TEST_F(ReflectorTest, NamespaceFilterWithSeveralNamespaces) {
