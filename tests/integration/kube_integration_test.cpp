@@ -92,8 +92,9 @@ bool servfail(uint16_t port, const std::string& name) {
   return ask(port, name).rcode == LDNS_RCODE_SERVFAIL;
 }
 
-// Polls `pred` every 50 ms until it holds or `limit` passes; returns whether it held.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s) {
+// Polls `pred` every 50 ms until it holds or `limit` passes; returns whether it held. The
+// limits are generous because the machine is shared: they cost time only when a test fails.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
   const auto until = Clock::now() + limit;
   while (Clock::now() < until) {
     if (pred()) return true;
@@ -598,7 +599,9 @@ TEST_F(KubeServe, HundredThousandEntries) {
         return gd.log().find("ready: every source has loaded") != std::string::npos &&
                serves(port, name_of(99999), address_of(99999));
       },
-      60s);
+      // About 8 s on a quiet machine (Release); the bound leaves room for ASan and for the
+      // other jobs of a shared 2-core machine (53 s seen at a load average of 14).
+      120s);
   const double took = seconds_since(started);
   std::printf("100000 ServiceEntries: ready %.2f s after start\n", took);
   RecordProperty("seconds_to_ready", std::to_string(took));
@@ -609,8 +612,11 @@ TEST_F(KubeServe, HundredThousandEntries) {
   }
   EXPECT_TRUE(nxdomain(port, "svc100000.ns0.global."));
   fake.control("/apply", se("ns7", "extra", "240.9.9.9"));
-  EXPECT_TRUE(eventually([&] { return serves(port, "extra.ns7.global.", "240.9.9.9"); }))
+  const auto changed = Clock::now();
+  // One change rebuilds the whole 100,000-name snapshot (seconds under load): a longer bound.
+  EXPECT_TRUE(eventually([&] { return serves(port, "extra.ns7.global.", "240.9.9.9"); }, 60s))
       << show(ask(port, "extra.ns7.global."));
+  std::printf("one change visible %.2f s after it was made\n", seconds_since(changed));
 }
 
 // 10. Two clusters and a file: all answer; readiness waits for both clusters; a host claimed
