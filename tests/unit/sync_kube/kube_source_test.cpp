@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -52,7 +54,9 @@ class KubeSourceTest : public ::testing::Test {
     dir_ =
         fs::temp_directory_path() / std::string("globaldns_ksrc_").append(std::to_string(getpid()));
     fs::create_directories(dir_);
-    ASSERT_TRUE(server_.start(dir_ / "certs", flags)) << "fake API server did not start";
+    globaldns::testing::FakeKubeOptions options;
+    options.extra_args = flags;
+    ASSERT_TRUE(server_.start(dir_ / "certs", options)) << "fake API server did not start";
   }
 
   KubeSourceOptions options(std::string token, std::string pinned = {}) const {
