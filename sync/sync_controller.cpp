@@ -78,6 +78,18 @@ ApplySummary SyncController::replace_source(const std::string& name,
   // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
   auto previous = std::move(source.by_key);
   source.by_key.clear();
+  source.entries = entries.size();
+  source.loaded = true;
+  if (previous.empty()) {
+    // A first list: nothing to match against, and into an empty index a bulk load.
+    std::vector<std::string> keys;
+    keys.reserve(entries.size());
+    for (const auto& entry : entries) keys.push_back(entry.key());
+    const auto handles = index_->insert_all(std::move(entries));
+    for (size_t i = 0; i < handles.size(); ++i)
+      source.by_key[std::move(keys[i])].push_back(handles[i]);
+    return finish_locked(index_->take_changes());
+  }
   for (auto& entry : entries) {
     std::string key = entry.key();
     TranslationIndex::Handle handle = 0;
@@ -98,8 +110,6 @@ ApplySummary SyncController::replace_source(const std::string& name,
   for (const auto& [key, handles] : previous) {
     for (const auto handle : handles) index_->erase(handle);
   }
-  source.entries = entries.size();
-  source.loaded = true;
   return finish_locked(index_->take_changes());
 }
 

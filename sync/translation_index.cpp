@@ -1,6 +1,8 @@
 // TranslationIndex: per-key copies and per-host claimants, each ordered by the winner rule.
 #include "sync/translation_index.hpp"
 
+#include <algorithm>
+
 #include <cassert>
 #include <utility>
 
@@ -97,12 +99,51 @@ bool TranslationIndex::Order::operator()(const Copy* a, const Copy* b) const {
 TranslationIndex::TranslationIndex(TranslateOptions options) : translator_(std::move(options)) {}
 TranslationIndex::~TranslationIndex() = default;
 
-TranslationIndex::Handle TranslationIndex::insert(ServiceEntry entry) {
+std::unique_ptr<TranslationIndex::Copy> TranslationIndex::make_copy(ServiceEntry entry) {
   auto owned = std::make_unique<Copy>();
+  owned->handle = next_handle_++;
+  owned->key = entry.key();
+  owned->entry = std::move(entry);
+  return owned;
+}
+
+std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
+    std::vector<ServiceEntry> entries) {
+  std::vector<Handle> handles;
+  handles.reserve(entries.size());
+  if (!copies_.empty() || !touched_keys_.empty() || !touched_hosts_.empty()) {
+    for (ServiceEntry& entry : entries) handles.push_back(insert(std::move(entry)));
+    return handles;
+  }
+  std::vector<Copy*> sorted;
+  sorted.reserve(entries.size());
+  copies_.reserve(entries.size());
+  keys_.reserve(entries.size());
+  for (ServiceEntry& entry : entries) {
+    auto owned = make_copy(std::move(entry));
+    handles.push_back(owned->handle);
+    sorted.push_back(owned.get());
+    copies_.emplace(owned->handle, std::move(owned));
+  }
+  std::sort(sorted.begin(), sorted.end(), Order{});
+  loaded_from_empty_ = true;  // activate() skips the before-views from here on
+  for (Copy* copy : sorted) {
+    order_.insert(order_.end(), copy);  // sorted: each insert is at the end
+    KeyState& state = keys_[copy->key];
+    const bool first = state.copies.empty();
+    state.copies.insert(state.copies.end(), copy);
+    if (!first) {
+      ++conflicts_;  // a later duplicate copy, dropped whole
+      continue;
+    }
+    activate(*copy);
+  }
+  return handles;
+}
+
+TranslationIndex::Handle TranslationIndex::insert(ServiceEntry entry) {
+  auto owned = make_copy(std::move(entry));
   Copy& copy = *owned;
-  copy.handle = next_handle_++;
-  copy.key = entry.key();
-  copy.entry = std::move(entry);
   copies_.emplace(copy.handle, std::move(owned));
   order_.insert(&copy);
 
@@ -181,10 +222,12 @@ void TranslationIndex::deactivate(Copy& copy) {
 }
 
 void TranslationIndex::touch_key(const std::string& key) {
+  if (loaded_from_empty_) return;  // take_changes() reports everything anyway
   if (touched_keys_.count(key) == 0) touched_keys_.emplace(key, key_view(key));
 }
 
 void TranslationIndex::touch_host(const std::string& name) {
+  if (loaded_from_empty_) return;
   if (touched_hosts_.count(name) == 0) touched_hosts_.emplace(name, host_view(name));
 }
 
@@ -217,6 +260,13 @@ TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name
 }
 
 IndexChanges TranslationIndex::take_changes() {
+  if (loaded_from_empty_) {
+    // Empty before the load: everything held now is new.
+    loaded_from_empty_ = false;
+    touched_keys_.clear();
+    touched_hosts_.clear();
+    return diff_translations(Translation{}, translation());
+  }
   IndexChanges changes;
   for (const auto& [key, before] : touched_keys_) {
     const KeyBefore after = key_view(key);

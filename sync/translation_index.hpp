@@ -54,6 +54,10 @@ class TranslationIndex {
   TranslationIndex& operator=(const TranslationIndex&) = delete;
 
   Handle insert(ServiceEntry entry);
+  // insert() of each, in order of `entries`. Into an empty index (a first list of 100,000)
+  // it takes a faster path: entries are sorted once into translate()'s order, so each key's and
+  // host's first copy is its winner from the start, and no before-state is kept (there is none).
+  std::vector<Handle> insert_all(std::vector<ServiceEntry> entries);
   void erase(Handle handle);  // unknown handles are a bug, ignored
   const ServiceEntry& entry(Handle handle) const;
 
@@ -98,6 +102,7 @@ class TranslationIndex {
 
   void activate(Copy& copy);
   void deactivate(Copy& copy);
+  std::unique_ptr<Copy> make_copy(ServiceEntry entry);
   void touch_key(const std::string& key);
   void touch_host(const std::string& name);
   KeyBefore key_view(const std::string& key) const;
@@ -111,6 +116,9 @@ class TranslationIndex {
   std::map<std::string, HostState, std::less<>> hosts_;
   std::map<std::string, KeyBefore> touched_keys_;
   std::map<std::string, HostBefore> touched_hosts_;
+  // Since the last take_changes() the index was empty and then bulk-loaded: the changes are
+  // the whole translation, and nothing needs touching meanwhile.
+  bool loaded_from_empty_ = false;
   size_t names_ = 0;
   size_t addresses_ = 0;
   size_t skipped_ = 0;

@@ -7,7 +7,8 @@
 namespace globaldns::sync::kube {
 
 Result<boost::json::object> parse_json_object(std::string_view text, std::string_view what,
-                                              const JsonLimits& limits) {
+                                              const JsonLimits& limits,
+                                              boost::json::storage_ptr storage) {
   if (text.size() > limits.max_bytes) {
     return Error{std::string(what) + ": " + std::to_string(text.size()) +
                  " bytes is more than the limit of " + std::to_string(limits.max_bytes)};
@@ -16,8 +17,8 @@ Result<boost::json::object> parse_json_object(std::string_view text, std::string
     boost::json::parse_options options;
     options.max_depth = limits.max_depth;
     boost::system::error_code ec;
-    boost::json::value value =
-        boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
+    boost::json::value value = boost::json::parse(
+        boost::json::string_view(text.data(), text.size()), ec, std::move(storage), options);
     if (ec) return Error{std::string(what) + ": malformed JSON: " + ec.message()};
     if (!value.is_object()) return Error{std::string(what) + ": JSON is not an object"};
     return std::move(value.as_object());

@@ -1,13 +1,17 @@
 // ServiceEntryList decoding: the page is judged once, then each item alone.
 #include "sync/kube/list_decoder.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
+
 #include "sync/kube/status.hpp"
 
 namespace globaldns::sync::kube {
 
 Result<DecodedList> decode_list(std::string_view body, std::string_view origin,
                                 const JsonLimits& limits) {
-  auto parsed = parse_json_object(body, "list", limits);
+  // Everything parsed lives only until the entries are extracted: one arena per page.
+  boost::json::monotonic_resource arena;
+  auto parsed = parse_json_object(body, "list", limits, &arena);
   if (!parsed) return Error{parsed.error()};
   const boost::json::object& root = *parsed;
 

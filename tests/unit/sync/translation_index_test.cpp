@@ -207,6 +207,53 @@ TEST(TranslationIndexTest, FollowsTranslateThroughRandomInsertsAndErases) {
   }
 }
 
+TEST(TranslationIndexTest, BulkLoadIntoAnEmptyIndexEqualsTranslate) {
+  Generator gen(20261127);
+  for (int round = 0; round < 300; ++round) {
+    TranslationIndex index(options());
+    std::vector<ServiceEntry> entries;
+    const size_t n = gen.below(40);
+    for (size_t i = 0; i < n; ++i) entries.push_back(gen.entry());
+    if (!entries.empty() && gen.chance(30)) entries.push_back(entries.front());  // a duplicate
+    const Translation want = translate(entries, options());
+    const auto handles = index.insert_all(entries);
+    ASSERT_EQ(handles.size(), entries.size());
+    for (size_t i = 0; i < handles.size(); ++i) EXPECT_EQ(index.entry(handles[i]), entries[i]);
+    expect_same(index.translation(), want);
+    EXPECT_EQ(index.names(), want.hosts.size());
+    EXPECT_EQ(index.addresses(), address_total(want));
+    EXPECT_EQ(index.skipped(), want.skipped.size());
+    EXPECT_EQ(index.conflicts(), want.conflicts.size());
+
+    // Changes made before the first take_changes() are part of the same batch from empty.
+    std::vector<ServiceEntry> kept = entries;
+    if (!handles.empty() && gen.chance(50)) {
+      const size_t victim = gen.below(handles.size());
+      index.erase(handles[victim]);
+      kept.erase(kept.begin() + static_cast<long>(victim));
+    }
+    const Translation now = translate(kept, options());
+    const IndexChanges changes = index.take_changes();
+    const IndexChanges diff = diff_translations(Translation{}, now);
+    EXPECT_EQ(host_names(changes.hosts), host_names(diff.hosts)) << "round " << round;
+    EXPECT_EQ(changes.new_skips.size(), diff.new_skips.size()) << "round " << round;
+    EXPECT_EQ(changes.new_conflicts.size(), diff.new_conflicts.size()) << "round " << round;
+    EXPECT_TRUE(changes.gone_skips.empty() && changes.gone_conflicts.empty());
+
+    // Then it is an ordinary index again: one more insert reports just that.
+    const ServiceEntry extra = gen.entry();
+    index.insert(extra);
+    kept.push_back(extra);
+    const IndexChanges next = index.take_changes();
+    const IndexChanges next_diff = diff_translations(now, translate(kept, options()));
+    EXPECT_EQ(host_names(next.hosts), host_names(next_diff.hosts)) << "round " << round;
+    if (HasFailure()) {
+      ADD_FAILURE() << "at round " << round;
+      return;
+    }
+  }
+}
+
 // The controller's model: what each source holds, with the documented semantics.
 class Model {
  public:
