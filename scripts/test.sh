@@ -8,8 +8,9 @@
 #   format       clang-format --dry-run -Werror over the tracked *.cpp/*.hpp
 #   release      configure + build build/ (Release, -Werror, tests and micro-benchmarks on)
 #   ctest        ctest in build/
-#   asan         configure + build build-asan/ (RelWithDebInfo, ASan+UBSan, -Werror, no benchmarks)
-#   ctest-asan   ctest in build-asan/ with leak detection; any sanitizer report fails the test
+#   asan         configure + build build-asan/ (-O1 -g1, ASan+UBSan, -Werror, no benchmarks)
+#   ctest-asan   ctest in build-asan/ with leak detection, all but the `slow` label; any
+#                sanitizer report fails the test
 # --fast skips the two sanitizer steps.
 #
 # A format failure is reported but the builds and tests still run; a failed build or test stops
@@ -100,8 +101,9 @@ build_all() {
 
 run_ctest() {
   local dir=$1
+  shift
   timeout --kill-after=30 "$CTEST_TIMEOUT" \
-    ctest --test-dir "$dir" --output-on-failure -j2 --timeout "$TEST_TIMEOUT" --no-tests=error
+    ctest --test-dir "$dir" --output-on-failure -j2 --timeout "$TEST_TIMEOUT" --no-tests=error "$@"
 }
 
 main() {
@@ -129,7 +131,9 @@ main() {
       export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
       export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
       if step asan build_all "$ASAN_DIR" "${ASAN_ARGS[@]}"; then
-        step ctest-asan run_ctest "$ASAN_DIR" || true
+        # The `slow` test waits out a one-minute API outage; its code paths run under the
+        # sanitizers in the shorter outage tests, and the minute would only stretch CI.
+        step ctest-asan run_ctest "$ASAN_DIR" -LE slow || true
       fi
     fi
   fi
