@@ -1158,14 +1158,16 @@ def main(argv=None):
         a.client_ca = a.client_ca or os.path.join(a.certs_dir, "ca.crt")
     if not a.cert or not a.key:
         ap.error("--cert and --key (or --certs-dir) are required")
+    # SIGTERM/SIGINT are blocked here, before any thread starts (threads inherit the mask), and
+    # taken with sigwait() below. A Python handler runs only on the main thread, and only if the
+    # kernel happens to deliver the signal to it: delivered to a server thread, it left the main
+    # thread asleep and the process alive now and then.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     fk = FakeKube(a.cert, a.key, a.client_ca, a.host, a.api_port, a.control_port, a.token,
                   [v for v in a.versions.split(",") if v], a.preferred, a.bookmark_interval)
     fk.start()
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
     print("READY api=%d control=%d" % (fk.api_port, fk.control_port), flush=True)
-    done.wait()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
     # in-flight handler threads are daemons; exit without waiting for watch streams
     os._exit(0)
 
