@@ -1,4 +1,5 @@
-// `globaldns serve`: files and clusters -> snapshots -> UDP/TCP workers, with SIGHUP reload.
+// `globaldns serve`: files and clusters -> snapshots -> UDP/TCP workers, with SIGHUP reload,
+// /health and /ready, and lameduck on SIGTERM.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -16,8 +17,10 @@
 
 #include "app/commands.hpp"
 #include "app/wiring.hpp"
+#include "config/host_port.hpp"
 #include "config/load.hpp"
 #include "dns/server/server.hpp"
+#include "http/http_server.hpp"
 #include "resolver/snapshot_holder.hpp"
 #include "sync/file_source.hpp"
 #include "sync/kube/kube_source.hpp"
@@ -30,7 +33,9 @@ namespace {
 constexpr const char* kServeUsage =
     "usage: globaldns serve [flags]\n"
     "Serves the configured zones on UDP and TCP from ServiceEntries in files and/or Kubernetes\n"
-    "API servers. SIGHUP reloads the config file; SIGTERM or SIGINT stops.\n\n";
+    "API servers. SIGHUP reloads the config file. SIGTERM or SIGINT enters lameduck (/ready\n"
+    "answers 503, DNS is still answered) for lameduck_ms, then stops; a second one stops at "
+    "once.\n\n";
 
 constexpr const char* kFilesSource = "files";
 // While a source cannot reach its API server, this often a reminder says what is served.
@@ -44,7 +49,8 @@ class Service {
         config_(std::move(config)),
         controller_(sync_settings(config_), holder_),
         server_(server_options(config_), holder_),
-        status_timer_(io_) {}
+        status_timer_(io_),
+        lameduck_timer_(io_) {}
 
   int run() {
     auto kube = kube_source_options(config_);
@@ -67,6 +73,10 @@ class Service {
       return kExitFailure;
     }
     files_ = std::move(files);
+    if (auto started = start_http(); !started) {
+      std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
+      return kExitFailure;
+    }
     if (auto started = server_.start(); !started) {
       std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
       return kExitFailure;
@@ -85,6 +95,74 @@ class Service {
   }
 
  private:
+  // /health and /ready, each on its own listener unless both name the same ADDR:PORT.
+  Result<Ok> start_http() {
+    struct Endpoint {
+      const std::string& address;
+      const char* path;
+      http::Handler handler;
+    };
+    const Endpoint endpoints[] = {
+        {config_.health, "/health",
+         [](const http::Request&) {
+           return http::Response{200, "OK"};
+         }},
+        {config_.ready, "/ready", [this](const http::Request&) { return ready_response(); }},
+    };
+    std::map<std::string, http::HttpServer*> by_address;
+    for (const Endpoint& e : endpoints) {
+      if (e.address == "off") continue;
+      std::optional<config::HostPort> hp = config::parse_host_port(e.address);  // validated
+      if (!hp) return Error{"bad HTTP listen address " + e.address};
+      http::HttpServer* server = nullptr;
+      if (auto it = by_address.find(e.address); it != by_address.end() && hp->port != 0)
+        server = it->second;
+      if (!server) {
+        http::HttpServerOptions options;
+        options.host = hp->host;
+        options.port = hp->port;
+        http_.push_back(std::make_unique<http::HttpServer>(io_, options));
+        server = http_.back().get();
+        by_address[e.address] = server;
+      }
+      server->handle(e.path, e.handler);
+    }
+    for (auto& server : http_)
+      if (auto started = server->start(); !started) return started;
+    return ok_result();
+  }
+
+  // CoreDNS's ready plugin: 200 "OK" when ready, else 503 and what is not; "Shutting down"
+  // from the first SIGTERM on, so a load balancer stops sending before DNS stops answering.
+  http::Response ready_response() const {
+    if (lameduck_) return {503, "Shutting down\n"};
+    std::string why;
+    if (!config_.files.empty() && !files_loaded_) {
+      why += "files: not every file loaded";
+      if (files_) {
+        std::vector<std::string> problems = files_->problems();
+        if (!problems.empty()) {
+          why += " (";
+          why += problems.front();
+          if (problems.size() > 1) why += fmt::format("; {} more", problems.size() - 1);
+          why += ')';
+        }
+      }
+      why += '\n';
+    }
+    for (const auto& source : kube_) {
+      const sync::kube::SourceStatus& st = source->status();
+      if (st.sync.synced_once) continue;
+      why += source->name();
+      why += ": no complete list yet (";
+      why += st.sync.last_error.empty() ? std::string("connecting") : st.sync.last_error;
+      why += ")\n";
+    }
+    if (controller_.serial() == 0) why += "no snapshot published\n";
+    if (why.empty()) return {200, "OK"};
+    return {503, why};
+  }
+
   std::unique_ptr<sync::FileSource> make_file_source(const config::Config& config) {
     // The callback runs on io_'s thread (load_initial() on this one, before io_ runs).
     // The callback needs the source it belongs to, which exists only after construction.
@@ -173,13 +251,37 @@ class Service {
         wait_for_signal(signals);
         return;
       }
-      spdlog::info("signal {}: draining and exiting", sig);
-      if (files_) files_->stop();
-      stop_kube_sources();
-      status_timer_.cancel();
-      server_.stop();
-      io_.stop();
+      if (lameduck_) {
+        spdlog::info("signal {} during lameduck: stopping now", sig);
+        return shut_down();
+      }
+      if (config_.lameduck_ms == 0) {
+        spdlog::info("signal {}: draining and exiting", sig);
+        return shut_down();
+      }
+      lameduck_ = true;
+      spdlog::info(
+          "signal {}: lameduck for {} ms: /ready answers 503, DNS still answered; a second "
+          "signal stops at once",
+          sig, config_.lameduck_ms);
+      lameduck_timer_.expires_after(std::chrono::milliseconds(config_.lameduck_ms));
+      lameduck_timer_.async_wait([this](const boost::system::error_code& timer_ec) {
+        if (timer_ec) return;
+        spdlog::info("lameduck over: draining and exiting");
+        shut_down();
+      });
+      wait_for_signal(signals);
     });
+  }
+
+  void shut_down() {
+    if (files_) files_->stop();
+    stop_kube_sources();
+    status_timer_.cancel();
+    lameduck_timer_.cancel();
+    for (auto& server : http_) server->stop();
+    server_.stop();
+    io_.stop();
   }
 
   // SIGHUP: read the config again; a broken one is reported and the running one stays.
@@ -191,8 +293,10 @@ class Service {
       return;
     }
     const config::Config& next = inv.config;
-    if (next.listen != config_.listen || next.threads != config_.threads || next.tcp != config_.tcp)
-      spdlog::warn("reload: listen, threads and tcp settings change only on restart");
+    if (next.listen != config_.listen || next.threads != config_.threads ||
+        next.tcp != config_.tcp || next.health != config_.health || next.ready != config_.ready)
+      spdlog::warn(
+          "reload: listen, threads, tcp, health and ready settings change only on restart");
     std::optional<std::vector<sync::kube::KubeSourceOptions>> kube;
     if (next.kubernetes != config_.kubernetes) {
       auto options = kube_source_options(next);
@@ -240,7 +344,11 @@ class Service {
   std::unique_ptr<sync::FileSource> files_;
   std::vector<std::unique_ptr<sync::kube::KubeSource>> kube_;
   boost::asio::steady_timer status_timer_;
+  boost::asio::steady_timer lameduck_timer_;
+  // After io_, so they close before it goes.
+  std::vector<std::unique_ptr<http::HttpServer>> http_;
   bool files_loaded_ = false;
+  bool lameduck_ = false;
   bool ready_ = false;
 };
 

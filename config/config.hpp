@@ -65,6 +65,9 @@ struct Config {
 
   std::vector<std::string> listen;  // "ADDR:PORT", IPv6 as "[::1]:5353"; see host_port.hpp
   uint32_t threads = 0;             // 0 = one per core
+  std::string health;               // "ADDR:PORT" of GET /health, or "off"
+  std::string ready;                // "ADDR:PORT" of GET /ready, or "off"
+  uint32_t lameduck_ms = 0;         // after SIGTERM: /ready 503, DNS still served; 0 = none
   std::vector<std::string> zones;
   uint32_t ttl = 0;
   std::vector<std::string> allow_cidrs;

@@ -45,6 +45,12 @@ std::optional<std::string> shape_error(Shape shape, std::string_view text) {
       return std::nullopt;
     case Shape::HostPort:
       return host_port_error(text);
+    case Shape::HostPortOrOff:
+      if (text == "off") return std::nullopt;
+      if (text.size() == 3 && (text[0] | 0x20) == 'o' && (text[1] | 0x20) == 'f' &&
+          (text[2] | 0x20) == 'f')
+        return "write off in lower case";
+      return host_port_error(text);
     case Shape::DomainName:
       return domain_name_error(text);
     case Shape::Cidr:
@@ -76,6 +82,8 @@ std::string shape_expectation(Shape shape) {
       return "a name without spaces";
     case Shape::Text:
       return "text";
+    case Shape::HostPortOrOff:
+      return "ADDR:PORT such as 127.0.0.1:8080 or [::1]:8080, or off";
   }
   return "a value";
 }

@@ -41,6 +41,38 @@ const std::vector<Setting>& table() {
           .help = "Worker threads, each with its own sockets. 0 starts one per CPU core.",
       },
       {
+          GLOBALDNS_SETTING(health),
+          .default_value = {"127.0.0.1:8080"},
+          .shape = Shape::HostPortOrOff,
+          .flag = "health",
+          .metavar = "ADDR:PORT",
+          .help = "Where to answer HTTP GET /health: 200 \"OK\" while the process runs, as "
+                  "CoreDNS's health plugin (a liveness probe). off: no listener. The default "
+                  "is loopback only, like listen; in Kubernetes set 0.0.0.0:8080 so the kubelet "
+                  "can reach it on the pod IP. Port 0 picks a free port.",
+      },
+      {
+          GLOBALDNS_SETTING(ready),
+          .default_value = {"127.0.0.1:8181"},
+          .shape = Shape::HostPortOrOff,
+          .flag = "ready",
+          .metavar = "ADDR:PORT",
+          .help = "Where to answer HTTP GET /ready, as CoreDNS's ready plugin (a readiness "
+                  "probe): 200 \"OK\" once every source has loaded completely and a snapshot is "
+                  "published; before that, and during lameduck, 503 with one line per reason. "
+                  "off: no listener. May equal health: one listener then serves both paths.",
+      },
+      {
+          GLOBALDNS_SETTING(lameduck_ms),
+          .default_value = {"5000"},
+          .max = kMaxMs,
+          .flag = "lameduck-ms",
+          .metavar = "MS",
+          .help = "On SIGTERM or SIGINT, keep answering DNS for this many milliseconds while "
+                  "/ready answers 503, so load balancers stop sending queries first; then stop "
+                  "and exit 0. A second signal exits at once. 0 stops at once.",
+      },
+      {
           GLOBALDNS_SETTING(zones),
           .default_value = {"global."},
           .min_items = 1,

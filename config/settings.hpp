@@ -35,13 +35,14 @@ constexpr Kind kind_of() {
 
 // What a string (or each item of a list) must look like.
 enum class Shape {
-  Path,          // a file or directory path: any non-empty text
-  HostPort,      // "127.0.0.1:53", "[::1]:53"
-  DomainName,    // "global.", "globaldns.istio-system.svc.cluster.local."
-  Cidr,          // "240.0.0.0/8", "fd00::/8"; host bits zero
-  OptionalPath,  // a path, or "" for none
-  Word,          // a name without spaces: a Kubernetes namespace or kubeconfig context
-  Text,          // anything, "" included: a label selector, checked by the API server
+  Path,           // a file or directory path: any non-empty text
+  HostPort,       // "127.0.0.1:53", "[::1]:53"
+  DomainName,     // "global.", "globaldns.istio-system.svc.cluster.local."
+  Cidr,           // "240.0.0.0/8", "fd00::/8"; host bits zero
+  OptionalPath,   // a path, or "" for none
+  Word,           // a name without spaces: a Kubernetes namespace or kubeconfig context
+  Text,           // anything, "" included: a label selector, checked by the API server
+  HostPortOrOff,  // a HostPort, or "off" to disable a listener
 };
 
 // One setting. The YAML loader, the command-line flags, validation, the generated example file

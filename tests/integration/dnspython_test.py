@@ -48,7 +48,8 @@ class GlobalDnsTest(unittest.TestCase):
         cls.port = free_port()
         cls.log = open(os.path.join(cls.dir, "server.log"), "w")
         cls.proc = subprocess.Popen(
-            [BINARY, "serve", "--listen", f"127.0.0.1:{cls.port}", "--files", cls.dir, "--threads", "2"],
+            [BINARY, "serve", "--listen", f"127.0.0.1:{cls.port}", "--files", cls.dir, "--threads", "2",
+             "--health", "off", "--ready", "off", "--lameduck-ms", "0"],
             stdout=cls.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -436,6 +436,118 @@ TEST_F(Reload, BrokenFileAtStartupServesServfailUntilFixed) {
       << server_->log();
 }
 
+// /ready waits for every file: 503 naming the broken one, then 200 once it parses.
+TEST_F(Reload, ReadyIs503UntilEveryFileLoads) {
+  const fs::path file = dir_ / "entries" / "se.yaml";
+  write_file(file, "kind: [\n");
+  start();
+  const uint16_t ready = server_->http_port("/ready");
+  ASSERT_NE(ready, 0) << server_->log();
+  HttpReply r = http_get(ready, "/ready");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("files: not every file loaded ("), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("se.yaml"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("no snapshot published"), std::string::npos) << r.body;
+  const HttpReply health = http_get(server_->http_port("/health"), "/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "OK");
+
+  write_file(file, service_entry("istio-testing", "httpbin", "httpbin.istio-testing.global",
+                                 "240.0.0.2", "2024-01-01T00:00:00Z"));
+  ASSERT_GE(wait_for([&] {
+              r = http_get(ready, "/ready");
+              return r.status == 200;
+            }).count(),
+            0)
+      << r.status << " " << r.body << server_->log();
+  EXPECT_EQ(r.body, "OK");
+  EXPECT_EQ(a("httpbin.istio-testing.global."), std::vector<std::string>{"240.0.0.2"});
+}
+
+// /health and /ready on one address share one listener; the wrong method and path are refused.
+TEST_F(Reload, HealthAndReadyAnswerAtOnceAndCanShareAPort) {
+  const uint16_t shared = free_port();
+  const std::string address = "127.0.0.1:" + std::to_string(shared);
+  write_file(dir_ / "entries" / "se.yaml",
+             service_entry("istio-testing", "httpbin", "httpbin.istio-testing.global", "240.0.0.2",
+                           "2024-01-01T00:00:00Z"));
+  start({"--health", address, "--ready", address});
+  EXPECT_EQ(server_->http_port("/health"), shared) << server_->log();
+  EXPECT_EQ(server_->http_port("/ready"), shared) << server_->log();
+  const HttpReply health = http_get(shared, "/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "OK");
+  HttpReply r;
+  ASSERT_GE(wait_for([&] {
+              r = http_get(shared, "/ready");
+              return r.status == 200;
+            }).count(),
+            0)
+      << r.body;
+  EXPECT_EQ(r.body, "OK");
+  EXPECT_EQ(http_get(shared, "/metrics").status, 404);
+}
+
+TEST_F(Reload, HealthOffDisablesTheListener) {
+  start({"--health", "off"});
+  ASSERT_NE(server_->http_port("/ready"), 0) << server_->log();
+  EXPECT_EQ(server_->http_port("/health", std::chrono::milliseconds(200)), 0) << server_->log();
+  EXPECT_EQ(server_->log().find("(/health)"), std::string::npos) << server_->log();
+}
+
+// SIGTERM: /ready turns 503 at once while DNS still answers; the process exits 0 after the
+// lameduck period, not before it and not much after.
+TEST_F(Reload, LameduckKeepsAnsweringThenExitsZero) {
+  write_file(dir_ / "entries" / "se.yaml",
+             service_entry("istio-testing", "httpbin", "httpbin.istio-testing.global", "240.0.0.2",
+                           "2024-01-01T00:00:00Z"));
+  start({"--lameduck-ms", "1500"});
+  const uint16_t ready = server_->http_port("/ready");
+  const uint16_t health = server_->http_port("/health");
+  ASSERT_GE(wait_for([&] { return http_get(ready, "/ready").status == 200; }).count(), 0)
+      << server_->log();
+  const auto sent = Clock::now();
+  server_->signal(SIGTERM);
+  HttpReply r;
+  ASSERT_GE(wait_for([&] {
+              r = http_get(ready, "/ready");
+              return r.status == 503;
+            }).count(),
+            0)
+      << server_->log();
+  EXPECT_EQ(r.body, "Shutting down\n");
+  // CoreDNS keeps /health at 200 during lameduck: the process is alive, just leaving.
+  EXPECT_EQ(http_get(health, "/health").status, 200);
+  EXPECT_EQ(a("httpbin.istio-testing.global."), std::vector<std::string>{"240.0.0.2"});
+  EXPECT_TRUE(server_->running()) << server_->log();
+  ASSERT_GE(wait_for([&] { return !server_->running(); }, std::chrono::seconds(10)).count(), 0)
+      << server_->log();
+  const auto took = Clock::now() - sent;
+  EXPECT_GE(took, std::chrono::milliseconds(1400));
+  EXPECT_LT(took, std::chrono::seconds(8));
+  auto status = server_->stop();
+  ASSERT_TRUE(status && WIFEXITED(*status)) << server_->log();
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << server_->log();
+  EXPECT_NE(server_->log().find("lameduck for 1500 ms"), std::string::npos) << server_->log();
+  server_.reset();
+}
+
+// A second SIGTERM during lameduck stops at once.
+TEST_F(Reload, SecondSignalDuringLameduckStopsAtOnce) {
+  start({"--lameduck-ms", "60000"});
+  const uint16_t ready = server_->http_port("/ready");
+  server_->signal(SIGTERM);
+  ASSERT_GE(wait_for([&] { return http_get(ready, "/ready").status == 503; }).count(), 0)
+      << server_->log();
+  server_->signal(SIGTERM);
+  ASSERT_GE(wait_for([&] { return !server_->running(); }, std::chrono::seconds(10)).count(), 0)
+      << server_->log();
+  auto status = server_->stop();
+  ASSERT_TRUE(status && WIFEXITED(*status)) << server_->log();
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << server_->log();
+  server_.reset();
+}
+
 TEST(Startup, BadConfigAndPortInUseExitNonZeroWithOneClearLine) {
   int code = 0;
   auto out = run_command(kBinary + " serve --ttl abc --listen 127.0.0.1:0", &code);
@@ -451,12 +563,28 @@ TEST(Startup, BadConfigAndPortInUseExitNonZeroWithOneClearLine) {
   socklen_t len = sizeof a;
   bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  out = run_command(kBinary + " serve --files " + kExamples +
+  out = run_command(kBinary + " serve --files " + kExamples + " --health off --ready off" +
                         " --listen 127.0.0.1:" + std::to_string(ntohs(a.sin_port)),
                     &code);
   close(fd);
   EXPECT_NE(code, 0) << out;
   EXPECT_NE(out.find("in use"), std::string::npos) << out;
+
+  // The same for the HTTP listeners: one line naming the address.
+  const int tcp = socket(AF_INET, SOCK_STREAM, 0);
+  auto t = loopback(0);
+  len = sizeof t;
+  bind(tcp, reinterpret_cast<sockaddr*>(&t), sizeof t);
+  listen(tcp, 1);
+  getsockname(tcp, reinterpret_cast<sockaddr*>(&t), &len);
+  const std::string held = "127.0.0.1:" + std::to_string(ntohs(t.sin_port));
+  out = run_command(kBinary + " serve --files " + kExamples +
+                        " --listen 127.0.0.1:0 --ready 127.0.0.1:0 --health " + held,
+                    &code);
+  close(tcp);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("cannot bind HTTP on " + held + ": Address already in use"), std::string::npos)
+      << out;
 }
 
 TEST(Check, PrintsWhatIsServedAndWhatIsSkipped) {

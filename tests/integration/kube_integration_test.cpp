@@ -682,6 +682,40 @@ TEST_F(KubeServe, TwoClustersAndFiles) {
       << show(ask(port, "shared.mesh.global."));
 }
 
+// /ready lists the cluster and why until its first complete list, then answers 200 OK;
+// /health answers 200 all along.
+TEST_F(KubeServe, ReadyListsTheClusterUntilItsFirstList) {
+  FakeKubeServer& fake = start_fake();
+  fake.control("/apply", se("ns1", "a", "240.1.0.1"));
+  fake.control("/fault", R"({"down":true})");
+  ServerProcess& gd = start_on(fake, write_config());
+  const uint16_t ready = gd.http_port("/ready");
+  const uint16_t health = gd.http_port("/health");
+  ASSERT_NE(ready, 0) << gd.log();
+  ASSERT_NE(health, 0) << gd.log();
+  HttpReply r;
+  // Once the first connect has failed, the reason names it.
+  ASSERT_TRUE(eventually([&] {
+    r = http_get(ready, "/ready");
+    return r.status == 503 && r.body.find("refused") != std::string::npos;
+  })) << r.status
+      << " " << r.body << gd.log();
+  EXPECT_NE(r.body.find("kubernetes/c1: no complete list yet ("), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("no snapshot published"), std::string::npos) << r.body;
+  const HttpReply h = http_get(health, "/health");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "OK");
+
+  fake.control("/fault", R"({"up":true})");
+  EXPECT_TRUE(eventually([&] {
+    r = http_get(ready, "/ready");
+    return r.status == 200;
+  })) << r.status
+      << " " << r.body << gd.log();
+  EXPECT_EQ(r.body, "OK");
+  EXPECT_TRUE(serves(gd.port(), "a.ns1.global.", "240.1.0.1"));
+}
+
 // 11. Credential problems: unknown context and missing CA stop the start with one clear line;
 // a CA that did not sign the server's certificate leaves it running, not ready, and says why.
 TEST_F(KubeServe, CredentialProblemsAreClearErrors) {

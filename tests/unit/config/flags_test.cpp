@@ -52,6 +52,14 @@ INSTANTIATE_TEST_SUITE_P(
                    EXPECT_EQ(c.listen, (Strings{"[::1]:53", "0.0.0.0:53"}));
                  },
                  {"listen"}},
+        FlagCase{"HealthReadyAndLameduck",
+                 {"--health", "off", "--ready=[::1]:0", "--lameduck-ms", "0"},
+                 [](const Config& c) {
+                   EXPECT_EQ(c.health, "off");
+                   EXPECT_EQ(c.ready, "[::1]:0");
+                   EXPECT_EQ(c.lameduck_ms, 0u);
+                 },
+                 {"health", "ready", "lameduck_ms"}},
         FlagCase{"AllowCidrReplacesDefault",
                  {"--allow-cidr", "fd00::/8"},
                  [](const Config& c) { EXPECT_EQ(c.allow_cidrs, Strings{"fd00::/8"}); },
@@ -138,6 +146,14 @@ INSTANTIATE_TEST_SUITE_P(
                       {"--listen", "127.0.0.1:53", "--listen", "::1:53"},
                       {"--listen: expected ADDR:PORT such as 127.0.0.1:5353 or [::1]:5353, got "
                        "\"::1:53\" (an IPv6 address goes in brackets, as in [::1]:5353)"}},
+        FlagErrorCase{"HealthNotAnAddress",
+                      {"--health", "localhost:8080"},
+                      {"--health: expected ADDR:PORT such as 127.0.0.1:8080 or [::1]:8080, or "
+                       "off, got \"localhost:8080\" (\"localhost\" is not an IPv4 address)"}},
+        FlagErrorCase{"ReadyOffIsLowerCase",
+                      {"--ready", "OFF"},
+                      {"--ready: expected ADDR:PORT such as 127.0.0.1:8080 or [::1]:8080, or off, "
+                       "got \"OFF\" (write off in lower case)"}},
         FlagErrorCase{"BadLevel",
                       {"--log-level", "loud"},
                       {"--log-level: expected one of trace, debug, info, warn, error, got "

@@ -17,6 +17,9 @@ TEST(Defaults, MatchTheDesign) {
   Config c;
   EXPECT_EQ(c.listen, std::vector<std::string>{"127.0.0.1:5353"});
   EXPECT_EQ(c.threads, 0u);
+  EXPECT_EQ(c.health, "127.0.0.1:8080");
+  EXPECT_EQ(c.ready, "127.0.0.1:8181");
+  EXPECT_EQ(c.lameduck_ms, 5000u);
   EXPECT_EQ(c.zones, std::vector<std::string>{"global."});
   EXPECT_EQ(c.ttl, 30u);
   EXPECT_EQ(c.allow_cidrs, std::vector<std::string>{"240.0.0.0/8"});

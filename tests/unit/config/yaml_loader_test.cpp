@@ -21,6 +21,9 @@ TEST(LoadConfigText, EveryKeyLoads) {
   LoadResult r = load_config_text(R"(
 listen: ["0.0.0.0:53", "[::]:53"]
 threads: 4
+health: 0.0.0.0:8080
+ready: "[::]:8181"
+lameduck_ms: 10000
 zones: [global., mesh.example.]
 ttl: 60
 allow_cidrs: [240.0.0.0/4, fd00::/8]
@@ -62,6 +65,9 @@ log:
   ASSERT_EQ(r.errors, std::vector<std::string>{});
   Config want;
   want.listen = {"0.0.0.0:53", "[::]:53"};
+  want.health = "0.0.0.0:8080";
+  want.ready = "[::]:8181";
+  want.lameduck_ms = 10000;
   want.threads = 4;
   want.zones = {"global.", "mesh.example."};
   want.ttl = 60;
@@ -95,6 +101,14 @@ log:
               .max_queries_per_connection = 100};
   want.log = {.level = LogLevel::Debug, .format = LogFormat::Json};
   EXPECT_EQ(r.config, want);
+}
+
+// "off" stays the word: YAML 1.1 would make it a boolean, yaml-cpp's scalar keeps the text.
+TEST(LoadConfigText, OffDisablesAListener) {
+  LoadResult r = load_config_text("health: off\nready: \"off\"\n", "c.yaml");
+  ASSERT_EQ(r.errors, std::vector<std::string>{});
+  EXPECT_EQ(r.config.health, "off");
+  EXPECT_EQ(r.config.ready, "off");
 }
 
 TEST(LoadConfigText, UnsetKeysKeepDefaultsAndListsReplace) {
@@ -198,7 +212,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "zones:\n",
                   {"c.yaml:1:1: zones: expected at least 1 item, got an empty list"}},
         // Value shapes.
-        ErrorCase{"HostName",
+        ErrorCase{"HealthIsAScalar",
+                  "health: [\"127.0.0.1:8080\"]\n",
+                  {"c.yaml:1:9: health: expected ADDR:PORT such as 127.0.0.1:8080 or [::1]:8080, "
+                   "or off, got a list"}},
+        ErrorCase{"HealthNotAnAddress",
+                  "health: no\n",
+                  {"c.yaml:1:9: health: expected ADDR:PORT such as 127.0.0.1:8080 or [::1]:8080, "
+                   "or off, got \"no\" (missing \":PORT\")"}},
+        ErrorCase{"ListenHostName",
                   "listen: [\"localhost:53\"]\n",
                   {"c.yaml:1:10: listen[0]: " + kAddrPort +
                    "\"localhost:53\" (\"localhost\" is not an IPv4 address)"}},
