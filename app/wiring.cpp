@@ -5,6 +5,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <climits>
 #include <cstdio>
 #include <memory>
 
@@ -15,6 +18,33 @@
 #include "sync/cidr.hpp"
 
 namespace globaldns::app {
+
+namespace {
+
+// The machine's host name, read once: "auto" means the name at start-up, and a SIGHUP reload
+// does not change it. "" (switched off, with a warning) when it cannot be read.
+const std::string& machine_host_name() {
+  static const std::string name = [] {
+    char buf[HOST_NAME_MAX + 1] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
+      spdlog::warn(
+          "chaos.hostname: cannot read the host name; hostname.bind. and id.server. "
+          "are refused");
+      return std::string();
+    }
+    return std::string(buf);
+  }();
+  return name;
+}
+
+// "auto" -> `automatic`, "off" -> "" (not answered), anything else as it is.
+std::string chaos_text(const std::string& setting, const std::string& automatic) {
+  if (setting == "auto") return automatic;
+  if (setting == "off") return std::string();
+  return setting;
+}
+
+}  // namespace
 
 sync::SyncSettings sync_settings(const config::Config& c) {
   sync::SyncSettings s;
@@ -32,6 +62,11 @@ sync::SyncSettings sync_settings(const config::Config& c) {
   for (const std::string& zone : c.zones) s.zone.zones.push_back({zone, soa, c.nameservers});
   s.zone.ttl = c.ttl;
   s.zone.edns_udp_size = c.edns_udp_size;
+  std::string version = "globaldns ";
+  version += GLOBALDNS_VERSION;
+  s.zone.chaos.version = chaos_text(c.chaos.version, version);
+  s.zone.chaos.hostname =
+      c.chaos.hostname == "auto" ? machine_host_name() : chaos_text(c.chaos.hostname, "");
   return s;
 }
 

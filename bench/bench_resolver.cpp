@@ -30,6 +30,7 @@ ZoneData make_data(int names) {
     d.hosts.push_back(std::move(h));
   }
   d.hosts.push_back({"*.wild.global", {{240, 255, 0, 1}}, {}});
+  d.chaos.version = "globaldns bench";
   return d;
 }
 
@@ -41,7 +42,7 @@ const Snapshot& snapshot_of(int names) {
 }
 
 // A minimal query (RD, no EDNS) for `name`, type `qtype`, built by hand to keep ldns out.
-std::vector<uint8_t> query(const std::string& name, uint16_t qtype) {
+std::vector<uint8_t> query(const std::string& name, uint16_t qtype, uint8_t qclass) {
   std::vector<uint8_t> q = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
   size_t start = 0;
   while (start < name.size()) {
@@ -56,13 +57,14 @@ std::vector<uint8_t> query(const std::string& name, uint16_t qtype) {
   q.push_back(static_cast<uint8_t>(qtype >> 8));
   q.push_back(static_cast<uint8_t>(qtype));
   q.push_back(0);
-  q.push_back(1);
+  q.push_back(qclass);
   return q;
 }
 
-void run(benchmark::State& state, const std::string& name, uint16_t qtype, Outcome expected) {
+void run(benchmark::State& state, const std::string& name, uint16_t qtype, Outcome expected,
+         uint8_t qclass = 1) {
   const Snapshot& snap = snapshot_of(static_cast<int>(state.range(0)));
-  const auto q = query(name, qtype);
+  const auto q = query(name, qtype, qclass);
   std::vector<uint8_t> out(4096);
   if (answer(&snap, q, out, Transport::Udp).outcome != expected) {
     state.SkipWithError("unexpected outcome");
@@ -93,6 +95,10 @@ void BM_Wildcard(benchmark::State& s) {
 }
 void BM_Refused(benchmark::State& s) {
   run(s, "www.example.com", 1, Outcome::Refused);
+}
+// dig CH TXT version.bind: class 3, type TXT.
+void BM_ChaosVersion(benchmark::State& s) {
+  run(s, "version.bind", 16, Outcome::Hit, 3);
 }
 
 void BM_BuildSnapshot(benchmark::State& state) {
@@ -138,6 +144,7 @@ BENCHMARK(BM_NoData)->Arg(10'000)->Arg(1'000'000);
 BENCHMARK(BM_NxDomain)->Arg(10'000)->Arg(1'000'000);
 BENCHMARK(BM_Wildcard)->Arg(10'000)->Arg(1'000'000);
 BENCHMARK(BM_Refused)->Arg(10'000);
+BENCHMARK(BM_ChaosVersion)->Arg(10'000);
 BENCHMARK(BM_BuildSnapshot)
     ->Arg(100'000)
     ->Arg(1'000'000)

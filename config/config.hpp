@@ -25,6 +25,13 @@ struct SoaConfig {
   bool operator==(const SoaConfig&) const = default;
 };
 
+// CHAOS-class TXT answers naming the server. Each is "auto", "off" or the text itself.
+struct ChaosConfig {
+  std::string version;   // version.bind. and version.server.
+  std::string hostname;  // hostname.bind. and id.server.
+  bool operator==(const ChaosConfig&) const = default;
+};
+
 struct TcpConfig {
   uint32_t idle_timeout_ms = 0;
   uint32_t write_timeout_ms = 0;
@@ -74,6 +81,7 @@ struct Config {
   uint16_t edns_udp_size = 0;
   SoaConfig soa;
   std::vector<std::string> nameservers;  // empty = soa.mname
+  ChaosConfig chaos;
   std::vector<std::string> files;
   uint32_t file_poll_interval_ms = 0;
   uint32_t file_debounce_ms = 0;

@@ -58,6 +58,12 @@ std::optional<std::string> shape_error(Shape shape, std::string_view text) {
     case Shape::OptionalPath:
     case Shape::Text:
       return std::nullopt;
+    case Shape::ChaosText:
+      if (text.empty()) return "it is empty; off switches the answer off";
+      if (text.size() > 255)
+        return std::to_string(text.size()) +
+               " bytes: a TXT character-string holds at most 255 (RFC 1035 §3.3.14)";
+      return std::nullopt;
     case Shape::Word:
       if (text.empty()) return "it is empty";
       if (text.find_first_of(" \t\r\n") != std::string_view::npos) return "it contains a space";
@@ -84,6 +90,8 @@ std::string shape_expectation(Shape shape) {
       return "text";
     case Shape::HostPortOrOff:
       return "ADDR:PORT such as 127.0.0.1:8080 or [::1]:8080, or off";
+    case Shape::ChaosText:
+      return "auto, off, or a text of 1 to 255 bytes";
   }
   return "a value";
 }

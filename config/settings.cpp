@@ -165,6 +165,24 @@ const std::vector<Setting>& table() {
                   "(RFC 2308 §4).",
       },
       {
+          GLOBALDNS_SETTING(chaos.version),
+          .default_value = {"auto"},
+          .shape = Shape::ChaosText,
+          .help = "Answer to CHAOS-class TXT queries for version.bind. and version.server. (dig "
+                  "CH TXT version.bind), with TTL 0. auto: \"globaldns <version>\". off: those "
+                  "queries are refused, like every other CHAOS query. Anything else is served as "
+                  "it is, at most 255 bytes.",
+      },
+      {
+          GLOBALDNS_SETTING(chaos.hostname),
+          .default_value = {"auto"},
+          .shape = Shape::ChaosText,
+          .help = "Answer to CHAOS-class TXT queries for hostname.bind. and id.server. (RFC 4892), "
+                  "with TTL 0. auto: the machine's host name, read once at start-up (in "
+                  "Kubernetes, the pod's name). off: those queries are refused. Anything else is "
+                  "served as it is, at most 255 bytes.",
+      },
+      {
           GLOBALDNS_SETTING(files),
           .default_value = {},
           .shape = Shape::Path,
@@ -339,6 +357,9 @@ const std::vector<Setting>& table() {
 
 constexpr Section kSections[] = {
     {"soa", "The SOA record at each zone apex (RFC 1035 §3.3.13). Times are in seconds."},
+    {"chaos",
+     "Answers that name this server, to CHAOS-class TXT queries as BIND and NSD give them (an "
+     "ANY query gets the TXT too). Other types and other names in class CHAOS are refused."},
     {"kubernetes",
      "ServiceEntries from Kubernetes API servers, streamed with list and watch. Each cluster is "
      "a source; queries get SERVFAIL until every source has loaded once, and an unreachable "

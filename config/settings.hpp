@@ -43,6 +43,7 @@ enum class Shape {
   Word,           // a name without spaces: a Kubernetes namespace or kubeconfig context
   Text,           // anything, "" included: a label selector, checked by the API server
   HostPortOrOff,  // a HostPort, or "off" to disable a listener
+  ChaosText,      // "auto", "off", or 1 to 255 bytes of text: one TXT character-string
 };
 
 // One setting. The YAML loader, the command-line flags, validation, the generated example file

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "dns/wire/constants.hpp"
 #include "dns/wire/query.hpp"
@@ -116,6 +117,14 @@ const RRsetRef* find_rrset(const NodeRef& ref, uint16_t qtype) noexcept {
   return nullptr;
 }
 
+// CHAOS class (RFC 1035 §3.2.4): TXT for version.bind., version.server., hostname.bind. and
+// id.server. (the BIND and NSD convention, RFC 4892 §2), and ANY answered with that TXT as NSD
+// does. Null for every other CH question and for a name switched off: REFUSED, as NSD does.
+const std::string* chaos_answer(const Snapshot& snap, const w::Query& q) noexcept {
+  if (q.qtype != w::rrtype::TXT && q.qtype != w::rrtype::ANY) return nullptr;
+  return snap.chaos_txt(q.qname.lower, q.qname.length);
+}
+
 }  // namespace
 
 AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::span<uint8_t> out,
@@ -183,9 +192,24 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
     outcome = Outcome::FormErr;
     return finish();
   }
-  if (q.qclass != w::rrclass::IN) {
-    rcode = w::rcode::Refused;
-    outcome = Outcome::Refused;
+  if (q.qclass != w::rrclass::IN) {  // an IN query pays nothing for what follows
+    const bool chaos = q.qclass == w::rrclass::CH;
+    if (const std::string* rr = chaos && snap ? chaos_answer(*snap, q) : nullptr) {
+      aa = true;  // as BIND and CoreDNS: these names are ours alone
+      outcome = Outcome::Hit;
+      // At most 268 bytes after a question of 16: it always fits, but check like any RRset.
+      if (wr.fits(rr->size())) {
+        wr.append(rr->data(), rr->size());
+        s.an = 1;
+      } else {
+        tc = true;
+      }
+      return finish();
+    }
+    // The CH texts live in the snapshot: before the first one, SERVFAIL as for IN queries.
+    const bool not_ready = chaos && !snap;
+    rcode = not_ready ? w::rcode::ServFail : w::rcode::Refused;
+    outcome = not_ready ? Outcome::ServFail : Outcome::Refused;
     return finish();
   }
   if (!snap) {

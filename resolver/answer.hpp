@@ -16,7 +16,7 @@ enum class Outcome : uint8_t {
   Hit,       // NOERROR with answers
   NoData,    // NOERROR, name exists, no RRset of that type (RFC 2308 §2.2)
   NxDomain,  // name does not exist (RFC 2308 §2.1)
-  Refused,   // outside every zone, or class not IN
+  Refused,   // outside every zone, class neither IN nor CH, or a CH name we do not answer
   FormErr,   // malformed but had a readable header
   NotImp,    // opcode other than QUERY
   BadVers,   // EDNS version > 0 (RFC 6891 §6.1.3)

@@ -56,6 +56,39 @@ void Snapshot::index_shards() {
   }
 }
 
+const std::string* Snapshot::chaos_txt(const uint8_t* name, size_t length) const noexcept {
+  // Wire forms; each literal's terminating NUL is the root label. The four lengths differ, so
+  // the length picks the one name to compare.
+  static constexpr char kVersionBind[] = "\7version\4bind";
+  static constexpr char kVersionServer[] = "\7version\6server";
+  static constexpr char kHostnameBind[] = "\10hostname\4bind";
+  static constexpr char kIdServer[] = "\2id\6server";
+  const std::string* rr = nullptr;
+  const char* expected = nullptr;
+  switch (length) {
+    case sizeof kVersionBind:
+      expected = kVersionBind;
+      rr = &chaos_version_rr_;
+      break;
+    case sizeof kVersionServer:
+      expected = kVersionServer;
+      rr = &chaos_version_rr_;
+      break;
+    case sizeof kHostnameBind:
+      expected = kHostnameBind;
+      rr = &chaos_hostname_rr_;
+      break;
+    case sizeof kIdServer:
+      expected = kIdServer;
+      rr = &chaos_hostname_rr_;
+      break;
+    default:
+      return nullptr;
+  }
+  if (rr->empty() || std::memcmp(name, expected, length) != 0) return nullptr;
+  return rr;
+}
+
 int Snapshot::find_zone(const uint8_t* name, size_t length, const uint8_t* label_offsets,
                         size_t labels) const noexcept {
   // Zones are few; the longest apex that is a label-aligned suffix wins.

@@ -99,6 +99,10 @@ class Snapshot {
                 size_t labels) const noexcept;
   // Node for an exact lower-cased wire name, or an empty NodeRef. Hot path.
   NodeRef find(const uint8_t* name, size_t length) const noexcept;
+  // The CH TXT answer RR (owner 0xC00C) for a lower-cased wire name: version.bind.,
+  // version.server., hostname.bind. or id.server.; null for any other name or a pair switched
+  // off. Only CHAOS queries call it.
+  const std::string* chaos_txt(const uint8_t* name, size_t length) const noexcept;
 
   // Every node, shard by shard (no particular order), as f(const Shard&, const Node&).
   template <typename F>
@@ -142,6 +146,8 @@ class Snapshot {
   std::vector<std::shared_ptr<const Shard>> shards_;  // kShardCount of them
   std::array<ShardView, kShardCount> views_{};        // one per shard, same order
   std::vector<ZoneInfo> zones_;
+  std::string chaos_version_rr_;   // "" when switched off
+  std::string chaos_hostname_rr_;  // "" when switched off
   uint32_t serial_ = 0;
   uint16_t edns_udp_size_ = 1232;
   size_t node_count_ = 0;

@@ -168,6 +168,29 @@ struct ZoneState {
   uint16_t ns_count = 0;
 };
 
+// A CH TXT answer RR of one character-string (RFC 1035 §3.3.14), owner 0xC00C, TTL 0 as
+// CoreDNS's chaos plugin and NSD; "" for a text that is switched off.
+Result<std::string> chaos_rr(const char* what, const std::string& text) {
+  if (text.empty()) return std::string();
+  if (text.size() > 255) {
+    std::string m = "chaos ";
+    m += what;
+    m += " is ";
+    m += std::to_string(text.size());
+    m += " bytes long; a TXT character-string holds at most 255";
+    return Error{std::move(m)};
+  }
+  std::string rr;
+  put16(rr, w::kQuestionPointer);
+  put16(rr, w::rrtype::TXT);
+  put16(rr, w::rrclass::CH);
+  put32(rr, 0);
+  put16(rr, static_cast<uint16_t>(1 + text.size()));
+  rr.push_back(static_cast<char>(text.size()));
+  rr += text;
+  return rr;
+}
+
 // Adds the addresses of `host` not yet in (addrs, v4, v6), keeping their order.
 Result<Ok> merge_addresses(const HostRecords& host, std::string& addrs, uint16_t& v4,
                            uint16_t& v6) {
@@ -322,6 +345,8 @@ struct ZoneBuilder::State {
   uint32_t ttl = 30;
   uint16_t edns_udp_size = 1232;
   std::vector<ZoneState> zones;
+  std::string chaos_version_rr;  // Snapshot::chaos_txt's answers; "" when switched off
+  std::string chaos_hostname_rr;
   std::vector<NameTable> names = std::vector<NameTable>(kShards);
   std::vector<uint8_t> dirty = std::vector<uint8_t>(kShards, 0);
   std::vector<uint32_t> dirty_list;
@@ -457,6 +482,12 @@ Result<std::unique_ptr<ZoneBuilder>> ZoneBuilder::create(const ZoneData& setting
   s.ttl = settings.ttl;
   s.edns_udp_size = std::max<uint16_t>(settings.edns_udp_size, w::kUdpClassicLimit);
   if (settings.zones.size() > 255) return Error{"more than 255 zones"};
+  auto version = chaos_rr("version", settings.chaos.version);
+  if (!version) return Error{version.error()};
+  auto hostname = chaos_rr("hostname", settings.chaos.hostname);
+  if (!hostname) return Error{hostname.error()};
+  s.chaos_version_rr = std::move(*version);
+  s.chaos_hostname_rr = std::move(*hostname);
   for (const ZoneSpec& z : settings.zones) {
     auto apex = w::text_to_wire(z.apex);
     if (!apex) return name_error("zone", z.apex, "is not a valid domain name");
@@ -538,6 +569,8 @@ std::shared_ptr<const Snapshot> ZoneBuilder::build(uint32_t serial) {
   auto snap = std::make_shared<Snapshot>();
   snap->serial_ = serial;
   snap->edns_udp_size_ = s.edns_udp_size;
+  snap->chaos_version_rr_ = s.chaos_version_rr;
+  snap->chaos_hostname_rr_ = s.chaos_hostname_rr;
   snap->shards_ = s.shards;
   snap->index_shards();
   snap->node_count_ = s.node_count;

@@ -21,8 +21,9 @@ class Snapshot;
 // data (same answers to every query).
 class ZoneBuilder {
  public:
-  // `zones`, ttl and edns_udp_size of `settings` are used; its hosts and serial are ignored.
-  // Fails on an invalid zone, SOA or nameserver name, as build_snapshot does.
+  // `zones`, ttl, edns_udp_size and chaos of `settings` are used; its hosts and serial are
+  // ignored. Fails on an invalid zone, SOA or nameserver name, or a chaos text over 255 bytes,
+  // as build_snapshot does.
   static Result<std::unique_ptr<ZoneBuilder>> create(const ZoneData& settings);
   ~ZoneBuilder();
   ZoneBuilder(const ZoneBuilder&) = delete;

@@ -38,12 +38,22 @@ struct HostRecords {
   bool operator==(const HostRecords&) const = default;
 };
 
+// CHAOS-class TXT answers that name the server, a convention of BIND and NSD (RFC 4892 §2 for
+// id.server). Each text is served as one character-string, so at most 255 bytes; "" switches
+// the pair of names off (REFUSED, like any other CHAOS query).
+struct ChaosTexts {
+  std::string version;   // version.bind. and version.server.
+  std::string hostname;  // hostname.bind. and id.server.
+  bool operator==(const ChaosTexts&) const = default;
+};
+
 struct ZoneData {
   std::vector<ZoneSpec> zones;
   std::vector<HostRecords> hosts;
   uint32_t ttl = 30;              // TTL of A/AAAA answers
   uint32_t serial = 1;            // SOA serial, the same for every zone of one snapshot
   uint16_t edns_udp_size = 1232;  // our advertised and maximum UDP payload (RFC 6891 §6.2.5)
+  ChaosTexts chaos;               // not zone data, but served from the same snapshot
   bool operator==(const ZoneData&) const = default;
 };
 

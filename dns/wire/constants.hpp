@@ -19,6 +19,7 @@ namespace rrtype {
 inline constexpr uint16_t A = 1;
 inline constexpr uint16_t NS = 2;
 inline constexpr uint16_t SOA = 6;
+inline constexpr uint16_t TXT = 16;
 inline constexpr uint16_t AAAA = 28;
 inline constexpr uint16_t OPT = 41;
 inline constexpr uint16_t IXFR = 251;

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/integration/server_process.hpp"
@@ -190,6 +191,37 @@ TEST_F(Clients, DigAaaaIsNoDataAndTcpWorks) {
       run_command("dig +tcp @127.0.0.1 -p " + port() + " reviews.bookinfo.global +short");
   EXPECT_NE(tcp.find("240.0.0.3"), std::string::npos) << tcp;
   EXPECT_NE(tcp.find("240.0.0.4"), std::string::npos) << tcp;
+}
+
+// dig CH TXT version.bind, as operators ask BIND and NSD; defaults: auto and auto.
+TEST_F(Clients, DigChaosNamesTheServer) {
+  if (!have("dig")) GTEST_SKIP() << "dig not installed";
+  std::string version = run_command(kBinary + " --version");  // "globaldns X.Y.Z\n"
+  while (!version.empty() && version.back() == '\n') version.pop_back();
+  for (const char* name : {"version.bind", "VERSION.server"}) {
+    const auto out = run_command("dig @127.0.0.1 -p " + port() + " CH TXT " + name);
+    EXPECT_NE(out.find("status: NOERROR"), std::string::npos) << out;
+    EXPECT_NE(out.find("flags: qr aa rd;"), std::string::npos) << out;
+    std::string line = name;
+    line += ". 0 CH TXT \"";
+    line += version;
+    line += "\"";
+    EXPECT_TRUE(has_line(out, line)) << line << "\n" << out;
+  }
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  for (const char* name : {"hostname.bind", "id.server"}) {
+    const auto out = run_command("dig +tcp @127.0.0.1 -p " + port() + " CH TXT " + name);
+    std::string line = name;
+    line += ". 0 CH TXT \"";
+    line += host;
+    line += "\"";
+    EXPECT_TRUE(has_line(out, line)) << line << "\n" << out;
+  }
+  for (const std::string q : {"CH TXT authors.bind", "CH A version.bind", "HS TXT version.bind"}) {
+    const auto out = run_command("dig @127.0.0.1 -p " + port() + " " + q);
+    EXPECT_NE(out.find("status: REFUSED"), std::string::npos) << q << "\n" << out;
+  }
 }
 
 TEST_F(Clients, KdigAndDrill) {
@@ -416,6 +448,39 @@ TEST_F(Reload, SighupReloadsTheConfigFile) {
       0)
       << server_->log();
   EXPECT_EQ(ttl_of(), 7);
+}
+
+TEST_F(Reload, ChaosTextsSwitchOffAndChangeOnSighup) {
+  const fs::path config = dir_ / "globaldns.yaml";
+  write_file(config, "chaos:\n  version: off\n  hostname: dns-7\n");
+  start({"--config", config.string()});
+  // The rcode and the TXT text, or "" without an answer.
+  auto chaos = [&](const std::string& name) -> std::pair<int, std::string> {
+    globaldns::testing::QueryOptions o;
+    o.qclass = LDNS_RR_CLASS_CH;
+    auto reply = udp_exchange(server_->port(), make_query(name, LDNS_RR_TYPE_TXT, o), 300);
+    auto pkt = decode(reply.data(), reply.size());
+    if (!pkt) return {-1, ""};
+    const int rcode = ldns_pkt_get_rcode(pkt.get());
+    if (ldns_pkt_ancount(pkt.get()) != 1) return {rcode, ""};
+    const ldns_rr* rr = ldns_rr_list_rr(ldns_pkt_answer(pkt.get()), 0);
+    const ldns_rdf* rdf = ldns_rr_rdf(rr, 0);
+    return {rcode, std::string(reinterpret_cast<const char*>(ldns_rdf_data(rdf)) + 1,
+                               ldns_rdf_size(rdf) - 1)};
+  };
+  using Reply = std::pair<int, std::string>;
+  EXPECT_EQ(chaos("version.bind."), (Reply{LDNS_RCODE_REFUSED, ""}));
+  EXPECT_EQ(chaos("version.server."), (Reply{LDNS_RCODE_REFUSED, ""}));
+  EXPECT_EQ(chaos("id.server."), (Reply{LDNS_RCODE_NOERROR, "dns-7"}));
+  EXPECT_EQ(chaos("hostname.bind."), (Reply{LDNS_RCODE_NOERROR, "dns-7"}));
+  write_file(config, "chaos:\n  version: \"v9 (test)\"\n  hostname: \"off\"\n");
+  server_->signal(SIGHUP);
+  ASSERT_GE(wait_for([&] {
+              return chaos("version.bind.") == Reply{LDNS_RCODE_NOERROR, "v9 (test)"};
+            }).count(),
+            0)
+      << server_->log();
+  EXPECT_EQ(chaos("hostname.bind."), (Reply{LDNS_RCODE_REFUSED, ""}));
 }
 
 TEST_F(Reload, BrokenFileAtStartupServesServfailUntilFixed) {

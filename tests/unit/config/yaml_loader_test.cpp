@@ -37,6 +37,9 @@ soa:
   retry: 120
   expire: 604800
   minimum: 5
+chaos:
+  version: "ours, 2.0"
+  hostname: off
 files: [/etc/globaldns/entries, /etc/globaldns/extra.yaml]
 file_poll_interval_ms: 500
 file_debounce_ms: 0
@@ -81,6 +84,7 @@ log:
               .retry = 120,
               .expire = 604800,
               .minimum = 5};
+  want.chaos = {.version = "ours, 2.0", .hostname = "off"};
   want.files = {"/etc/globaldns/entries", "/etc/globaldns/extra.yaml"};
   want.file_poll_interval_ms = 500;
   want.file_debounce_ms = 0;
@@ -127,6 +131,26 @@ TEST(LoadConfigText, AcceptsQuotedNumbersAndEmptyOptionalLists) {
   EXPECT_TRUE(r.config.nameservers.empty());
 }
 
+TEST(LoadConfigText, ChaosDefaultsToAutoAndTakesTextUpTo255Bytes) {
+  EXPECT_EQ(Config().chaos, (ChaosConfig{.version = "auto", .hostname = "auto"}));
+  const std::string longest(255, 'x');
+  LoadResult r =
+      load_config_text("chaos:\n  version: " + longest + "\n  hostname: auto\n", "t.yaml");
+  ASSERT_EQ(r.errors, std::vector<std::string>{});
+  EXPECT_EQ(r.config.chaos.version, longest);
+  EXPECT_EQ(r.config.chaos.hostname, "auto");
+  r = load_config_text("chaos:\n  version: " + longest + "y\n", "t.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].rfind("t.yaml:2:12: chaos.version: expected auto, off, or a text of 1 to "
+                              "255 bytes, got \"xxx",
+                              0),
+            0u)
+      << r.errors[0];
+  const std::string tail =
+      "\" (256 bytes: a TXT character-string holds at most 255 (RFC 1035 §3.3.14))";
+  EXPECT_EQ(r.errors[0].substr(r.errors[0].size() - tail.size()), tail);
+}
+
 struct ErrorCase {
   std::string name;
   std::string yaml;
@@ -170,6 +194,10 @@ INSTANTIATE_TEST_SUITE_P(
                   {"c.yaml:3:1: duplicate key \"soa\""}},
         ErrorCase{"DuplicateKey", "ttl: 5\nttl: 6\n", {"c.yaml:2:1: duplicate key \"ttl\""}},
         // Wrong types.
+        ErrorCase{"EmptyChaosText",
+                  "chaos:\n  hostname: \"\"\n",
+                  {"c.yaml:2:13: chaos.hostname: expected auto, off, or a text of 1 to 255 "
+                   "bytes, got \"\" (it is empty; off switches the answer off)"}},
         ErrorCase{"WordForInteger", "ttl: abc\n", {"c.yaml:1:6: ttl: " + kTtl + "\"abc\""}},
         ErrorCase{"ListForInteger", "ttl: [1]\n", {"c.yaml:1:6: ttl: " + kTtl + "a list"}},
         ErrorCase{"MissingValue", "ttl:\n", {"c.yaml:1:1: ttl: " + kTtl + "nothing"}},

@@ -17,6 +17,10 @@ TEST(QueryPath, AllocatesNothing) {
   ASSERT_TRUE(snap.ok());
   globaldns::testing::QueryOptions edns;
   edns.edns = true;
+  globaldns::testing::QueryOptions chaos;
+  chaos.qclass = 3;  // CH
+  globaldns::testing::QueryOptions chaos_edns = chaos;
+  chaos_edns.edns = true;
   // Every outcome the engine has, prepared before counting starts.
   std::vector<std::vector<uint8_t>> queries = {
       globaldns::testing::make_query("httpbin.istio-testing.global.", 1),
@@ -26,6 +30,10 @@ TEST(QueryPath, AllocatesNothing) {
       globaldns::testing::make_query("x.y.wild.global.", 1, edns),
       globaldns::testing::make_query("example.com.", 1),
       globaldns::testing::make_query("global.", 255),
+      globaldns::testing::make_query("version.bind.", 16, chaos),
+      globaldns::testing::make_query("ID.Server.", 255, chaos_edns),
+      globaldns::testing::make_query("authors.bind.", 16, chaos),
+      globaldns::testing::make_query("hostname.bind.", 1, chaos),
   };
   auto formerr = queries[0];
   formerr[5] = 2;

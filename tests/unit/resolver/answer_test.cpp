@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "resolver/snapshot.hpp"
@@ -212,10 +214,166 @@ TEST_F(AnswerTest, RefusedOutsideEveryZoneAndForOtherClasses) {
     EXPECT_FALSE(ldns_pkt_aa(r.pkt.get()));
     EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()) + ldns_pkt_nscount(r.pkt.get()), 0);
   }
-  QueryOptions chaos;
-  chaos.qclass = LDNS_RR_CLASS_CH;
-  EXPECT_EQ(ask("version.bind.", LDNS_RR_TYPE_TXT, chaos).result.outcome, Outcome::Refused);
+  QueryOptions hesiod;
+  hesiod.qclass = LDNS_RR_CLASS_HS;
+  EXPECT_EQ(ask("version.bind.", LDNS_RR_TYPE_TXT, hesiod).result.outcome, Outcome::Refused);
+  QueryOptions any_class;
+  any_class.qclass = LDNS_RR_CLASS_ANY;
+  EXPECT_EQ(ask("version.bind.", LDNS_RR_TYPE_TXT, any_class).result.outcome, Outcome::Refused);
   EXPECT_EQ(ask("global.", LDNS_RR_TYPE_AXFR).result.outcome, Outcome::Refused);
+}
+
+QueryOptions chaos_options() {
+  QueryOptions o;
+  o.qclass = LDNS_RR_CLASS_CH;
+  return o;
+}
+
+// dig CH TXT version.bind: NOERROR, AA, one TXT in class CH with TTL 0, the question echoed.
+TEST_F(AnswerTest, ChaosTxtNamesTheVersionAndTheHost) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"version.bind.", "\"globaldns 1.2.3\""}, {"version.server.", "\"globaldns 1.2.3\""},
+      {"hostname.bind.", "\"node-7\""},         {"id.server.", "\"node-7\""},
+      {"VERSION.BIND.", "\"globaldns 1.2.3\""}, {"Version.Server.", "\"globaldns 1.2.3\""},
+      {"HostName.bInD.", "\"node-7\""},         {"ID.SERVER.", "\"node-7\""},
+  };
+  for (const auto& [name, text] : cases) {
+    auto r = ask(name, LDNS_RR_TYPE_TXT, chaos_options());
+    ASSERT_TRUE(r.pkt) << name;
+    EXPECT_EQ(r.result.outcome, Outcome::Hit) << name;
+    EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_NOERROR) << name;
+    EXPECT_TRUE(ldns_pkt_aa(r.pkt.get())) << name;
+    EXPECT_FALSE(ldns_pkt_tc(r.pkt.get())) << name;
+    EXPECT_EQ(ldns_pkt_id(r.pkt.get()), 0x1234);
+    EXPECT_EQ(ldns_pkt_nscount(r.pkt.get()), 0);
+    EXPECT_EQ(ldns_pkt_arcount(r.pkt.get()), 0);
+    const std::string owner = name;
+    EXPECT_EQ(section(ldns_pkt_answer(r.pkt.get())),
+              std::vector<std::string>{owner + "\t0\tCH\tTXT\t" + text})
+        << name;
+    // The question byte for byte (its case too), like every other answer.
+    const auto q = make_query(name, LDNS_RR_TYPE_TXT, chaos_options());
+    ASSERT_GE(r.bytes.size(), q.size());
+    EXPECT_TRUE(std::equal(q.begin() + 12, q.end(), r.bytes.begin() + 12)) << name;
+  }
+}
+
+// NSD's choice: ANY gets the TXT; any other type of these names is REFUSED, not NODATA.
+TEST_F(AnswerTest, ChaosAnyGetsTheTxtOtherTypesAreRefused) {
+  auto any = ask("version.bind.", LDNS_RR_TYPE_ANY, chaos_options());
+  ASSERT_TRUE(any.pkt);
+  EXPECT_EQ(any.result.outcome, Outcome::Hit);
+  EXPECT_EQ(section(ldns_pkt_answer(any.pkt.get())),
+            std::vector<std::string>{"version.bind.\t0\tCH\tTXT\t\"globaldns 1.2.3\""});
+  for (const uint16_t type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_NS,
+                              LDNS_RR_TYPE_AXFR, LDNS_RR_TYPE_IXFR}) {
+    auto r = ask("hostname.bind.", type, chaos_options());
+    ASSERT_TRUE(r.pkt) << type;
+    EXPECT_EQ(r.result.outcome, Outcome::Refused) << type;
+    EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_REFUSED) << type;
+    EXPECT_FALSE(ldns_pkt_aa(r.pkt.get())) << type;
+    EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()) + ldns_pkt_nscount(r.pkt.get()), 0) << type;
+  }
+}
+
+TEST_F(AnswerTest, OtherChaosNamesAreRefused) {
+  for (const char* name : {"authors.bind.", "version.bind.x.", "x.version.bind.", "bind.",
+                           "version.", ".", "id.server.global.", "httpbin.istio-testing.global.",
+                           "global.", "version.bin.", "hostname.server.", "id.bind."}) {
+    auto r = ask(name, LDNS_RR_TYPE_TXT, chaos_options());
+    ASSERT_TRUE(r.pkt) << name;
+    EXPECT_EQ(r.result.outcome, Outcome::Refused) << name;
+    EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_REFUSED) << name;
+    EXPECT_FALSE(ldns_pkt_aa(r.pkt.get())) << name;
+    EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()), 0) << name;
+  }
+  // IN questions for the same names are ordinary out-of-zone questions.
+  EXPECT_EQ(ask("version.bind.", LDNS_RR_TYPE_TXT).result.outcome, Outcome::Refused);
+}
+
+TEST_F(AnswerTest, ChaosEdnsEchoedAndBadVersFirst) {
+  QueryOptions o = chaos_options();
+  o.edns = true;
+  o.edns_udp = 4096;
+  o.dnssec_ok = true;
+  auto r = ask("id.server.", LDNS_RR_TYPE_TXT, o);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(r.result.outcome, Outcome::Hit);
+  EXPECT_TRUE(ldns_pkt_edns(r.pkt.get()));
+  EXPECT_EQ(ldns_pkt_edns_udp_size(r.pkt.get()), 1232);
+  EXPECT_TRUE(ldns_pkt_edns_do(r.pkt.get()));
+  EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()), 1);
+  auto refused = ask("authors.bind.", LDNS_RR_TYPE_TXT, o);
+  EXPECT_EQ(refused.result.outcome, Outcome::Refused);
+  EXPECT_TRUE(ldns_pkt_edns(refused.pkt.get()));
+  o.edns_version = 1;
+  EXPECT_EQ(ask("id.server.", LDNS_RR_TYPE_TXT, o).result.outcome, Outcome::BadVers);
+}
+
+TEST_F(AnswerTest, ChaosOverTcpIsTheSame) {
+  auto r = ask("version.server.", LDNS_RR_TYPE_TXT, chaos_options(), Transport::Tcp);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(section(ldns_pkt_answer(r.pkt.get())),
+            std::vector<std::string>{"version.server.\t0\tCH\tTXT\t\"globaldns 1.2.3\""});
+}
+
+TEST(AnswerChaos, SwitchedOffPairsAreRefused) {
+  for (const bool version_on : {false, true}) {
+    ZoneData d = testzone::data();
+    d.chaos.version = version_on ? "v" : "";
+    d.chaos.hostname = version_on ? "" : "h";
+    auto snap = build_snapshot(d);
+    ASSERT_TRUE(snap.ok()) << snap.error();
+    std::vector<uint8_t> out(512);
+    auto outcome = [&](const char* name) {
+      return answer(snap->get(), make_query(name, LDNS_RR_TYPE_TXT, chaos_options()), out,
+                    Transport::Udp)
+          .outcome;
+    };
+    const Outcome version = version_on ? Outcome::Hit : Outcome::Refused;
+    const Outcome host = version_on ? Outcome::Refused : Outcome::Hit;
+    EXPECT_EQ(outcome("version.bind."), version);
+    EXPECT_EQ(outcome("version.server."), version);
+    EXPECT_EQ(outcome("hostname.bind."), host);
+    EXPECT_EQ(outcome("id.server."), host);
+  }
+}
+
+// The longest text, 255 bytes, under the smallest UDP limit, with a byte of every value.
+TEST(AnswerChaos, LongestTextFitsInFiveHundredTwelveBytes) {
+  ZoneData d = testzone::data();
+  d.chaos.version.assign(255, 'v');
+  d.chaos.version[0] = '"';
+  d.chaos.version[1] = '\0';
+  d.chaos.version.back() = '\xff';
+  auto snap = build_snapshot(d);
+  ASSERT_TRUE(snap.ok()) << snap.error();
+  std::vector<uint8_t> out(512);
+  const auto q = make_query("version.server.", LDNS_RR_TYPE_TXT, chaos_options());
+  const AnswerResult res = answer(snap->get(), q, out, Transport::Udp);
+  EXPECT_EQ(res.outcome, Outcome::Hit);
+  EXPECT_FALSE(res.truncated);
+  EXPECT_EQ(res.size, q.size() + 2 + 10 + 1 + 255);
+  auto pkt = decode(out.data(), res.size);
+  ASSERT_TRUE(pkt);
+  ASSERT_EQ(ldns_pkt_ancount(pkt.get()), 1);
+  const ldns_rr* rr = ldns_rr_list_rr(ldns_pkt_answer(pkt.get()), 0);
+  EXPECT_EQ(ldns_rr_get_class(rr), LDNS_RR_CLASS_CH);
+  EXPECT_EQ(ldns_rr_ttl(rr), 0u);
+  ASSERT_EQ(ldns_rr_rd_count(rr), 1u);
+  const ldns_rdf* rdf = ldns_rr_rdf(rr, 0);
+  ASSERT_EQ(ldns_rdf_size(rdf), 256u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(ldns_rdf_data(rdf)) + 1, 255),
+            d.chaos.version);
+}
+
+TEST(AnswerChaos, TextOverTwoHundredFiftyFiveBytesIsABuildError) {
+  ZoneData d = testzone::data();
+  d.chaos.hostname.assign(256, 'h');
+  auto snap = build_snapshot(d);
+  ASSERT_FALSE(snap.ok());
+  EXPECT_EQ(snap.error(),
+            "chaos hostname is 256 bytes long; a TXT character-string holds at most 255");
 }
 
 TEST_F(AnswerTest, RdCopiedNotSet) {
@@ -289,6 +447,16 @@ TEST_F(AnswerTest, ServFailBeforeAnySnapshot) {
   auto pkt = decode(out.data(), res.size);
   ASSERT_TRUE(pkt);
   EXPECT_EQ(ldns_pkt_get_rcode(pkt.get()), LDNS_RCODE_SERVFAIL);
+  // The CH texts come with the snapshot; other classes are refused as ever.
+  QueryOptions o;
+  o.qclass = LDNS_RR_CLASS_CH;
+  EXPECT_EQ(answer(nullptr, make_query("version.bind.", LDNS_RR_TYPE_TXT, o), out, Transport::Udp)
+                .outcome,
+            Outcome::ServFail);
+  o.qclass = LDNS_RR_CLASS_HS;
+  EXPECT_EQ(answer(nullptr, make_query("version.bind.", LDNS_RR_TYPE_TXT, o), out, Transport::Udp)
+                .outcome,
+            Outcome::Refused);
 }
 
 TEST(AnswerTruncation, LargeRRsetTruncatedOverUdpWholeOverTcp) {

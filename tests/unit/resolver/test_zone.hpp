@@ -28,6 +28,8 @@ inline ZoneData data() {
   d.hosts.push_back({"exact.wild.global", {{240, 0, 0, 11}}, {}});
   d.hosts.push_back({"deep.a.b.global", {{240, 0, 0, 12}}, {}});
   d.hosts.push_back({"svc.mesh.example", {{240, 0, 0, 20}}, {}});
+  d.chaos.version = "globaldns 1.2.3";
+  d.chaos.hostname = "node-7";
   return d;
 }
 

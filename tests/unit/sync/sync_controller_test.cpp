@@ -197,6 +197,31 @@ TEST_F(SyncControllerTest, UpdateSettingsReappliesTheLastEntries) {
   EXPECT_EQ(summary.serial, 1'700'000'002u);
 }
 
+// The CHAOS texts are settings: a reload that changes only them publishes a new snapshot.
+TEST_F(SyncControllerTest, UpdateSettingsChangesTheChaosAnswers) {
+  SyncSettings with_version = settings();
+  with_version.zone.chaos.version = "globaldns 1";
+  SyncController controller(with_version, holder_, hooks());
+  ASSERT_EQ(controller.apply({entry("a", {"a.global"}, {"240.0.0.1"})}).outcome,
+            ApplyOutcome::Published);
+  const resolver::Snapshot* first = holder_.current().get();
+  ASSERT_NE(first->chaos_txt(reinterpret_cast<const uint8_t*>("\7version\4bind"), 14), nullptr);
+  EXPECT_EQ(controller.update_settings(with_version).outcome, ApplyOutcome::Unchanged);
+
+  SyncSettings off = with_version;
+  off.zone.chaos.version.clear();
+  off.zone.chaos.hostname = "node-1";
+  EXPECT_EQ(controller.update_settings(off).outcome, ApplyOutcome::Published);
+  const auto served = holder_.current();
+  EXPECT_EQ(served->chaos_txt(reinterpret_cast<const uint8_t*>("\7version\4bind"), 14), nullptr);
+  const std::string* host = served->chaos_txt(reinterpret_cast<const uint8_t*>("\2id\6server"), 11);
+  ASSERT_NE(host, nullptr);
+  EXPECT_EQ(host->substr(host->size() - 6), "node-1");
+  resolver::ZoneData expected = off.zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 1}}, {}}};
+  expect_serves(expected, {"a.global"});
+}
+
 // Captures what the controller logs.
 class LogCapture {
  public:
