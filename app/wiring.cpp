@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <climits>
 #include <cstdio>
 #include <memory>
@@ -79,6 +80,11 @@ dns::ServerOptions server_options(const config::Config& c) {
   o.tcp.write_timeout = std::chrono::milliseconds(c.tcp.write_timeout_ms);
   o.tcp.max_connections = c.tcp.max_connections;
   o.tcp.max_queries_per_connection = c.tcp.max_queries_per_connection;
+  // Validated as "off" or 1 to kMaxRate: anything else is off.
+  if (c.log.queries != "off") {
+    std::from_chars(c.log.queries.data(), c.log.queries.data() + c.log.queries.size(),
+                    o.query_log_per_second);
+  }
   return o;
 }
 

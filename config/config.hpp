@@ -60,6 +60,7 @@ struct KubernetesConfig {
 struct LogConfig {
   LogLevel level = LogLevel::Info;
   LogFormat format = LogFormat::Text;
+  std::string queries;  // the query log: "off", or its limit in lines per second
   bool operator==(const LogConfig&) const = default;
 };
 

@@ -64,6 +64,13 @@ std::optional<std::string> shape_error(Shape shape, std::string_view text) {
         return std::to_string(text.size()) +
                " bytes: a TXT character-string holds at most 255 (RFC 1035 §3.3.14)";
       return std::nullopt;
+    case Shape::RateOrOff: {
+      if (text == "off") return std::nullopt;
+      const std::optional<uint64_t> rate = parse_integer(text);
+      if (!rate || *rate < 1 || *rate > kMaxRate)
+        return "not off, nor a whole number from 1 to " + std::to_string(kMaxRate);
+      return std::nullopt;
+    }
     case Shape::Word:
       if (text.empty()) return "it is empty";
       if (text.find_first_of(" \t\r\n") != std::string_view::npos) return "it contains a space";
@@ -92,6 +99,8 @@ std::string shape_expectation(Shape shape) {
       return "ADDR:PORT such as 127.0.0.1:8080 or [::1]:8080, or off";
     case Shape::ChaosText:
       return "auto, off, or a text of 1 to 255 bytes";
+    case Shape::RateOrOff:
+      return "off, or lines per second from 1 to " + std::to_string(kMaxRate);
   }
   return "a value";
 }

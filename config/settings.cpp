@@ -349,6 +349,21 @@ const std::vector<Setting>& table() {
           .metavar = "FORMAT",
           .help = "text for people; json for one JSON object per line.",
       },
+      {
+          GLOBALDNS_SETTING(log.queries),
+          .default_value = {"off"},
+          .shape = Shape::RateOrOff,
+          .flag = "query-log",
+          .metavar = "N|off",
+          .help = "Log each query in the default format of CoreDNS's log plugin, one line per "
+                  "query: client address and port, ID, \"type class name protocol size DO-bit "
+                  "bufsize\", rcode, flags, response size, duration, as in 127.0.0.1:41000 "
+                  "- 4660 \"A IN httpbin.istio-testing.global. udp 46 false 512\" NOERROR "
+                  "qr,aa,rd 62 0.000012s. At most N lines per second (bursts of N); how many were "
+                  "left out "
+                  "is logged once a second. Written in log.format whatever log.level says. "
+                  "off: no query log. Read at start-up only.",
+      },
   };
   return kSettings;
 }

@@ -33,6 +33,9 @@ constexpr Kind kind_of() {
   return Kind::Integer;
 }
 
+// The largest rate a RateOrOff setting takes.
+constexpr uint32_t kMaxRate = 1000000;
+
 // What a string (or each item of a list) must look like.
 enum class Shape {
   Path,           // a file or directory path: any non-empty text
@@ -44,6 +47,7 @@ enum class Shape {
   Text,           // anything, "" included: a label selector, checked by the API server
   HostPortOrOff,  // a HostPort, or "off" to disable a listener
   ChaosText,      // "auto", "off", or 1 to 255 bytes of text: one TXT character-string
+  RateOrOff,      // "off", or a rate per second from 1 to kMaxRate
 };
 
 // One setting. The YAML loader, the command-line flags, validation, the generated example file

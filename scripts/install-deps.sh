@@ -29,6 +29,9 @@ PKGS_TEST=(
   python3 python3-dnspython
   iproute2        # ss, ip
   openssl         # certificates for the fake Kubernetes API server
+  # Resolvers that forward `global` to globaldns as kube-dns would (tests/integration/
+  # forwarders_test.py runs each in the foreground on its own port; their services stay off).
+  unbound dnsmasq-base bind9 knot-resolver
 )
 # Peers and tools for bench/compare.sh and memory checks.
 PKGS_BENCH=(dnsperf nsd knot valgrind)

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dns/server/listen_sockets.hpp"
+#include "dns/server/query_log.hpp"
 #include "dns/server/worker.hpp"
 
 namespace globaldns::dns {
@@ -25,6 +26,7 @@ struct Server::Impl {
   std::atomic<unsigned> tcp_active{0};
   // Guards the fields below against stats() racing stop(); never taken by a worker thread.
   mutable std::mutex mutex;
+  std::unique_ptr<QueryLog> query_log;  // before workers: they hold a pointer to it
   std::vector<std::unique_ptr<Worker>> workers;
   ServerStats final_stats;  // what stopped workers counted
   std::vector<ListenAddress> bound_udp;
@@ -55,9 +57,13 @@ Result<Ok> Server::start() {
   std::vector<ListenAddress> bound_udp;
   std::vector<ListenAddress> bound_tcp;
   try {
+    if (impl.options.query_log_per_second != 0 && !impl.query_log) {
+      impl.query_log = make_query_log(impl.options.query_log_per_second);
+    }
     for (unsigned i = 0; i < threads; ++i) {
       workers.push_back(
           std::make_unique<Worker>(i, impl.snapshots, impl.options.tcp, impl.tcp_active));
+      workers.back()->set_query_log(impl.query_log.get());
     }
     for (ListenSockets& address : *sockets) {
       for (unsigned i = 0; i < threads; ++i) {
@@ -80,6 +86,9 @@ Result<Ok> Server::start() {
   for (const ListenAddress& address : impl.bound_udp) {
     spdlog::info("serving DNS on {}:{} (UDP and TCP) with {} worker(s)", address.host, address.port,
                  threads);
+  }
+  if (impl.query_log) {
+    spdlog::info("query log on: at most {} lines per second", impl.options.query_log_per_second);
   }
   return ok_result();
 }

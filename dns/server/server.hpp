@@ -33,7 +33,8 @@ struct ServerOptions {
   std::vector<ListenAddress> listen;  // UDP and TCP on each
   unsigned threads = 0;               // 0 = one per core
   TcpOptions tcp;
-  int udp_receive_buffer = 4 << 20;  // SO_RCVBUF asked for (0: kernel default); a cap logs once
+  int udp_receive_buffer = 4 << 20;   // SO_RCVBUF asked for (0: kernel default); a cap logs once
+  uint32_t query_log_per_second = 0;  // the query log's line limit; 0: no query log
 };
 
 // Counts, summed across workers on demand (workers write their own padded copy).

@@ -9,6 +9,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/write.hpp>
 
+#include "dns/server/query_log.hpp"
 #include "dns/server/worker_context.hpp"
 #include "resolver/answer.hpp"
 
@@ -86,6 +87,10 @@ void TcpConnection::answer_frames() {
   uint64_t answered = 0;
   uint64_t dropped = 0;
   uint64_t truncated = 0;
+  QueryLog* const query_log = context_.query_log();
+  boost::asio::ip::tcp::endpoint peer;  // read only for the query log
+  boost::system::error_code ignored;
+  if (query_log != nullptr) peer = socket_.remote_endpoint(ignored);
   while (queued_.size() < kOutputHighWater && input_size_ - offset >= 2) {
     const size_t length = (size_t{input_[offset]} << 8) | input_[offset + 1];
     if (length == 0) {
@@ -98,6 +103,7 @@ void TcpConnection::answer_frames() {
       have_snapshot = true;
     }
     const std::span<uint8_t> out = context_.tcp_answer();
+    const auto started = query_log ? QueryLog::Clock::now() : QueryLog::Clock::time_point{};
     const resolver::AnswerResult result =
         resolver::answer(snapshot, std::span<const uint8_t>(input_.get() + offset + 2, length), out,
                          resolver::Transport::Tcp);
@@ -110,6 +116,10 @@ void TcpConnection::answer_frames() {
       break;
     }
     if (result.truncated) ++truncated;
+    if (query_log != nullptr) {
+      query_log->record({input_.get() + offset - length, length}, {out.data(), result.size},
+                        peer.data(), resolver::Transport::Tcp, started);
+    }
     const uint8_t prefix[2] = {static_cast<uint8_t>(result.size >> 8),
                                static_cast<uint8_t>(result.size)};
     queued_.insert(queued_.end(), prefix, prefix + 2);

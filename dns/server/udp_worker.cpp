@@ -10,6 +10,7 @@
 #include <cstring>
 #include <span>
 
+#include "dns/server/query_log.hpp"
 #include "dns/server/worker_context.hpp"
 #include "resolver/answer.hpp"
 
@@ -161,6 +162,7 @@ void UdpWorker::drain() noexcept {
 unsigned UdpWorker::answer_batch(unsigned received) noexcept {
   Slots& s = *slots_;
   const resolver::Snapshot* snapshot = context_.snapshot();  // once per batch
+  QueryLog* const query_log = context_.query_log();
   unsigned replies = 0;
   uint64_t answered = 0;
   uint64_t dropped = 0;
@@ -179,6 +181,7 @@ unsigned UdpWorker::answer_batch(unsigned received) noexcept {
       continue;
     }
     ++answered;
+    const auto started = query_log ? QueryLog::Clock::now() : QueryLog::Clock::time_point{};
     const resolver::AnswerResult result = resolver::answer(
         snapshot, std::span<const uint8_t>(s.queries[i].data(), s.received[i].msg_len),
         std::span<uint8_t>(s.answers[i].data(), kAnswerMax), resolver::Transport::Udp);
@@ -187,6 +190,11 @@ unsigned UdpWorker::answer_batch(unsigned received) noexcept {
       continue;
     }
     if (result.truncated) ++truncated;
+    if (query_log != nullptr) {
+      query_log->record(
+          {s.queries[i].data(), s.received[i].msg_len}, {s.answers[i].data(), result.size},
+          reinterpret_cast<const sockaddr*>(&s.peers[i]), resolver::Transport::Udp, started);
+    }
     s.answer_iov[i].iov_len = result.size;
     out.msg_name = &s.peers[i];
     out.msg_namelen = in.msg_namelen;

@@ -42,6 +42,10 @@ void Worker::add_tcp(UniqueFd fd, int family) {
   tcp_.push_back(std::make_unique<TcpListener>(io_, std::move(fd), family, *context_));
 }
 
+void Worker::set_query_log(QueryLog* log) noexcept {
+  context_->set_query_log(log);
+}
+
 void Worker::start() {
   for (const auto& udp : udp_) udp->start();
   for (const auto& tcp : tcp_) tcp->start();

@@ -18,6 +18,7 @@ class SnapshotHolder;
 
 namespace globaldns::dns {
 
+class QueryLog;
 class WorkerContext;
 class UdpWorker;
 class TcpListener;
@@ -35,6 +36,8 @@ class Worker {
   // Before start() only.
   void add_udp(UniqueFd fd, int family, bool wildcard);
   void add_tcp(UniqueFd fd, int family);
+  // The query log, shared by every worker; nullptr (the default) when it is off.
+  void set_query_log(QueryLog* log) noexcept;
 
   void start();
   // From any thread; returns at once. The worker closes its sockets, gives open connections

@@ -17,6 +17,8 @@
 
 namespace globaldns::dns {
 
+class QueryLog;
+
 // Touched only by its worker's thread (single-threaded io_context), except `stats`, which
 // stats() reads, and `tcp_active`, which every worker shares.
 class WorkerContext {
@@ -37,6 +39,9 @@ class WorkerContext {
   std::span<uint8_t> tcp_answer() noexcept { return {tcp_answer_.get(), kTcpAnswerMax}; }
   const TcpOptions& tcp() const noexcept { return tcp_; }
   WorkerStats& stats() noexcept { return stats_; }
+  // nullptr when the query log is off: the one branch the query path pays for it.
+  QueryLog* query_log() const noexcept { return query_log_; }
+  void set_query_log(QueryLog* log) noexcept { query_log_ = log; }
   const WorkerStats& stats() const noexcept { return stats_; }
 
   // The cross-worker connection cap: false when max_connections are already open.
@@ -65,6 +70,7 @@ class WorkerContext {
   std::unique_ptr<uint8_t[]> tcp_answer_;
   ConnectionList connections_;
   boost::asio::io_context* stop_io_ = nullptr;  // set by begin_stop()
+  QueryLog* query_log_ = nullptr;               // owned by the Server, outlives the workers
 };
 
 }  // namespace globaldns::dns

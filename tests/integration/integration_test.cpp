@@ -613,6 +613,61 @@ TEST_F(Reload, SecondSignalDuringLameduckStopsAtOnce) {
   server_.reset();
 }
 
+// --query-log: one line per query in CoreDNS's log format, through spdlog's text or JSON format.
+class QueryLogTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(QueryLogTest, OneCoreDnsLinePerQuery) {
+  const std::string format = GetParam();
+  const fs::path dir =
+      fs::temp_directory_path() / ("globaldns-qlog-" + format + "-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  ServerProcess server(
+      kBinary, {"serve", "--files", kExamples, "--query-log", "100", "--log-format", format},
+      dir / "server.log");
+  ASSERT_GE(wait_for([&] {
+              return a_records(server.port(), "httpbin.istio-testing.global.") ==
+                     std::vector<std::string>{"240.0.0.2"};
+            }).count(),
+            0)
+      << server.log();
+  const auto query = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+  ASSERT_EQ(tcp_exchange(server.port(), query).size(), 62u);
+  // The fields CoreDNS prints, with the JSON format's escaped quotes.
+  const std::string q = format == "json" ? "\\\"" : "\"";
+  const std::string udp = " - 4660 " + q + "A IN httpbin.istio-testing.global. udp 46 false 512" +
+                          q + " NOERROR qr,aa,rd 62 0.";
+  // Over TCP the two-byte length prefix is not part of the size, as in CoreDNS.
+  const std::string tcp = " - 4660 " + q + "A IN httpbin.istio-testing.global. tcp 46 false " +
+                          "65535" + q + " NOERROR qr,aa,rd 62 0.";
+  ASSERT_GE(wait_for([&] { return server.log().find(tcp) != std::string::npos; }).count(), 0)
+      << tcp << "\n"
+      << server.log();
+  const std::string log = server.log();
+  const size_t at = log.find(udp);
+  ASSERT_NE(at, std::string::npos) << udp << "\n" << log;
+  const size_t start = log.rfind('\n', at) + 1;
+  const std::string line = log.substr(start, log.find('\n', at) - start);
+  if (format == "json") {
+    EXPECT_EQ(line.rfind("{\"time\":", 0), 0u) << line;
+    EXPECT_NE(line.find("\"level\":\"info\",\"msg\":\"127.0.0.1:"), std::string::npos) << line;
+    EXPECT_EQ(line.substr(line.size() - 3), "s\"}") << line;
+  } else {
+    EXPECT_NE(line.find(" info 127.0.0.1:"), std::string::npos) << line;
+    EXPECT_EQ(line.back(), 's') << line;
+  }
+  server.stop();
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, QueryLogTest, ::testing::Values("text", "json"));
+
+TEST_F(Clients, NoQueryLogByDefault) {
+  ASSERT_EQ(a_records(server_->port(), "reviews.bookinfo.global.").size(), 2u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the log is asynchronous
+  EXPECT_EQ(server_->log().find("reviews.bookinfo.global. udp"), std::string::npos)
+      << server_->log();
+}
+
 TEST(Startup, BadConfigAndPortInUseExitNonZeroWithOneClearLine) {
   int code = 0;
   auto out = run_command(kBinary + " serve --ttl abc --listen 127.0.0.1:0", &code);

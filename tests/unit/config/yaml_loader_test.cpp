@@ -63,6 +63,7 @@ tcp:
 log:
   level: debug
   format: json
+  queries: 250
 )",
                                   "t.yaml");
   ASSERT_EQ(r.errors, std::vector<std::string>{});
@@ -103,7 +104,7 @@ log:
               .write_timeout_ms = 3000,
               .max_connections = 64,
               .max_queries_per_connection = 100};
-  want.log = {.level = LogLevel::Debug, .format = LogFormat::Json};
+  want.log = {.level = LogLevel::Debug, .format = LogFormat::Json, .queries = "250"};
   EXPECT_EQ(r.config, want);
 }
 
@@ -198,6 +199,14 @@ INSTANTIATE_TEST_SUITE_P(
                   "chaos:\n  hostname: \"\"\n",
                   {"c.yaml:2:13: chaos.hostname: expected auto, off, or a text of 1 to 255 "
                    "bytes, got \"\" (it is empty; off switches the answer off)"}},
+        ErrorCase{"QueryLogZero",
+                  "log:\n  queries: 0\n",
+                  {"c.yaml:2:12: log.queries: expected off, or lines per second from 1 to 1000000, "
+                   "got \"0\" (not off, nor a whole number from 1 to 1000000)"}},
+        ErrorCase{"QueryLogWord",
+                  "log:\n  queries: on\n",
+                  {"c.yaml:2:12: log.queries: expected off, or lines per second from 1 to 1000000, "
+                   "got \"on\" (not off, nor a whole number from 1 to 1000000)"}},
         ErrorCase{"WordForInteger", "ttl: abc\n", {"c.yaml:1:6: ttl: " + kTtl + "\"abc\""}},
         ErrorCase{"ListForInteger", "ttl: [1]\n", {"c.yaml:1:6: ttl: " + kTtl + "a list"}},
         ErrorCase{"MissingValue", "ttl:\n", {"c.yaml:1:1: ttl: " + kTtl + "nothing"}},
