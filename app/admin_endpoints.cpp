@@ -122,6 +122,12 @@ std::string explanation_json(const sync::Explanation& e) {
     for (const auto& ip : e.records.v6) aaaa.emplace_back(sync::address_to_string(ip));
     out["a"] = std::move(a);
     out["aaaa"] = std::move(aaaa);
+    json::array unserved;
+    for (const sync::Skip& skip : e.unserved_addresses)
+      unserved.emplace_back(json::object{{"reason", sync::skip_reason_label(skip.code)},
+                                         {"subject", skip.subject},
+                                         {"message", skip.reason}});
+    out["unserved_addresses"] = std::move(unserved);
   }
   json::array findings;
   for (const sync::ExplainFinding& f : e.findings) {

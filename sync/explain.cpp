@@ -228,7 +228,13 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
 
   // Every entry listing the name (or the wildcard that would cover it), and why it does not
   // serve it; the served entry adds nothing.
+  const ServiceEntry* serving =
+      out.owner.empty() ? nullptr : index.claimants(out.owner).front().entry;
   index.for_each_entry([&](const TranslationIndex::Held& held) {
+    if (held.entry == serving && held.translation != nullptr) {
+      for (const Skip& skip : held.translation->skipped)
+        if (skips_address(skip.code)) out.unserved_addresses.push_back(skip);
+    }
     bool named = false;
     bool named_wildcard = false;
     for (const std::string& host : held.entry->hosts) {
@@ -287,6 +293,15 @@ std::string explanation_text(const Explanation& e) {
         text += v6 ? "NODATA: no IPv6 address is served for it\n"
                    : "NODATA: no IPv4 address is served for it\n";
       }
+    }
+    for (const Skip& skip : e.unserved_addresses) {
+      text += "  not served from ";
+      text += e.entry;
+      text += ": ";
+      text += skip_reason_label(skip.code);
+      text += ": ";
+      text += skip.reason;
+      text += '\n';
     }
   } else {
     text += ": not served: ";

@@ -56,6 +56,9 @@ struct Explanation {
   std::string origin;
   resolver::HostRecords records;
   uint32_t ttl = 0;
+  // Addresses of the serving entry that are not served (outside the allowed ranges, ...): why
+  // A or AAAA may have fewer records than the entry lists.
+  std::vector<Skip> unserved_addresses;
   // Every entry that lists the name (or, when it does not exist, the wildcard that would cover
   // it) without serving it; for a served name, the entries that lost it.
   std::vector<ExplainFinding> findings;

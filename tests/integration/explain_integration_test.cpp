@@ -26,6 +26,7 @@ using globaldns::testing::run_command;
 using globaldns::testing::ServerProcess;
 
 const std::string kBinary = GLOBALDNS_BINARY;
+const std::string kSourceDir = GLOBALDNS_SOURCE_DIR;
 
 // One file with an entry for each way a name is, or is not, served.
 const char* const kEntries = R"(apiVersion: networking.istio.io/v1beta1
@@ -213,6 +214,46 @@ TEST_F(ExplainServer, ZoneIsTheSnapshotAsRecordsLdnsReads) {
     checked.insert(line);
   }
   EXPECT_EQ(served, checked) << check;
+}
+
+// The README's "can't find" examples are what the command prints for the example entries.
+TEST(ExplainReadme, ExamplesAreTrue) {
+  std::ifstream in(kSourceDir + "/README.md");
+  std::string line;
+  bool in_section = false;
+  bool in_block = false;
+  std::string name;
+  std::string expected;
+  size_t checked = 0;
+  const auto check = [&] {
+    if (name.empty()) return;
+    int exit_code = -1;
+    const std::string out = run_command("sh -c 'cd " + kSourceDir + " && " + kBinary + " explain " +
+                                            name + " --files deploy/examples/serviceentries.yaml'",
+                                        &exit_code);
+    EXPECT_EQ(out, expected) << name;
+    ++checked;
+    name.clear();
+    expected.clear();
+  };
+  while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0) in_section = line.find("can't find") != std::string::npos;
+    if (!in_section) continue;
+    if (line.rfind("```", 0) == 0) {
+      check();
+      in_block = !in_block;
+      continue;
+    }
+    if (!in_block) continue;
+    const std::string prompt = "$ globaldns explain ";
+    if (line.rfind(prompt, 0) == 0) {
+      check();
+      name = line.substr(prompt.size());
+    } else {
+      expected += line + "\n";
+    }
+  }
+  EXPECT_EQ(checked, 3u);
 }
 
 // Before the first snapshot: 503 for /zone, and /explain says every query gets SERVFAIL.

@@ -73,6 +73,20 @@ TEST_F(ExplainTest, ServedV4OnlySaysAaaaIsNoData) {
       << text;
 }
 
+TEST_F(ExplainTest, ServedNameSaysWhichOfItsAddressesAreNotServed) {
+  add(entry("ns", "dual", {"d.ns.global"}, {"240.0.0.1", "2001:db8::1"}));
+  const Explanation e = ask("d.ns.global");
+  EXPECT_EQ(e.answer, ExplainAnswer::Served);
+  ASSERT_EQ(e.unserved_addresses.size(), 1u);
+  EXPECT_EQ(e.unserved_addresses[0].code, SkipReason::AddressOutsideAllowed);
+  EXPECT_EQ(explanation_text(e),
+            "d.ns.global: served by ServiceEntry ns/dual (se.yaml:dual)\n"
+            "  A    240.0.0.1 (TTL 30)\n"
+            "  AAAA NODATA: no IPv6 address is served for it\n"
+            "  not served from ns/dual: address_outside_allowed: address 2001:db8::1 is outside "
+            "the allowed ranges 240.0.0.0/8, fd00::/8\n");
+}
+
 TEST_F(ExplainTest, WildcardAnswerNamesTheWildcardAndItsEntry) {
   add(entry("ns", "wild", {"*.w.global"}, {"240.0.0.9"}));
   add(entry("ns", "exact", {"x.w.global"}, {"240.0.0.1"}));
