@@ -44,6 +44,18 @@ size_t common_suffix_labels(std::string_view a, std::string_view b) {
   return labels;
 }
 
+// normalize_host(host) == name, without allocating: the scan compares every host held.
+bool same_host(std::string_view host, std::string_view name) {
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.size() != name.size()) return false;
+  for (size_t i = 0; i < host.size(); ++i) {
+    char c = host[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != name[i]) return false;
+  }
+  return true;
+}
+
 std::string_view first_label(std::string_view name) {
   return name.substr(0, name.find('.'));
 }
@@ -98,7 +110,7 @@ void add_findings(const TranslationIndex& index, const TranslationIndex::Held& h
   bool addresses_matter = false;
   for (const Skip& skip : held.translation->skipped) {
     if (skips_address(skip.code)) continue;
-    if (skip.subject.empty() || normalize_host(skip.subject) == host) {
+    if (skip.subject.empty() || same_host(skip.subject, host)) {
       finding.skips.push_back(skip);
       addresses_matter = addresses_matter || skip.code == SkipReason::NoServedAddress;
     }
@@ -238,9 +250,8 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
     bool named = false;
     bool named_wildcard = false;
     for (const std::string& host : held.entry->hosts) {
-      const std::string normalised = normalize_host(host);
-      named = named || normalised == name;
-      named_wildcard = named_wildcard || (!wildcard.empty() && normalised == wildcard);
+      named = named || same_host(host, name);
+      named_wildcard = named_wildcard || (!wildcard.empty() && same_host(host, wildcard));
     }
     if (named) add_findings(index, held, name, out.findings);
     if (named_wildcard) add_findings(index, held, wildcard, out.findings);
@@ -249,7 +260,7 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
     // The wildcard's own losers matter too: they explain why another address might be expected.
     index.for_each_entry([&](const TranslationIndex::Held& held) {
       for (const std::string& host : held.entry->hosts) {
-        if (normalize_host(host) != out.owner) continue;
+        if (!same_host(host, out.owner)) continue;
         add_findings(index, held, out.owner, out.findings);
         break;
       }

@@ -308,8 +308,12 @@ std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_
 
 void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn) const {
   for (const Copy* copy : order_) {
+    if (copy->active) {  // the served copy of its key: no lookup needed
+      fn(Held{&copy->entry, &copy->translation, &copy->entry});
+      continue;
+    }
     const Copy* served = *keys_.at(copy->key).copies.begin();
-    fn(Held{&copy->entry, copy == served ? &copy->translation : nullptr, &served->entry});
+    fn(Held{&copy->entry, nullptr, &served->entry});
   }
 }
 
