@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "  serve   answer DNS for the configured zones from ServiceEntry files (UDP and TCP)\n"
     "  check   validate config and files; print what would be served and what is skipped\n"
     "  query   NAME [TYPE] [@SERVER] [-p PORT] [+tcp]: a dig-like diagnostic (ldns)\n"
+    "  explain NAME [--server HOST:PORT | --offline]: why NAME is served, or why not\n"
     "  version print the version\n"
     "\n"
     "`globaldns <command> --help` lists the flags.\n";
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return globaldns::app::run_serve_command(args);
   if (command == "check") return globaldns::app::run_check_command(args);
   if (command == "query") return globaldns::app::run_query_command(args);
+  if (command == "explain") return globaldns::app::run_explain_command(args);
   if (command == "version" || command == "--version") {
     std::printf("globaldns %s\n", GLOBALDNS_VERSION);
     return 0;

@@ -1,5 +1,5 @@
 // `globaldns serve`: files and clusters -> snapshots -> UDP/TCP workers, with SIGHUP reload,
-// /health and /ready, and lameduck on SIGTERM.
+// /health, /ready, /zone and /explain, and lameduck on SIGTERM.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 
+#include "app/admin_endpoints.hpp"
 #include "app/commands.hpp"
 #include "app/wiring.hpp"
 #include "config/host_port.hpp"
@@ -35,7 +36,9 @@ constexpr const char* kServeUsage =
     "Serves the configured zones on UDP and TCP from ServiceEntries in files and/or Kubernetes\n"
     "API servers. SIGHUP reloads the config file. SIGTERM or SIGINT enters lameduck (/ready\n"
     "answers 503, DNS is still answered) for lameduck_ms, then stops; a second one stops at "
-    "once.\n\n";
+    "once.\n"
+    "The health listener also serves /zone (what is served, as a zone file) and\n"
+    "/explain?name=NAME (why a name is or is not served; see `globaldns explain`).\n\n";
 
 constexpr const char* kFilesSource = "files";
 // While a source cannot reach its API server, this often a reminder says what is served.
@@ -95,7 +98,8 @@ class Service {
   }
 
  private:
-  // /health and /ready, each on its own listener unless both name the same ADDR:PORT.
+  // /health (with /zone and /explain) and /ready, each on its own listener unless both name the
+  // same ADDR:PORT.
   Result<Ok> start_http() {
     struct Endpoint {
       const std::string& address;
@@ -110,6 +114,7 @@ class Service {
         {config_.ready, "/ready", [this](const http::Request&) { return ready_response(); }},
     };
     std::map<std::string, http::HttpServer*> by_address;
+    http::HttpServer* health = nullptr;
     for (const Endpoint& e : endpoints) {
       if (e.address == "off") continue;
       std::optional<config::HostPort> hp = config::parse_host_port(e.address);  // validated
@@ -126,6 +131,18 @@ class Service {
         by_address[e.address] = server;
       }
       server->handle(e.path, e.handler);
+      if (&e.address == &config_.health) health = server;
+    }
+    if (health) {
+      // The operators' view of what is served and why, on /health's listener (whatever its
+      // port). They run on io_'s thread, which also drives the controller: they never wait
+      // for an update, and DNS workers never wait for them (they read published snapshots).
+      health->handle(
+          "/zone", [this](const http::Request&) { return zone_endpoint(holder_.current().get()); });
+      health->handle("/explain", [this](const http::Request& request) {
+        return explain_endpoint(
+            request.query, [this](std::string_view name) { return controller_.explain(name); });
+      });
     }
     for (auto& server : http_)
       if (auto started = server->start(); !started) return started;

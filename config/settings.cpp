@@ -47,9 +47,12 @@ const std::vector<Setting>& table() {
           .flag = "health",
           .metavar = "ADDR:PORT",
           .help = "Where to answer HTTP GET /health: 200 \"OK\" while the process runs, as "
-                  "CoreDNS's health plugin (a liveness probe). off: no listener. The default "
-                  "is loopback only, like listen; in Kubernetes set 0.0.0.0:8080 so the kubelet "
-                  "can reach it on the pod IP. Port 0 picks a free port.",
+                  "CoreDNS's health plugin (a liveness probe). The same listener serves the "
+                  "operators' /zone (what is served, as a zone file) and /explain?name=NAME "
+                  "(why a name is or is not served), which `globaldns explain` asks. off: no "
+                  "listener. The default is loopback only, like listen; in Kubernetes set "
+                  "0.0.0.0:8080 so the kubelet can reach it on the pod IP. Port 0 picks a free "
+                  "port.",
       },
       {
           GLOBALDNS_SETTING(ready),

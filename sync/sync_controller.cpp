@@ -190,6 +190,13 @@ Translation SyncController::translation() const {
   return index_->translation();
 }
 
+Explanation SyncController::explain(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  Explanation explanation = sync::explain(*index_, name, settings_.zone.ttl);
+  explanation.published = published_;
+  return explanation;
+}
+
 void SyncController::erase_copies(Source& source, const std::string& key) {
   const auto it = source.by_key.find(key);
   if (it == source.by_key.end()) return;

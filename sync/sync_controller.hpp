@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "resolver/snapshot_holder.hpp"
 #include "resolver/zone_builder.hpp"
 #include "resolver/zone_data.hpp"
+#include "sync/explain.hpp"
 #include "sync/service_entry.hpp"
 #include "sync/translate.hpp"
 #include "sync/translation_index.hpp"
@@ -101,6 +103,11 @@ class SyncController {
   std::vector<SourceSummary> sources() const;
   // translate() of every entry held (O(n): for status pages and tests).
   Translation translation() const;
+  // Why `name` is or is not served (sync/explain), from the entries held now; `published` is
+  // false before the first snapshot. O(n), under the lock that updates take: call it from the
+  // thread that drives the controller (serve's io_context), so it never waits for one; DNS
+  // queries never take this lock.
+  Explanation explain(std::string_view name) const;
 
  private:
   struct Source {

@@ -111,8 +111,9 @@ class EntryWork {
             const std::string& allowed_text)
       : entry_(entry), options_(options), allowed_text_(allowed_text) {}
 
-  void skip(std::string subject, std::string reason) {
-    out.skipped.push_back(Skip{entry_.key(), entry_.origin, std::move(subject), std::move(reason)});
+  void skip(SkipReason code, std::string subject, std::string reason) {
+    out.skipped.push_back(
+        Skip{entry_.key(), entry_.origin, std::move(subject), std::move(reason), code});
   }
 
   // Parses `text` and checks it against the allowed ranges; skips it with a reason if not served.
@@ -120,10 +121,10 @@ class EntryWork {
     const ParsedAddress address = parse_address(text);
     switch (address.kind) {
       case AddressKind::Invalid:
-        skip(text, "not an IP address");
+        skip(SkipReason::InvalidAddress, text, "not an IP address");
         return std::nullopt;
       case AddressKind::Prefix:
-        skip(text, text + " is a CIDR, not a single address");
+        skip(SkipReason::AddressIsCidr, text, text + " is a CIDR, not a single address");
         return std::nullopt;
       case AddressKind::Ipv4:
       case AddressKind::Ipv6:
@@ -132,7 +133,8 @@ class EntryWork {
     for (const auto& cidr : options_.allowed) {
       if (address.inside(cidr)) return address;
     }
-    skip(text, "address " + text + " is outside the allowed ranges " + allowed_text_);
+    skip(SkipReason::AddressOutsideAllowed, text,
+         "address " + text + " is outside the allowed ranges " + allowed_text_);
     return std::nullopt;
   }
 
@@ -145,6 +147,44 @@ class EntryWork {
 };
 
 }  // namespace
+
+std::string_view skip_reason_label(SkipReason reason) noexcept {
+  switch (reason) {
+    case SkipReason::ResolutionNone:
+      return "resolution_none";
+    case SkipReason::NoHosts:
+      return "no_hosts";
+    case SkipReason::InvalidAddress:
+      return "invalid_address";
+    case SkipReason::AddressIsCidr:
+      return "address_is_cidr";
+    case SkipReason::AddressOutsideAllowed:
+      return "address_outside_allowed";
+    case SkipReason::StatusAddressUnknownHost:
+      return "status_address_unknown_host";
+    case SkipReason::InvalidHost:
+      return "invalid_host";
+    case SkipReason::HostOutsideZones:
+      return "host_outside_zones";
+    case SkipReason::NoServedAddress:
+      return "no_served_address";
+    case SkipReason::NoAddress:
+      return "no_address";
+  }
+  return "unknown";
+}
+
+bool skips_address(SkipReason reason) noexcept {
+  switch (reason) {
+    case SkipReason::InvalidAddress:
+    case SkipReason::AddressIsCidr:
+    case SkipReason::AddressOutsideAllowed:
+    case SkipReason::StatusAddressUnknownHost:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string normalize_host(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
@@ -178,11 +218,11 @@ EntryTranslator::EntryTranslator(TranslateOptions options) : options_(std::move(
 EntryTranslation EntryTranslator::translate(const ServiceEntry& entry) const {
   EntryWork work(entry, options_, allowed_text_);
   if (entry.resolution == Resolution::None) {
-    work.skip("", "resolution NONE is not served");
+    work.skip(SkipReason::ResolutionNone, "", "resolution NONE is not served");
     return std::move(work.out);
   }
   if (entry.hosts.empty()) {
-    work.skip("", "no hosts");
+    work.skip(SkipReason::NoHosts, "", "no hosts");
     return std::move(work.out);
   }
 
@@ -202,7 +242,7 @@ EntryTranslation EntryTranslator::translate(const ServiceEntry& entry) const {
       if (!seen_text.insert(status.value + "\n" + status.host).second) continue;
       const std::string host = normalize_host(status.host);
       if (!host.empty() && host_names.count(host) == 0) {
-        work.skip(status.value,
+        work.skip(SkipReason::StatusAddressUnknownHost, status.value,
                   "status address for host " + status.host + ", which spec.hosts does not list");
         continue;
       }
@@ -222,7 +262,7 @@ EntryTranslation EntryTranslator::translate(const ServiceEntry& entry) const {
     std::string_view trimmed = host;
     if (!trimmed.empty() && trimmed.back() == '.') trimmed.remove_suffix(1);
     if (auto problem = host_problem(trimmed)) {
-      work.skip(host, std::move(*problem));
+      work.skip(SkipReason::InvalidHost, host, std::move(*problem));
       continue;
     }
     std::string name = lower(trimmed);
@@ -230,15 +270,18 @@ EntryTranslation EntryTranslator::translate(const ServiceEntry& entry) const {
     const bool inside = std::any_of(zones_.begin(), zones_.end(),
                                     [&](const std::string& zone) { return in_zone(name, zone); });
     if (!inside) {
-      work.skip(host, "outside the served zones " + zones_text_);
+      work.skip(SkipReason::HostOutsideZones, host, "outside the served zones " + zones_text_);
       continue;
     }
     Addresses addresses = common;
     if (const auto it = per_host.find(name); it != per_host.end()) addresses.add(it->second);
     if (addresses.empty()) {
-      work.skip(host, has_addresses
-                          ? "none of its addresses is served"
-                          : "no addresses (spec.addresses and status.addresses are empty)");
+      if (has_addresses) {
+        work.skip(SkipReason::NoServedAddress, host, "none of its addresses is served");
+      } else {
+        work.skip(SkipReason::NoAddress, host,
+                  "no addresses (spec.addresses and status.addresses are empty)");
+      }
       continue;
     }
     work.out.claims.push_back(

@@ -1,6 +1,7 @@
 // translate: ServiceEntries -> per-name address records, with zone and CIDR filters and conflicts.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,12 +20,35 @@ struct TranslateOptions {
   bool operator==(const TranslateOptions&) const = default;
 };
 
+// Why something was not served, one value per rule of translate(); `reason` says it to people.
+enum class SkipReason : uint8_t {
+  ResolutionNone,            // the whole entry: resolution NONE
+  NoHosts,                   // the whole entry: spec.hosts is empty
+  InvalidAddress,            // an address: not an IP
+  AddressIsCidr,             // an address: a prefix wider than /32 or /128
+  AddressOutsideAllowed,     // an address: outside every allowed CIDR
+  StatusAddressUnknownHost,  // an address: status.addresses names a host spec.hosts lacks
+  InvalidHost,               // a host: not a valid name or "*." wildcard
+  HostOutsideZones,          // a host: inside no served zone
+  NoServedAddress,           // a host: it has addresses, but none is served
+  NoAddress,                 // a host: spec.addresses and status.addresses are empty
+};
+
+// A stable snake_case label ("resolution_none", "address_outside_allowed", ...), for metrics
+// labels and machine-readable output; never changes once released.
+std::string_view skip_reason_label(SkipReason reason) noexcept;
+
+// Whether the subject of a skip with this reason is an address (else a host, or "" for the
+// whole entry).
+bool skips_address(SkipReason reason) noexcept;
+
 // Something that was not served, and why; `subject` is the host or address concerned.
 struct Skip {
   std::string entry;    // namespace/name
   std::string origin;   // file:line or source name
   std::string subject;  // host or address ("" when the whole entry is skipped)
-  std::string reason;
+  std::string reason;   // for people: says what is wrong, with the values concerned
+  SkipReason code = SkipReason::InvalidHost;
   bool operator==(const Skip&) const = default;
 };
 

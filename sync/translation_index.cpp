@@ -298,6 +298,25 @@ void TranslationIndex::for_each_host(
   for (const auto& [name, state] : hosts_) fn(*state.claimants.begin()->second);
 }
 
+std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_view name) const {
+  std::vector<Claimant> out;
+  const auto it = hosts_.find(name);
+  if (it == hosts_.end()) return out;
+  for (const auto& [copy, records] : it->second.claimants) out.push_back({&copy->entry, records});
+  return out;
+}
+
+void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn) const {
+  for (const Copy* copy : order_) {
+    if (copy->active) {  // the served copy of its key: no lookup needed
+      fn(Held{&copy->entry, &copy->translation, &copy->entry});
+      continue;
+    }
+    const Copy* served = *keys_.at(copy->key).copies.begin();
+    fn(Held{&copy->entry, nullptr, &served->entry});
+  }
+}
+
 Translation TranslationIndex::translation() const {
   Translation out;
   out.hosts.reserve(hosts_.size());

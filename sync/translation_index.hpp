@@ -71,6 +71,22 @@ class TranslationIndex {
   // translate() of every entry held, in its order.
   Translation translation() const;
 
+  // For diagnostics (sync/explain): the entries that would serve `name` (normalised), the
+  // served one first, each with the records it would serve; empty when none does.
+  struct Claimant {
+    const ServiceEntry* entry;
+    const resolver::HostRecords* records;
+  };
+  std::vector<Claimant> claimants(std::string_view name) const;
+  // Every copy held, in translate()'s order. `translation` is null for a copy dropped whole
+  // because another copy of its namespace/name (`served_copy`) is served.
+  struct Held {
+    const ServiceEntry* entry;
+    const EntryTranslation* translation;
+    const ServiceEntry* served_copy;  // == entry when this copy is the served one
+  };
+  void for_each_entry(const std::function<void(const Held&)>& fn) const;
+
   const TranslateOptions& options() const noexcept { return translator_.options(); }
   size_t entries() const noexcept { return copies_.size(); }
   size_t names() const noexcept { return names_; }

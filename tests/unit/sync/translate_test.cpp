@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <string>
 
 namespace globaldns::sync {
@@ -81,7 +82,8 @@ TEST(TranslateTest, ZoneFilterMatchesOnLabelBoundariesCaseInsensitively) {
             "in.mesh=240.0.0.1");
   ASSERT_EQ(t.skipped.size(), 2u);
   EXPECT_EQ(t.skipped[0],
-            (Skip{"ns/a", "test.yaml:a", "xglobal", "outside the served zones GLOBAL, mesh."}));
+            (Skip{"ns/a", "test.yaml:a", "xglobal", "outside the served zones GLOBAL, mesh.",
+                  SkipReason::HostOutsideZones}));
   EXPECT_EQ(t.skipped[1].subject, "global.com");
 }
 
@@ -92,10 +94,11 @@ TEST(TranslateTest, AddressesOutsideTheAllowedRangesAreSkipped) {
   EXPECT_EQ(served(t), "a.global=240.0.0.1");
   ASSERT_EQ(t.skipped.size(), 3u);
   EXPECT_EQ(t.skipped[0], (Skip{"ns/a", "test.yaml:a", "10.0.0.1",
-                                "address 10.0.0.1 is outside the allowed ranges 240.0.0.0/8"}));
+                                "address 10.0.0.1 is outside the allowed ranges 240.0.0.0/8",
+                                SkipReason::AddressOutsideAllowed}));
   EXPECT_EQ(t.skipped[1].subject, "10.0.0.1");
-  EXPECT_EQ(t.skipped[2],
-            (Skip{"ns/b", "test.yaml:b", "b.global", "none of its addresses is served"}));
+  EXPECT_EQ(t.skipped[2], (Skip{"ns/b", "test.yaml:b", "b.global",
+                                "none of its addresses is served", SkipReason::NoServedAddress}));
 }
 
 TEST(TranslateTest, EmptyAllowedListServesNothing) {
@@ -122,8 +125,10 @@ TEST_P(AddressRuleTest, Applies) {
     EXPECT_TRUE(t.skipped.empty());
   } else {
     ASSERT_EQ(t.skipped.size(), 2u);  // the address, then the host left without any
-    EXPECT_EQ(t.skipped[0], (Skip{"ns/a", "test.yaml:a", c.address, c.reason}));
+    EXPECT_EQ(t.skipped[0], (Skip{"ns/a", "test.yaml:a", c.address, c.reason, t.skipped[0].code}));
+    EXPECT_TRUE(skips_address(t.skipped[0].code));
     EXPECT_EQ(t.skipped[1].reason, "none of its addresses is served");
+    EXPECT_EQ(t.skipped[1].code, SkipReason::NoServedAddress);
   }
 }
 
@@ -157,7 +162,8 @@ TEST(TranslateTest, StatusAddressesAreUsedOnlyWithoutSpecAddresses) {
   ASSERT_EQ(t.skipped.size(), 1u);
   EXPECT_EQ(t.skipped[0], (Skip{"ns/auto", "test.yaml:auto", "240.240.0.3",
                                 "status address for host elsewhere.global, which spec.hosts "
-                                "does not list"}));
+                                "does not list",
+                                SkipReason::StatusAddressUnknownHost}));
 }
 
 TEST(TranslateTest, EntryWithoutAddressesSkipsEachHost) {
@@ -173,7 +179,8 @@ TEST(TranslateTest, ResolutionNoneSkipsTheWholeEntryOnce) {
   const auto t = run({e});
   EXPECT_EQ(served(t), "");
   ASSERT_EQ(t.skipped.size(), 1u);
-  EXPECT_EQ(t.skipped[0], (Skip{"ns/a", "test.yaml:a", "", "resolution NONE is not served"}));
+  EXPECT_EQ(t.skipped[0], (Skip{"ns/a", "test.yaml:a", "", "resolution NONE is not served",
+                                SkipReason::ResolutionNone}));
 }
 
 TEST(TranslateTest, OtherResolutionsAreServed) {
@@ -199,7 +206,8 @@ TEST_P(HostRuleTest, Applies) {
   if (c.name.empty()) {
     EXPECT_EQ(served(t), "");
     ASSERT_EQ(t.skipped.size(), 1u);
-    EXPECT_EQ(t.skipped[0], (Skip{"ns/a", "test.yaml:a", c.host, c.reason}));
+    EXPECT_EQ(t.skipped[0], (Skip{"ns/a", "test.yaml:a", c.host, c.reason, t.skipped[0].code}));
+    EXPECT_FALSE(skips_address(t.skipped[0].code));
   } else {
     EXPECT_EQ(served(t), c.name + "=240.0.0.1");
     EXPECT_TRUE(t.skipped.empty());
@@ -334,6 +342,42 @@ TEST(TranslateTest, OutputIsSortedAndIndependentOfInputOrder) {
     EXPECT_EQ(t.skipped, reference.skipped);
     EXPECT_EQ(t.conflicts, reference.conflicts);
   }
+}
+
+TEST(TranslateTest, SkipReasonsHaveStableDistinctSnakeCaseLabels) {
+  const SkipReason all[] = {SkipReason::ResolutionNone,        SkipReason::NoHosts,
+                            SkipReason::InvalidAddress,        SkipReason::AddressIsCidr,
+                            SkipReason::AddressOutsideAllowed, SkipReason::StatusAddressUnknownHost,
+                            SkipReason::InvalidHost,           SkipReason::HostOutsideZones,
+                            SkipReason::NoServedAddress,       SkipReason::NoAddress};
+  std::set<std::string_view> labels;
+  for (const SkipReason reason : all) {
+    const std::string_view label = skip_reason_label(reason);
+    EXPECT_TRUE(labels.insert(label).second) << label;
+    EXPECT_EQ(label.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string_view::npos)
+        << label;
+  }
+  // Metrics and dashboards will use these: they must not change.
+  EXPECT_EQ(skip_reason_label(SkipReason::ResolutionNone), "resolution_none");
+  EXPECT_EQ(skip_reason_label(SkipReason::AddressOutsideAllowed), "address_outside_allowed");
+  EXPECT_EQ(skip_reason_label(SkipReason::HostOutsideZones), "host_outside_zones");
+}
+
+TEST(TranslateTest, EachRuleReportsItsReasonCode) {
+  ServiceEntry none = entry("ns", "none", {"n.global"}, {"240.0.0.1"});
+  none.resolution = Resolution::None;
+  ServiceEntry status = entry("ns", "st", {"s.global"}, {});
+  status.status_addresses = {{"240.0.0.5", "other.global"}};
+  const auto t = run(
+      {none, entry("ns", "nohosts", {}, {"240.0.0.1"}),
+       entry("ns", "bad", {"bad_host.global", "out.example"}, {"x", "240.0.0.0/24", "10.0.0.1"}),
+       entry("ns", "empty", {"e.global"}, {}), status});
+  std::multiset<std::string_view> codes;
+  for (const Skip& s : t.skipped) codes.insert(skip_reason_label(s.code));
+  EXPECT_EQ(codes, (std::multiset<std::string_view>{
+                       "resolution_none", "no_hosts", "invalid_address", "address_is_cidr",
+                       "address_outside_allowed", "invalid_host", "host_outside_zones",
+                       "no_address", "status_address_unknown_host", "no_served_address"}));
 }
 
 }  // namespace
