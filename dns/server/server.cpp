@@ -56,8 +56,8 @@ Result<Ok> Server::start() {
   std::vector<ListenAddress> bound_tcp;
   try {
     for (unsigned i = 0; i < threads; ++i) {
-      workers.push_back(
-          std::make_unique<Worker>(i, impl.snapshots, impl.options.tcp, impl.tcp_active));
+      workers.push_back(std::make_unique<Worker>(i, impl.snapshots, impl.options.tcp,
+                                                 impl.tcp_active, impl.options.query_counters));
     }
     for (ListenSockets& address : *sockets) {
       for (unsigned i = 0; i < threads; ++i) {

@@ -12,6 +12,9 @@
 namespace globaldns::resolver {
 class SnapshotHolder;
 }
+namespace globaldns::metrics {
+class QueryCounters;
+}
 
 namespace globaldns::dns {
 
@@ -34,6 +37,9 @@ struct ServerOptions {
   unsigned threads = 0;               // 0 = one per core
   TcpOptions tcp;
   int udp_receive_buffer = 4 << 20;  // SO_RCVBUF asked for (0: kernel default); a cap logs once
+  // Per-query counters (coredns_dns_*), server index i = listen[i]; null: not counted. Must
+  // have room for listen.size() servers and outlive the Server.
+  metrics::QueryCounters* query_counters = nullptr;
 };
 
 // Counts, summed across workers on demand (workers write their own padded copy).
@@ -46,6 +52,7 @@ struct ServerStats {
   uint64_t tcp_connections_refused = 0;  // over max_connections: accepted, then closed at once
   uint64_t tcp_timeouts = 0;             // cut by the idle or the write timeout
   uint64_t udp_send_errors = 0;          // answers the kernel refused to send (e.g. unreachable)
+  uint64_t handler_exceptions = 0;  // caught at the top of a worker loop (coredns_panics_total)
 };
 
 class Server {

@@ -13,6 +13,7 @@
 #include "dns/server/server.hpp"
 #include "dns/server/tcp_connection.hpp"
 #include "dns/server/worker_stats.hpp"
+#include "metrics/query_counters.hpp"
 #include "resolver/snapshot_holder.hpp"
 
 namespace globaldns::dns {
@@ -25,7 +26,7 @@ class WorkerContext {
   static constexpr size_t kTcpAnswerMax = 65535;
 
   WorkerContext(const resolver::SnapshotHolder& snapshots, const TcpOptions& tcp,
-                std::atomic<unsigned>& tcp_active);
+                std::atomic<unsigned>& tcp_active, metrics::QueryRecorder* recorder);
   ~WorkerContext();
   WorkerContext(const WorkerContext&) = delete;
   WorkerContext& operator=(const WorkerContext&) = delete;
@@ -38,6 +39,8 @@ class WorkerContext {
   const TcpOptions& tcp() const noexcept { return tcp_; }
   WorkerStats& stats() noexcept { return stats_; }
   const WorkerStats& stats() const noexcept { return stats_; }
+  // This worker's per-query counters; null when metrics are off.
+  metrics::QueryRecorder* recorder() noexcept { return recorder_; }
 
   // The cross-worker connection cap: false when max_connections are already open.
   bool try_acquire_connection() noexcept;
@@ -62,6 +65,7 @@ class WorkerContext {
   const TcpOptions tcp_;
   WorkerStats stats_;
   std::atomic<unsigned>& tcp_active_;
+  metrics::QueryRecorder* const recorder_;
   std::unique_ptr<uint8_t[]> tcp_answer_;
   ConnectionList connections_;
   boost::asio::io_context* stop_io_ = nullptr;  // set by begin_stop()

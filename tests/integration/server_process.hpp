@@ -118,8 +118,10 @@ class ServerProcess {
       args.push_back("--listen");
       args.push_back("127.0.0.1:" + std::to_string(port_));
     }
-    const std::pair<const char*, const char*> defaults[] = {
-        {"--health", "127.0.0.1:0"}, {"--ready", "127.0.0.1:0"}, {"--lameduck-ms", "0"}};
+    const std::pair<const char*, const char*> defaults[] = {{"--health", "127.0.0.1:0"},
+                                                            {"--ready", "127.0.0.1:0"},
+                                                            {"--metrics", "127.0.0.1:0"},
+                                                            {"--lameduck-ms", "0"}};
     for (const auto& [flag, value] : defaults) {
       bool given = false;
       for (const std::string& a : args)
