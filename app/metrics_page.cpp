@@ -34,6 +34,12 @@ void gauge(Exposition& out, std::string_view name, std::string_view help, double
   out.sample(name, {}, value);
 }
 
+// Integers (serials, Unix times, sizes) written exactly, not as 1.7e+09.
+void gauge(Exposition& out, std::string_view name, std::string_view help, uint64_t value) {
+  out.family(name, help, Type::Gauge);
+  out.sample(name, {}, value);
+}
+
 void write_server(Exposition& out, const dns::ServerStats& s) {
   counter(out, "globaldns_dns_udp_queries_total", "UDP datagrams given to the answer engine.",
           s.udp_queries);
@@ -56,7 +62,7 @@ void write_server(Exposition& out, const dns::ServerStats& s) {
 
 void write_sync(Exposition& out, const sync::SyncCounters& c, uint32_t serial) {
   gauge(out, "globaldns_snapshot_serial", "SOA serial of the snapshot served; 0 before the first.",
-        serial);
+        uint64_t{serial});
   counter(out, "globaldns_snapshot_publishes_total", "Snapshots published.", c.publishes);
   counter(out, "globaldns_snapshot_build_failures_total",
           "Snapshot builds that failed; the previous snapshot kept serving.", c.build_failures);
@@ -68,17 +74,17 @@ void write_sync(Exposition& out, const sync::SyncCounters& c, uint32_t serial) {
   out.sample("globaldns_snapshot_build_seconds_total", {}, c.build_seconds_total);
   gauge(out, "globaldns_snapshot_last_publish_timestamp_seconds",
         "Unix time of the last publish; 0 before the first.",
-        static_cast<double>(c.last_publish_unix));
+        static_cast<uint64_t>(c.last_publish_unix));
   gauge(out, "globaldns_served_names", "Host names served (wildcards included).",
-        static_cast<double>(c.served.names));
+        uint64_t{c.served.names});
   gauge(out, "globaldns_served_addresses", "A and AAAA records served.",
-        static_cast<double>(c.served.addresses));
+        uint64_t{c.served.addresses});
   gauge(out, "globaldns_service_entries_skipped",
         "ServiceEntry hosts or addresses not served, as of the last publish (the log says why).",
-        static_cast<double>(c.served.skipped));
+        uint64_t{c.served.skipped});
   gauge(out, "globaldns_host_conflicts",
         "Hosts claimed by more than one ServiceEntry, as of the last publish (the oldest wins).",
-        static_cast<double>(c.served.conflicts));
+        uint64_t{c.served.conflicts});
 }
 
 double unix_seconds(std::chrono::system_clock::time_point t) {

@@ -51,9 +51,9 @@ static void write_stat(Exposition& out) {
     const size_t close = line.rfind(')');
     if (close != std::string::npos) {
       std::istringstream fields(line.substr(close + 2));
-      std::string f[22];
+      std::string f[22];  // fields 3 to 24
       for (auto& field : f) fields >> field;
-      // f[0] is field 3 (state): utime 14, stime 15, starttime 22, vsize 23, rss 24.
+      // f[i] is field i + 3 of proc(5): utime 14, stime 15, starttime 22, vsize 23, rss 24.
       const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
       const long page = ::sysconf(_SC_PAGESIZE);
       if (fields && ticks > 0) {
@@ -61,16 +61,11 @@ static void write_stat(Exposition& out) {
         out.family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
                    Type::Counter);
         out.sample("process_cpu_seconds_total", {}, cpu);
-        std::string vsize, rss;
-        fields >> vsize >> rss;
-        if (fields) {
-          out.family("process_virtual_memory_bytes", "Virtual memory size in bytes.", Type::Gauge);
-          out.sample("process_virtual_memory_bytes", {}, std::stod(vsize));
-          out.family("process_resident_memory_bytes", "Resident memory size in bytes.",
-                     Type::Gauge);
-          out.sample("process_resident_memory_bytes", {},
-                     std::stod(rss) * static_cast<double>(page));
-        }
+        out.family("process_virtual_memory_bytes", "Virtual memory size in bytes.", Type::Gauge);
+        out.sample("process_virtual_memory_bytes", {}, std::stod(f[20]));
+        out.family("process_resident_memory_bytes", "Resident memory size in bytes.", Type::Gauge);
+        out.sample("process_resident_memory_bytes", {},
+                   std::stod(f[21]) * static_cast<double>(page));
         const long long boot = boot_time();
         if (boot >= 0) {
           out.family("process_start_time_seconds",

@@ -29,6 +29,7 @@ PKGS_TEST=(
   python3 python3-dnspython
   iproute2        # ss, ip
   openssl         # certificates for the fake Kubernetes API server
+  prometheus      # promtool: lints a real /metrics scrape
 )
 # Peers and tools for bench/compare.sh and memory checks.
 PKGS_BENCH=(dnsperf nsd knot valgrind)
