@@ -78,6 +78,24 @@ std::vector<int> tcp_rcodes(uint16_t port, const std::vector<std::vector<uint8_t
   return rcodes;
 }
 
+// The whole HTTP response to GET `path`, headers included.
+std::string raw_get(uint16_t port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const sockaddr_in a = loopback(port);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string raw;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      raw.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return raw;
+}
+
 // Sample lines of a scrape: "name{labels}" -> value as written.
 std::map<std::string, std::string> samples(const std::string& text) {
   std::map<std::string, std::string> out;
@@ -195,8 +213,7 @@ TEST_F(Metrics, ScrapeHasThePrometheusContentTypeAndPassesPromtool) {
   ASSERT_EQ(udp_rcode(server_->port(), make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A)),
             0);
   ASSERT_EQ(udp_rcode(server_->port(), make_query("example.com.", LDNS_RR_TYPE_A)), 5);
-  const std::string raw =
-      run_command("curl -si http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics");
+  const std::string raw = raw_get(metrics_port_, "/metrics");
   EXPECT_NE(raw.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
             std::string::npos)
       << raw;
