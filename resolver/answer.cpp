@@ -199,7 +199,7 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
     result.outcome = outcome;
     result.truncated = tc;
     result.rcode = rcode;
-    result.size = wr.size();
+    result.size = static_cast<uint16_t>(wr.size());
     return result;
   };
 
