@@ -216,8 +216,8 @@ void QueryCounters::write(Exposition& out) const {
     const char* help;
     unsigned offset;
   } sizes[] = {
-      {"coredns_dns_request_size_bytes",
-       "Size of the EDNS0 UDP buffer in bytes (64K for TCP) per zone and protocol.", kRequestSize},
+      {"coredns_dns_request_size_bytes", "Size of the request in bytes, per zone and protocol.",
+       kRequestSize},
       {"coredns_dns_response_size_bytes", "Size of the returned response in bytes.", kResponseSize},
   };
   for (const auto& h : sizes) {

@@ -108,8 +108,9 @@ inline HttpReply http_get(uint16_t port, const std::string& path,
 class ServerProcess {
  public:
   // `args` follow "globaldns"; "--listen 127.0.0.1:<port>" is added unless `listen` is false.
-  // /health and /ready go on ephemeral ports (see http_port()) unless `args` place them, so
-  // that parallel runs never fight over 8080 and 8181; and unless `args` ask for lameduck,
+  // /health, /ready and /metrics go on ephemeral ports (see http_port()) unless `args` place
+  // them, so that parallel runs never fight over 8080, 8181 and 9153; and unless `args` ask for
+  // lameduck,
   // SIGTERM stops at once rather than after the default 5 s.
   ServerProcess(const std::string& binary, std::vector<std::string> args,
                 const std::filesystem::path& log_path, bool add_listen = true)
