@@ -1,5 +1,5 @@
 // `globaldns serve`: files and clusters -> snapshots -> UDP/TCP workers, with SIGHUP reload,
-// /health, /ready, /zone and /explain, and lameduck on SIGTERM.
+// /health, /ready, /metrics, /zone and /explain, and lameduck on SIGTERM.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -17,11 +17,14 @@
 
 #include "app/admin_endpoints.hpp"
 #include "app/commands.hpp"
+#include "app/metrics_page.hpp"
 #include "app/wiring.hpp"
 #include "config/host_port.hpp"
 #include "config/load.hpp"
 #include "dns/server/server.hpp"
 #include "http/http_server.hpp"
+#include "metrics/exposition.hpp"
+#include "metrics/query_counters.hpp"
 #include "resolver/snapshot_holder.hpp"
 #include "sync/file_source.hpp"
 #include "sync/kube/kube_source.hpp"
@@ -51,7 +54,11 @@ class Service {
       : args_(std::move(args)),
         config_(std::move(config)),
         controller_(sync_settings(config_), holder_),
-        server_(server_options(config_), holder_),
+        query_counters_(config_.metrics == "off"
+                            ? nullptr
+                            : std::make_unique<metrics::QueryCounters>(
+                                  static_cast<unsigned>(config_.listen.size()))),
+        server_(counted(server_options(config_), query_counters_.get()), holder_),
         status_timer_(io_),
         lameduck_timer_(io_) {}
 
@@ -84,6 +91,7 @@ class Service {
       std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
       return kExitFailure;
     }
+    name_metrics_series();
     files_->start();
     for (auto& options : *kube) start_kube_source(std::move(options));
     if (controller_.serial() == 0)
@@ -98,8 +106,38 @@ class Service {
   }
 
  private:
-  // /health (with /zone and /explain) and /ready, each on its own listener unless both name the
-  // same ADDR:PORT.
+  static dns::ServerOptions counted(dns::ServerOptions options, metrics::QueryCounters* counters) {
+    options.query_counters = counters;
+    return options;
+  }
+
+  // The `server` label is the address each listen entry was bound to, so port 0 shows the
+  // port it got; `zone` labels follow the configured zones, which the snapshot keeps in order.
+  void name_metrics_series() {
+    if (!query_counters_) return;
+    const std::vector<dns::ListenAddress> bound = server_.bound_udp();
+    for (size_t i = 0; i < bound.size(); ++i) {
+      const bool v6 = bound[i].host.find(':') != std::string::npos;
+      std::string name = "dns://";
+      if (v6) name += '[';
+      name += bound[i].host;
+      if (v6) name += ']';
+      name += ':';
+      name += std::to_string(bound[i].port);
+      query_counters_->set_server_name(static_cast<unsigned>(i), std::move(name));
+    }
+    query_counters_->set_zone_names(config_.zones);
+  }
+
+  http::Response metrics_response() const {
+    const MetricsSources sources{
+        server_,       *query_counters_,     controller_, kube_, !config_.files.empty(),
+        files_loaded_, files_last_load_unix_};
+    return {200, metrics_page(sources), metrics::kContentType};
+  }
+
+  // /health (with /zone and /explain), /ready and /metrics, each on its own listener unless
+  // they name the same ADDR:PORT.
   Result<Ok> start_http() {
     struct Endpoint {
       const std::string& address;
@@ -112,6 +150,7 @@ class Service {
            return http::Response{200, "OK"};
          }},
         {config_.ready, "/ready", [this](const http::Request&) { return ready_response(); }},
+        {config_.metrics, "/metrics", [this](const http::Request&) { return metrics_response(); }},
     };
     std::map<std::string, http::HttpServer*> by_address;
     http::HttpServer* health = nullptr;
@@ -201,6 +240,9 @@ class Service {
     if (!files_loaded_ && any_files && !source.complete()) return;
     if (!files_loaded_ && any_files) spdlog::info("every ServiceEntry file loaded");
     files_loaded_ = true;
+    files_last_load_unix_ = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
     controller_.replace_source(kFilesSource, entries);
     note_ready();
     // Decoding YAML (yaml-cpp nodes are large) leaves hundreds of MB freed but kept by malloc
@@ -311,9 +353,11 @@ class Service {
     }
     const config::Config& next = inv.config;
     if (next.listen != config_.listen || next.threads != config_.threads ||
-        next.tcp != config_.tcp || next.health != config_.health || next.ready != config_.ready)
+        next.tcp != config_.tcp || next.health != config_.health || next.ready != config_.ready ||
+        next.metrics != config_.metrics)
       spdlog::warn(
-          "reload: listen, threads, tcp, health and ready settings change only on restart");
+          "reload: listen, threads, tcp, health, ready and metrics settings change only on "
+          "restart");
     std::optional<std::vector<sync::kube::KubeSourceOptions>> kube;
     if (next.kubernetes != config_.kubernetes) {
       auto options = kube_source_options(next);
@@ -347,7 +391,10 @@ class Service {
       for (const std::string& name : dropped) controller_.remove_source(name);
       for (auto& options : *kube) start_kube_source(std::move(options));
     }
+    const std::string metrics = config_.metrics;
     config_ = next;
+    config_.metrics = metrics;  // the listener and the counting stay as started
+    if (query_counters_) query_counters_->set_zone_names(config_.zones);
     controller_.update_settings(sync_settings(config_));
     spdlog::info("reload: configuration applied, serial {}", controller_.serial());
   }
@@ -357,6 +404,7 @@ class Service {
   boost::asio::io_context io_;
   resolver::SnapshotHolder holder_;
   sync::SyncController controller_;
+  std::unique_ptr<metrics::QueryCounters> query_counters_;  // null when metrics are off
   dns::Server server_;
   std::unique_ptr<sync::FileSource> files_;
   std::vector<std::unique_ptr<sync::kube::KubeSource>> kube_;
@@ -365,6 +413,7 @@ class Service {
   // After io_, so they close before it goes.
   std::vector<std::unique_ptr<http::HttpServer>> http_;
   bool files_loaded_ = false;
+  int64_t files_last_load_unix_ = 0;
   bool lameduck_ = false;
   bool ready_ = false;
 };

@@ -75,6 +75,7 @@ struct Config {
   uint32_t threads = 0;             // 0 = one per core
   std::string health;               // "ADDR:PORT" of GET /health, or "off"
   std::string ready;                // "ADDR:PORT" of GET /ready, or "off"
+  std::string metrics;              // "ADDR:PORT" of GET /metrics, or "off" (no query counting)
   uint32_t lameduck_ms = 0;         // after SIGTERM: /ready 503, DNS still served; 0 = none
   std::vector<std::string> zones;
   uint32_t ttl = 0;

@@ -66,6 +66,18 @@ const std::vector<Setting>& table() {
                   "off: no listener. May equal health: one listener then serves both paths.",
       },
       {
+          GLOBALDNS_SETTING(metrics),
+          .default_value = {"127.0.0.1:9153"},
+          .shape = Shape::HostPortOrOff,
+          .flag = "metrics",
+          .metavar = "ADDR:PORT",
+          .help = "Where to answer HTTP GET /metrics in the Prometheus text format, with "
+                  "CoreDNS's names (coredns_dns_requests_total and the rest) and globaldns_* "
+                  "series. off: no listener, and queries are not counted at all. May equal "
+                  "health or ready: one listener then serves several paths. In Kubernetes set "
+                  "0.0.0.0:9153, the port CoreDNS's prometheus plugin uses.",
+      },
+      {
           GLOBALDNS_SETTING(lameduck_ms),
           .default_value = {"5000"},
           .max = kMaxMs,

@@ -80,7 +80,24 @@ void write_opt(ResponseWriter& wr, uint16_t udp_size, uint16_t rcode, bool dnsse
 AnswerResult header_only(const w::Query& q, std::span<uint8_t> out, uint8_t rcode,
                          Outcome outcome) noexcept {
   write_header(out.data(), q.id, q.flags, rcode, false, false, 0, Sections{});
-  return {outcome, false, w::kHeaderSize};
+  AnswerResult r;
+  r.outcome = outcome;
+  r.id = q.id;
+  r.rcode = rcode;
+  r.size = w::kHeaderSize;
+  return r;
+}
+
+// What the query said, for the transports' counters and logs (AnswerResult).
+AnswerResult describe(const w::Query& q) noexcept {
+  AnswerResult r;
+  r.edns = q.edns;
+  r.dnssec_ok = q.edns_do;
+  r.id = q.id;
+  r.qtype = q.qtype;
+  r.qclass = q.qclass;
+  r.edns_udp_size = q.edns_udp_size;
+  return r;
 }
 
 struct Decision {
@@ -132,7 +149,7 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
   w::Query q;
   switch (w::parse_query(query, q)) {
     case w::QueryStatus::Drop:
-      return {Outcome::Drop, false, 0};
+      return AnswerResult{};
     case w::QueryStatus::NotImp:
       return header_only(q, out, w::rcode::NotImp, Outcome::NotImp);
     case w::QueryStatus::FormErr:
@@ -165,6 +182,7 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
   wr.append(query.data() + w::kHeaderSize, question_len);
   wr.reserve_tail(opt_len);
 
+  AnswerResult result = describe(q);
   Sections s;
   uint16_t rcode = w::rcode::NoError;
   bool aa = false;
@@ -178,7 +196,11 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
       s.ar = 1;
     }
     write_header(wr.data(), q.id, q.flags, rcode, aa, tc, 1, s);
-    return {outcome, tc, wr.size()};
+    result.outcome = outcome;
+    result.truncated = tc;
+    result.rcode = rcode;
+    result.size = static_cast<uint16_t>(wr.size());
+    return result;
   };
 
   // RFC 6891 §6.1.3: a version we do not speak gets BADVERS and our version (0).
@@ -220,6 +242,7 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
   }
   const int zone =
       snap->find_zone(q.qname.lower, q.qname.length, q.qname.label_offsets, q.qname.labels);
+  result.zone = static_cast<int16_t>(zone);
   // Outside every zone: we are no resolver, so no recursion and no referral upward.
   if (zone < 0 || q.qtype == w::rrtype::AXFR || q.qtype == w::rrtype::IXFR) {
     rcode = w::rcode::Refused;

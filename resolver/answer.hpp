@@ -24,11 +24,24 @@ enum class Outcome : uint8_t {
   Drop,      // no readable header, or a response (QR=1): send nothing
 };
 
+// What the engine decided, plus what it read from the query on the way, so the transports
+// can count and log without parsing the query again. Fields not reached stay at their
+// defaults: on Drop only outcome; on FormErr/NotImp from the header only id and rcode.
+// 16 bytes, so that it comes back in two registers as the 3-field version did.
 struct AnswerResult {
   Outcome outcome = Outcome::Drop;
-  bool truncated = false;  // TC was set
-  size_t size = 0;         // bytes written to `out`; 0 when outcome is Drop
+  bool truncated : 1 = false;  // TC was set
+  bool edns : 1 = false;       // the query had an OPT RR
+  bool dnssec_ok : 1 = false;  // its DO bit (RFC 3225)
+  uint16_t id = 0;
+  uint16_t qtype = 0;  // 0 when the question was not read
+  uint16_t qclass = 0;
+  uint16_t rcode = 0;          // the response's rcode, extended bits included (BADVERS is 16)
+  uint16_t edns_udp_size = 0;  // the client's, as sent
+  int16_t zone = -1;           // index in Snapshot::zones() of the zone the name fell in; -1: none
+  uint16_t size = 0;           // bytes written to `out` (at most 65535); 0 when outcome is Drop
 };
+static_assert(sizeof(AnswerResult) == 16);
 
 // Writes the response to `query` into `out`. `out` must hold at least 512 bytes for UDP and
 // 65535 for TCP; the engine never writes more than the transport's limit for this query

@@ -32,6 +32,7 @@ PKGS_TEST=(
   # Resolvers that forward `global` to globaldns as kube-dns would (tests/integration/
   # forwarders_test.py runs each in the foreground on its own port; their services stay off).
   unbound dnsmasq-base bind9 knot-resolver
+  prometheus      # promtool: lints a real /metrics scrape
 )
 # Peers and tools for bench/compare.sh and memory checks.
 PKGS_BENCH=(dnsperf nsd knot valgrind)

@@ -176,6 +176,11 @@ uint32_t SyncController::serial() const {
   return serial_;
 }
 
+SyncCounters SyncController::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
 std::vector<SourceSummary> SyncController::sources() const {
   std::lock_guard lock(mutex_);
   std::vector<SourceSummary> out;
@@ -248,6 +253,7 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
   if (!published_ && !ready_locked()) return summary_locked(ApplyOutcome::NotReady);
 
   const auto fail = [&](const std::string& why) {
+    ++counters_.build_failures;
     spdlog::error("sync: building the snapshot failed: {}; still serving serial {}", why, serial_);
     return summary_locked(ApplyOutcome::BuildFailed);
   };
@@ -290,6 +296,11 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
   const double build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   ApplySummary summary = summary_locked(ApplyOutcome::Published);
+  counters_.served = summary;
+  ++counters_.publishes;
+  counters_.last_build_seconds = build_ms / 1000;
+  counters_.build_seconds_total += build_ms / 1000;
+  counters_.last_publish_unix = now;
   // A watch can bring a hundred changes a second: one info line per 10 s says what is served,
   // the rest go to debug.
   const auto logged_at = std::chrono::steady_clock::now();

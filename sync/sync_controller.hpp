@@ -58,6 +58,16 @@ struct ApplySummary {
   size_t conflicts = 0;
 };
 
+// For /metrics: what is served and what publishing it has cost so far.
+struct SyncCounters {
+  ApplySummary served;             // as of the last publish (all zero before the first)
+  uint64_t publishes = 0;          // snapshots published
+  uint64_t build_failures = 0;     // builds that failed (the previous snapshot kept serving)
+  double last_build_seconds = 0;   // translation to publish, for the last snapshot
+  double build_seconds_total = 0;  // the same, summed over every publish
+  int64_t last_publish_unix = 0;   // wall clock of the last publish; 0 before the first
+};
+
 // One named source of entries, for status and logging.
 struct SourceSummary {
   std::string name;
@@ -100,6 +110,7 @@ class SyncController {
   ApplySummary update_settings(SyncSettings settings);
 
   uint32_t serial() const;
+  SyncCounters counters() const;
   std::vector<SourceSummary> sources() const;
   // translate() of every entry held (O(n): for status pages and tests).
   Translation translation() const;
@@ -145,6 +156,7 @@ class SyncController {
   std::optional<std::chrono::steady_clock::time_point> last_publish_log_;
   uint64_t publishes_since_log_ = 0;
   uint32_t serial_ = 0;
+  SyncCounters counters_;
 };
 
 }  // namespace globaldns::sync

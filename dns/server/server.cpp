@@ -61,8 +61,8 @@ Result<Ok> Server::start() {
       impl.query_log = make_query_log(impl.options.query_log_per_second);
     }
     for (unsigned i = 0; i < threads; ++i) {
-      workers.push_back(
-          std::make_unique<Worker>(i, impl.snapshots, impl.options.tcp, impl.tcp_active));
+      workers.push_back(std::make_unique<Worker>(i, impl.snapshots, impl.options.tcp,
+                                                 impl.tcp_active, impl.options.query_counters));
       workers.back()->set_query_log(impl.query_log.get());
     }
     for (ListenSockets& address : *sockets) {

@@ -12,6 +12,9 @@
 namespace globaldns::resolver {
 class SnapshotHolder;
 }
+namespace globaldns::metrics {
+class QueryCounters;
+}
 
 namespace globaldns::dns {
 
@@ -33,7 +36,10 @@ struct ServerOptions {
   std::vector<ListenAddress> listen;  // UDP and TCP on each
   unsigned threads = 0;               // 0 = one per core
   TcpOptions tcp;
-  int udp_receive_buffer = 4 << 20;   // SO_RCVBUF asked for (0: kernel default); a cap logs once
+  int udp_receive_buffer = 4 << 20;  // SO_RCVBUF asked for (0: kernel default); a cap logs once
+  // Per-query counters (coredns_dns_*), server index i = listen[i]; null: not counted. Must
+  // have room for listen.size() servers and outlive the Server.
+  metrics::QueryCounters* query_counters = nullptr;
   uint32_t query_log_per_second = 0;  // the query log's line limit; 0: no query log
 };
 
@@ -47,6 +53,7 @@ struct ServerStats {
   uint64_t tcp_connections_refused = 0;  // over max_connections: accepted, then closed at once
   uint64_t tcp_timeouts = 0;             // cut by the idle or the write timeout
   uint64_t udp_send_errors = 0;          // answers the kernel refused to send (e.g. unreachable)
+  uint64_t handler_exceptions = 0;  // caught at the top of a worker loop (coredns_panics_total)
 };
 
 class Server {

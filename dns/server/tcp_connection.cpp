@@ -15,10 +15,12 @@
 
 namespace globaldns::dns {
 
-TcpConnection::TcpConnection(boost::asio::ip::tcp::socket socket, WorkerContext& context)
+TcpConnection::TcpConnection(boost::asio::ip::tcp::socket socket, QueryOrigin origin,
+                             WorkerContext& context)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       context_(context),
+      origin_(origin),
       input_(std::make_unique_for_overwrite<uint8_t[]>(kFrameMax)) {}
 
 TcpConnection::~TcpConnection() {
@@ -83,6 +85,8 @@ void TcpConnection::answer_frames() {
   const unsigned max_queries = context_.tcp().max_queries_per_connection;
   const resolver::Snapshot* snapshot = nullptr;
   bool have_snapshot = false;
+  metrics::QueryRecorder* const recorder = context_.recorder();
+  uint64_t read_at = 0;  // when these frames were read, for the duration histogram
   size_t offset = 0;
   uint64_t answered = 0;
   uint64_t dropped = 0;
@@ -101,12 +105,17 @@ void TcpConnection::answer_frames() {
     if (!have_snapshot) {
       snapshot = context_.snapshot();  // once per batch of frames
       have_snapshot = true;
+      if (recorder != nullptr) read_at = metrics::monotonic_ns();
     }
     const std::span<uint8_t> out = context_.tcp_answer();
     const auto started = query_log ? QueryLog::Clock::now() : QueryLog::Clock::time_point{};
     const resolver::AnswerResult result =
         resolver::answer(snapshot, std::span<const uint8_t>(input_.get() + offset + 2, length), out,
                          resolver::Transport::Tcp);
+    if (recorder != nullptr) {
+      recorder->record(origin_.server, metrics::Proto::Tcp, origin_.family, result,
+                       static_cast<uint32_t>(length), metrics::monotonic_ns() - read_at);
+    }
     offset += 2 + length;
     ++answered;
     if (result.outcome == resolver::Outcome::Drop || result.size == 0 || result.size > out.size()) {

@@ -12,6 +12,8 @@
 #include <boost/intrusive/list_hook.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "dns/server/query_origin.hpp"
+
 namespace globaldns::dns {
 
 class WorkerContext;
@@ -24,7 +26,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
  public:
   // `socket` was accepted and counted against the connection cap; the connection gives the
   // slot back when it closes.
-  TcpConnection(boost::asio::ip::tcp::socket socket, WorkerContext& context);
+  TcpConnection(boost::asio::ip::tcp::socket socket, QueryOrigin origin, WorkerContext& context);
   ~TcpConnection();
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
@@ -54,6 +56,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   WorkerContext& context_;
+  QueryOrigin origin_;
 
   std::unique_ptr<uint8_t[]> input_;  // kFrameMax: always room for one whole frame
   size_t input_size_ = 0;

@@ -25,12 +25,13 @@ bool is_resource_shortage(const boost::system::error_code& error) {
 
 }  // namespace
 
-TcpListener::TcpListener(boost::asio::io_context& io, UniqueFd fd, int family,
+TcpListener::TcpListener(boost::asio::io_context& io, UniqueFd fd, int family, QueryOrigin origin,
                          WorkerContext& context)
     : acceptor_(io, family == AF_INET ? boost::asio::ip::tcp::v4() : boost::asio::ip::tcp::v6(),
                 fd.get()),
       pause_(io),
-      context_(context) {
+      context_(context),
+      origin_(origin) {
   (void)fd.release();  // the acceptor owns it now
 }
 
@@ -81,7 +82,7 @@ void TcpListener::on_accept(const boost::system::error_code& error,
   set_tcp_connection_options(socket.native_handle());
   std::shared_ptr<TcpConnection> connection;
   try {
-    connection = std::make_shared<TcpConnection>(std::move(socket), context_);
+    connection = std::make_shared<TcpConnection>(std::move(socket), origin_, context_);
   } catch (const std::bad_alloc&) {
     context_.release_connection();  // it never existed; the socket closed itself
     accept();

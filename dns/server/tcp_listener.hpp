@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "dns/server/query_origin.hpp"
 #include "dns/server/unique_fd.hpp"
 
 namespace globaldns::dns {
@@ -17,7 +18,8 @@ class WorkerContext;
 // cap is the one thing shared, as an atomic counter in WorkerContext.
 class TcpListener {
  public:
-  TcpListener(boost::asio::io_context& io, UniqueFd fd, int family, WorkerContext& context);
+  TcpListener(boost::asio::io_context& io, UniqueFd fd, int family, QueryOrigin origin,
+              WorkerContext& context);
   void start();
   void stop();
 
@@ -28,6 +30,7 @@ class TcpListener {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer pause_;  // after EMFILE and the like, so accept() does not spin
   WorkerContext& context_;
+  QueryOrigin origin_;
   bool stopped_ = false;
 };
 

@@ -98,13 +98,14 @@ struct UdpWorker::Slots {
 };
 
 UdpWorker::UdpWorker(boost::asio::io_context& io, UniqueFd fd, int family, bool wildcard,
-                     WorkerContext& context)
+                     QueryOrigin origin, WorkerContext& context)
     : slots_(std::make_unique<Slots>()),
       socket_(io, family == AF_INET ? boost::asio::ip::udp::v4() : boost::asio::ip::udp::v6(),
               fd.get()),
       context_(context),
       fd_(fd.release()),  // the Asio socket owns and closes it; we keep the number for syscalls
-      wildcard_(wildcard) {
+      wildcard_(wildcard),
+      origin_(origin) {
   Slots& s = *slots_;
   for (unsigned i = 0; i < kBatch; ++i) {
     s.query_iov[i] = {s.queries[i].data(), kQueryMax};
@@ -163,6 +164,8 @@ unsigned UdpWorker::answer_batch(unsigned received) noexcept {
   Slots& s = *slots_;
   const resolver::Snapshot* snapshot = context_.snapshot();  // once per batch
   QueryLog* const query_log = context_.query_log();
+  metrics::QueryRecorder* const recorder = context_.recorder();
+  const uint64_t batch_start = recorder != nullptr ? metrics::monotonic_ns() : 0;
   unsigned replies = 0;
   uint64_t answered = 0;
   uint64_t dropped = 0;
@@ -185,6 +188,10 @@ unsigned UdpWorker::answer_batch(unsigned received) noexcept {
     const resolver::AnswerResult result = resolver::answer(
         snapshot, std::span<const uint8_t>(s.queries[i].data(), s.received[i].msg_len),
         std::span<uint8_t>(s.answers[i].data(), kAnswerMax), resolver::Transport::Udp);
+    if (recorder != nullptr) {
+      recorder->record(origin_.server, metrics::Proto::Udp, origin_.family, result,
+                       s.received[i].msg_len, metrics::monotonic_ns() - batch_start);
+    }
     if (result.outcome == resolver::Outcome::Drop || result.size == 0 || result.size > kAnswerMax) {
       ++dropped;
       continue;

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include "dns/server/query_origin.hpp"
 #include "dns/server/unique_fd.hpp"
 
 namespace globaldns::dns {
@@ -26,7 +27,7 @@ class UdpWorker {
   static constexpr size_t kAnswerMax = 4096;
 
   // `wildcard`: bound to 0.0.0.0 or ::, so each reply names its source address explicitly.
-  UdpWorker(boost::asio::io_context& io, UniqueFd fd, int family, bool wildcard,
+  UdpWorker(boost::asio::io_context& io, UniqueFd fd, int family, bool wildcard, QueryOrigin origin,
             WorkerContext& context);
   ~UdpWorker();
   UdpWorker(const UdpWorker&) = delete;
@@ -49,6 +50,7 @@ class UdpWorker {
   int fd_;
   bool wildcard_;
   bool stopped_ = false;
+  QueryOrigin origin_;
 };
 
 }  // namespace globaldns::dns

@@ -2,6 +2,7 @@
 #include "dns/server/worker.hpp"
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <exception>
@@ -23,8 +24,10 @@ constexpr std::chrono::milliseconds kStopGrace{500};
 }  // namespace
 
 Worker::Worker(unsigned index, const resolver::SnapshotHolder& snapshots, const TcpOptions& tcp,
-               std::atomic<unsigned>& tcp_active)
-    : index_(index), context_(std::make_unique<WorkerContext>(snapshots, tcp, tcp_active)) {}
+               std::atomic<unsigned>& tcp_active, metrics::QueryCounters* counters)
+    : index_(index),
+      context_(std::make_unique<WorkerContext>(snapshots, tcp, tcp_active,
+                                               counters ? &counters->add_recorder() : nullptr)) {}
 
 Worker::~Worker() {
   request_stop();
@@ -35,11 +38,16 @@ Worker::~Worker() {
 }
 
 void Worker::add_udp(UniqueFd fd, int family, bool wildcard) {
-  udp_.push_back(std::make_unique<UdpWorker>(io_, std::move(fd), family, wildcard, *context_));
+  const QueryOrigin origin{static_cast<unsigned>(udp_.size()),
+                           family == AF_INET6 ? metrics::Family::Ip6 : metrics::Family::Ip4};
+  udp_.push_back(
+      std::make_unique<UdpWorker>(io_, std::move(fd), family, wildcard, origin, *context_));
 }
 
 void Worker::add_tcp(UniqueFd fd, int family) {
-  tcp_.push_back(std::make_unique<TcpListener>(io_, std::move(fd), family, *context_));
+  const QueryOrigin origin{static_cast<unsigned>(tcp_.size()),
+                           family == AF_INET6 ? metrics::Family::Ip6 : metrics::Family::Ip4};
+  tcp_.push_back(std::make_unique<TcpListener>(io_, std::move(fd), family, origin, *context_));
 }
 
 void Worker::set_query_log(QueryLog* log) noexcept {
@@ -74,8 +82,10 @@ void Worker::run() noexcept {
       return;
     } catch (const std::exception& e) {
       // A handler threw (bad_alloc, most likely): that one operation is lost, the worker lives.
+      WorkerStats::add(context_->stats().handler_exceptions, 1);
       spdlog::error("worker {}: {}", index_, e.what());
     } catch (...) {
+      WorkerStats::add(context_->stats().handler_exceptions, 1);
       spdlog::error("worker {}: unknown exception", index_);
     }
   }

@@ -28,12 +28,12 @@ class TcpListener;
 class Worker {
  public:
   Worker(unsigned index, const resolver::SnapshotHolder& snapshots, const TcpOptions& tcp,
-         std::atomic<unsigned>& tcp_active);
+         std::atomic<unsigned>& tcp_active, metrics::QueryCounters* counters);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Before start() only.
+  // Before start() only, one UDP socket and one listener per listen address, in its order.
   void add_udp(UniqueFd fd, int family, bool wildcard);
   void add_tcp(UniqueFd fd, int family);
   // The query log, shared by every worker; nullptr (the default) when it is off.

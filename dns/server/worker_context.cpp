@@ -6,10 +6,11 @@
 namespace globaldns::dns {
 
 WorkerContext::WorkerContext(const resolver::SnapshotHolder& snapshots, const TcpOptions& tcp,
-                             std::atomic<unsigned>& tcp_active)
+                             std::atomic<unsigned>& tcp_active, metrics::QueryRecorder* recorder)
     : reader_(snapshots),
       tcp_(tcp),
       tcp_active_(tcp_active),
+      recorder_(recorder),
       tcp_answer_(std::make_unique_for_overwrite<uint8_t[]>(kTcpAnswerMax)) {}
 
 WorkerContext::~WorkerContext() {

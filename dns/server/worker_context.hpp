@@ -13,6 +13,7 @@
 #include "dns/server/server.hpp"
 #include "dns/server/tcp_connection.hpp"
 #include "dns/server/worker_stats.hpp"
+#include "metrics/query_counters.hpp"
 #include "resolver/snapshot_holder.hpp"
 
 namespace globaldns::dns {
@@ -27,7 +28,7 @@ class WorkerContext {
   static constexpr size_t kTcpAnswerMax = 65535;
 
   WorkerContext(const resolver::SnapshotHolder& snapshots, const TcpOptions& tcp,
-                std::atomic<unsigned>& tcp_active);
+                std::atomic<unsigned>& tcp_active, metrics::QueryRecorder* recorder);
   ~WorkerContext();
   WorkerContext(const WorkerContext&) = delete;
   WorkerContext& operator=(const WorkerContext&) = delete;
@@ -43,6 +44,8 @@ class WorkerContext {
   QueryLog* query_log() const noexcept { return query_log_; }
   void set_query_log(QueryLog* log) noexcept { query_log_ = log; }
   const WorkerStats& stats() const noexcept { return stats_; }
+  // This worker's per-query counters; null when metrics are off.
+  metrics::QueryRecorder* recorder() noexcept { return recorder_; }
 
   // The cross-worker connection cap: false when max_connections are already open.
   bool try_acquire_connection() noexcept;
@@ -67,6 +70,7 @@ class WorkerContext {
   const TcpOptions tcp_;
   WorkerStats stats_;
   std::atomic<unsigned>& tcp_active_;
+  metrics::QueryRecorder* const recorder_;
   std::unique_ptr<uint8_t[]> tcp_answer_;
   ConnectionList connections_;
   boost::asio::io_context* stop_io_ = nullptr;  // set by begin_stop()

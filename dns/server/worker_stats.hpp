@@ -22,6 +22,7 @@ struct alignas(64) WorkerStats {
   Counter tcp_connections_refused{0};
   Counter tcp_timeouts{0};
   Counter udp_send_errors{0};
+  Counter handler_exceptions{0};
 
   // Single-writer add: only the owning worker's thread may call this.
   static void add(Counter& counter, uint64_t n) noexcept {
@@ -38,6 +39,7 @@ struct alignas(64) WorkerStats {
     sum.tcp_connections_refused += tcp_connections_refused.load(std::memory_order_relaxed);
     sum.tcp_timeouts += tcp_timeouts.load(std::memory_order_relaxed);
     sum.udp_send_errors += udp_send_errors.load(std::memory_order_relaxed);
+    sum.handler_exceptions += handler_exceptions.load(std::memory_order_relaxed);
   }
 };
 

@@ -677,6 +677,22 @@ TEST_F(KubeServe, TwoClustersAndFiles) {
            log.find("conflict: old.mesh.global is claimed by") != std::string::npos;
   })) << gd.log();
 
+  // /metrics shows every source loaded, the two conflicts, and each cluster's watch counters.
+  const uint16_t metrics = gd.http_port("/metrics");
+  ASSERT_NE(metrics, 0) << gd.log();
+  const std::string page = http_get(metrics, "/metrics").body;
+  for (const std::string line :
+       {"globaldns_source_loaded{source=\"files\"} 1",
+        "globaldns_source_loaded{source=\"kubernetes/c1\"} 1",
+        "globaldns_source_loaded{source=\"kubernetes/c2\"} 1", "globaldns_host_conflicts 2",
+        "globaldns_kube_connected{source=\"kubernetes/c2\"} 1",
+        "globaldns_kube_relists_total{source=\"kubernetes/c1\"} 0"}) {
+    EXPECT_NE(page.find("\n" + line + "\n"), std::string::npos) << line << "\n" << page;
+  }
+  EXPECT_NE(page.find("\nglobaldns_kube_watch_restarts_total{source=\"kubernetes/c2\"} "),
+            std::string::npos)
+      << page;
+
   one.control("/delete", del("ns1", "shared-one"));
   EXPECT_TRUE(eventually([&] { return serves(port, "shared.mesh.global.", "240.2.0.20"); }))
       << show(ask(port, "shared.mesh.global."));

@@ -108,8 +108,9 @@ inline HttpReply http_get(uint16_t port, const std::string& path,
 class ServerProcess {
  public:
   // `args` follow "globaldns"; "--listen 127.0.0.1:<port>" is added unless `listen` is false.
-  // /health and /ready go on ephemeral ports (see http_port()) unless `args` place them, so
-  // that parallel runs never fight over 8080 and 8181; and unless `args` ask for lameduck,
+  // /health, /ready and /metrics go on ephemeral ports (see http_port()) unless `args` place
+  // them, so that parallel runs never fight over 8080, 8181 and 9153; and unless `args` ask for
+  // lameduck,
   // SIGTERM stops at once rather than after the default 5 s.
   ServerProcess(const std::string& binary, std::vector<std::string> args,
                 const std::filesystem::path& log_path, bool add_listen = true)
@@ -118,8 +119,10 @@ class ServerProcess {
       args.push_back("--listen");
       args.push_back("127.0.0.1:" + std::to_string(port_));
     }
-    const std::pair<const char*, const char*> defaults[] = {
-        {"--health", "127.0.0.1:0"}, {"--ready", "127.0.0.1:0"}, {"--lameduck-ms", "0"}};
+    const std::pair<const char*, const char*> defaults[] = {{"--health", "127.0.0.1:0"},
+                                                            {"--ready", "127.0.0.1:0"},
+                                                            {"--metrics", "127.0.0.1:0"},
+                                                            {"--lameduck-ms", "0"}};
     for (const auto& [flag, value] : defaults) {
       bool given = false;
       for (const std::string& a : args)

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "dns/server/server.hpp"
+#include "metrics/exposition.hpp"
+#include "metrics/query_counters.hpp"
 #include "resolver/snapshot_holder.hpp"
 #include "tests/support/counting_new.hpp"
 #include "tests/unit/server/test_client.hpp"
@@ -11,7 +13,8 @@ namespace {
 
 using namespace test;
 
-TEST(ServerAllocationTest, UdpQueriesAllocateNothingOnTheWorker) {
+// With `counters`, each query is also counted (coredns_dns_*): that must allocate nothing either.
+void expect_no_allocation(metrics::QueryCounters* counters) {
   // Only the server's threads count: the test thread allocates freely (gtest, its buffers).
   globaldns::testing::t_allocations_exempt = true;
   resolver::SnapshotHolder holder;
@@ -19,6 +22,7 @@ TEST(ServerAllocationTest, UdpQueriesAllocateNothingOnTheWorker) {
   ServerOptions options;
   options.listen.push_back(ListenAddress{"127.0.0.1", 0});
   options.threads = 1;
+  options.query_counters = counters;
   Server server(options, holder);
   ASSERT_TRUE(server.start().ok());
   const uint16_t port = server.bound_udp().front().port;
@@ -37,6 +41,21 @@ TEST(ServerAllocationTest, UdpQueriesAllocateNothingOnTheWorker) {
   globaldns::testing::g_count_allocations = false;
   EXPECT_EQ(globaldns::testing::g_allocations.load(), 0u);
   EXPECT_GE(server.stats().udp_queries, 550u);
+}
+
+TEST(ServerAllocationTest, UdpQueriesAllocateNothingOnTheWorker) {
+  expect_no_allocation(nullptr);
+}
+
+TEST(ServerAllocationTest, CountingQueriesAllocatesNothingOnTheWorker) {
+  metrics::QueryCounters counters(1);
+  counters.set_server_name(0, "dns://127.0.0.1:0");
+  counters.set_zone_names({"global."});
+  expect_no_allocation(&counters);
+  metrics::Exposition page;
+  counters.write(page);
+  // Every query was counted: 550 A queries in the test zone (make_query asks within it).
+  EXPECT_NE(page.text().find("type=\"A\"} 550\n"), std::string::npos) << page.text();
 }
 
 }  // namespace

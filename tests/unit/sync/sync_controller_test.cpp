@@ -160,6 +160,30 @@ TEST_F(SyncControllerTest, FailedBuildKeepsTheOldSnapshot) {
   EXPECT_EQ(summary.serial, 1'700'000'001u);
 }
 
+TEST_F(SyncControllerTest, CountersSayWhatWasServedAndWhatBuildsCost) {
+  SyncController controller(settings(), holder_, hooks());
+  EXPECT_EQ(controller.counters().publishes, 0u);
+  ASSERT_EQ(
+      controller.apply({entry("a", {"a.global", "b.global"}, {"240.0.0.1", "10.0.0.1"})}).outcome,
+      ApplyOutcome::Published);
+  SyncCounters c = controller.counters();
+  EXPECT_EQ(c.publishes, 1u);
+  EXPECT_EQ(c.build_failures, 0u);
+  EXPECT_EQ(c.served.names, 2u);
+  EXPECT_EQ(c.served.addresses, 2u);  // 240.0.0.1 for each host; 10.0.0.1 is outside the range
+  EXPECT_GE(c.served.skipped, 1u);
+  EXPECT_EQ(c.last_publish_unix, now_);
+  EXPECT_GE(c.build_seconds_total, c.last_build_seconds);
+
+  fail_build_ = true;
+  EXPECT_EQ(controller.apply({entry("a", {"a.global"}, {"240.0.0.2"})}).outcome,
+            ApplyOutcome::BuildFailed);
+  c = controller.counters();
+  EXPECT_EQ(c.publishes, 1u);
+  EXPECT_EQ(c.build_failures, 1u);
+  EXPECT_EQ(c.served.names, 2u);  // what is served did not change
+}
+
 TEST_F(SyncControllerTest, RealBuilderRejectingSettingsKeepsTheOldSnapshot) {
   SyncController controller(settings(), holder_, SyncHooks{{}, [this] { return now_; }});
   ASSERT_EQ(controller.apply({entry("a", {"a.global"}, {"240.0.0.1"})}).outcome,
