@@ -1,5 +1,5 @@
-// `globaldns serve`: files and clusters -> snapshots -> UDP/TCP workers, with SIGHUP reload,
-// /health and /ready, and lameduck on SIGTERM.
+// `globaldns serve`: files and clusters -> snapshots -> UDP/TCP workers and the gRPC DnsService,
+// with SIGHUP reload, /health and /ready, and lameduck on SIGTERM.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -32,10 +32,10 @@ namespace {
 
 constexpr const char* kServeUsage =
     "usage: globaldns serve [flags]\n"
-    "Serves the configured zones on UDP and TCP from ServiceEntries in files and/or Kubernetes\n"
-    "API servers. SIGHUP reloads the config file. SIGTERM or SIGINT enters lameduck (/ready\n"
-    "answers 503, DNS is still answered) for lameduck_ms, then stops; a second one stops at "
-    "once.\n\n";
+    "Serves the configured zones on UDP, TCP and gRPC (CoreDNS's DnsService) from ServiceEntries\n"
+    "in files and/or Kubernetes API servers. SIGHUP reloads the config file. SIGTERM or SIGINT\n"
+    "enters lameduck (/ready answers 503, DNS and gRPC are still answered) for lameduck_ms, then\n"
+    "stops; a second one stops at once.\n\n";
 
 constexpr const char* kFilesSource = "files";
 // While a source cannot reach its API server, this often a reminder says what is served.
@@ -49,6 +49,7 @@ class Service {
         config_(std::move(config)),
         controller_(sync_settings(config_), holder_),
         server_(server_options(config_), holder_),
+        grpc_(holder_),
         status_timer_(io_),
         lameduck_timer_(io_) {}
 
@@ -74,6 +75,10 @@ class Service {
     }
     files_ = std::move(files);
     if (auto started = start_http(); !started) {
+      std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
+      return kExitFailure;
+    }
+    if (auto started = start_grpc(); !started) {
       std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
       return kExitFailure;
     }
@@ -129,6 +134,18 @@ class Service {
     }
     for (auto& server : http_)
       if (auto started = server->start(); !started) return started;
+    return ok_result();
+  }
+
+  // CoreDNS's DnsService for a "grpc" block in a Corefile; it runs on gRPC's own threads.
+  Result<Ok> start_grpc() {
+    if (config_.grpc == "off") return ok_result();
+    const dns::GrpcServerOptions options = grpc_server_options(config_);
+    if (auto started = grpc_.start(options); !started) return started;
+    spdlog::info("serving gRPC on {} ({})", grpc_.address(),
+                 options.tls.cert.empty()        ? "plaintext"
+                 : options.tls.client_ca.empty() ? "TLS"
+                                                 : "TLS, client certificates required");
     return ok_result();
   }
 
@@ -261,8 +278,8 @@ class Service {
       }
       lameduck_ = true;
       spdlog::info(
-          "signal {}: lameduck for {} ms: /ready answers 503, DNS still answered; a second "
-          "signal stops at once",
+          "signal {}: lameduck for {} ms: /ready answers 503, DNS and gRPC still answered; a "
+          "second signal stops at once",
           sig, config_.lameduck_ms);
       lameduck_timer_.expires_after(std::chrono::milliseconds(config_.lameduck_ms));
       lameduck_timer_.async_wait([this](const boost::system::error_code& timer_ec) {
@@ -280,6 +297,7 @@ class Service {
     status_timer_.cancel();
     lameduck_timer_.cancel();
     for (auto& server : http_) server->stop();
+    grpc_.stop();
     server_.stop();
     io_.stop();
   }
@@ -294,9 +312,11 @@ class Service {
     }
     const config::Config& next = inv.config;
     if (next.listen != config_.listen || next.threads != config_.threads ||
-        next.tcp != config_.tcp || next.health != config_.health || next.ready != config_.ready)
+        next.tcp != config_.tcp || next.health != config_.health || next.ready != config_.ready ||
+        next.grpc != config_.grpc || next.grpc_tls != config_.grpc_tls)
       spdlog::warn(
-          "reload: listen, threads, tcp, health and ready settings change only on restart");
+          "reload: listen, threads, tcp, health, ready, grpc and grpc_tls settings change only on "
+          "restart");
     std::optional<std::vector<sync::kube::KubeSourceOptions>> kube;
     if (next.kubernetes != config_.kubernetes) {
       auto options = kube_source_options(next);
@@ -341,6 +361,7 @@ class Service {
   resolver::SnapshotHolder holder_;
   sync::SyncController controller_;
   dns::Server server_;
+  dns::GrpcServer grpc_;
   std::unique_ptr<sync::FileSource> files_;
   std::vector<std::unique_ptr<sync::kube::KubeSource>> kube_;
   boost::asio::steady_timer status_timer_;
