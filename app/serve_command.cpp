@@ -54,6 +54,9 @@ class Service {
         lameduck_timer_(io_) {}
 
   int run() {
+    // Caught from the start: a SIGTERM while the listeners start is handled once io_ runs,
+    // rather than killing the process.
+    boost::asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
     auto kube = kube_source_options(config_);
     if (!kube) {
       std::fprintf(stderr, "globaldns: %s\n", kube.error().c_str());
@@ -92,7 +95,6 @@ class Service {
       spdlog::warn("not every source has loaded: answering SERVFAIL until they do");
     schedule_status();
 
-    boost::asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
     wait_for_signal(signals);
     io_.run();
     spdlog::info("stopped");
