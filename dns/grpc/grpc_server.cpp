@@ -242,6 +242,7 @@ Result<Ok> GrpcServer::start(const GrpcServerOptions& options) {
   const std::string shown = options.host.empty()
                                 ? std::string(":").append(std::to_string(options.port))
                                 : format_address(options.host, options.port);
+  if (impl_->server) return Error{"cannot serve gRPC on " + shown + ": already serving"};
   auto creds = credentials(options.tls);
   if (!creds) return Error{"cannot serve gRPC on " + shown + ": " + creds.error()};
 
