@@ -628,9 +628,10 @@ TEST(Startup, BadConfigAndPortInUseExitNonZeroWithOneClearLine) {
   socklen_t len = sizeof a;
   bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  out = run_command(kBinary + " serve --files " + kExamples + " --health off --ready off --grpc off" +
-                        " --listen 127.0.0.1:" + std::to_string(ntohs(a.sin_port)),
-                    &code);
+  out =
+      run_command(kBinary + " serve --files " + kExamples + " --health off --ready off --grpc off" +
+                      " --listen 127.0.0.1:" + std::to_string(ntohs(a.sin_port)),
+                  &code);
   close(fd);
   EXPECT_NE(code, 0) << out;
   EXPECT_NE(out.find("in use"), std::string::npos) << out;
