@@ -107,9 +107,9 @@ const std::vector<Setting>& table() {
           .max = kMaxMs,
           .flag = "lameduck-ms",
           .metavar = "MS",
-          .help = "On SIGTERM or SIGINT, keep answering DNS for this many milliseconds while "
-                  "/ready answers 503, so load balancers stop sending queries first; then stop "
-                  "and exit 0. A second signal exits at once. 0 stops at once.",
+          .help = "On SIGTERM or SIGINT, keep answering DNS (and gRPC) for this many milliseconds "
+                  "while /ready answers 503, so load balancers stop sending queries first; then "
+                  "stop and exit 0. A second signal exits at once. 0 stops at once.",
       },
       {
           GLOBALDNS_SETTING(zones),
