@@ -1,5 +1,5 @@
-// `globaldns serve`: files and clusters -> snapshots -> UDP/TCP workers, with SIGHUP reload,
-// /health, /ready, /metrics, /zone and /explain, and lameduck on SIGTERM.
+// `globaldns serve`: files and clusters -> snapshots -> UDP/TCP workers and the gRPC DnsService,
+// with SIGHUP reload, /health, /ready, /metrics, /zone and /explain, and lameduck on SIGTERM.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -36,10 +36,10 @@ namespace {
 
 constexpr const char* kServeUsage =
     "usage: globaldns serve [flags]\n"
-    "Serves the configured zones on UDP and TCP from ServiceEntries in files and/or Kubernetes\n"
-    "API servers. SIGHUP reloads the config file. SIGTERM or SIGINT enters lameduck (/ready\n"
-    "answers 503, DNS is still answered) for lameduck_ms, then stops; a second one stops at "
-    "once.\n"
+    "Serves the configured zones on UDP, TCP and gRPC (CoreDNS's DnsService) from ServiceEntries\n"
+    "in files and/or Kubernetes API servers. SIGHUP reloads the config file. SIGTERM or SIGINT\n"
+    "enters lameduck (/ready answers 503, DNS and gRPC are still answered) for lameduck_ms, then\n"
+    "stops; a second one stops at once.\n"
     "The health listener also serves /zone (what is served, as a zone file) and\n"
     "/explain?name=NAME (why a name is or is not served; see `globaldns explain`).\n\n";
 
@@ -59,10 +59,14 @@ class Service {
                             : std::make_unique<metrics::QueryCounters>(
                                   static_cast<unsigned>(config_.listen.size()))),
         server_(counted(server_options(config_), query_counters_.get()), holder_),
+        grpc_(holder_),
         status_timer_(io_),
         lameduck_timer_(io_) {}
 
   int run() {
+    // Caught from the start: a SIGTERM while the listeners start is handled once io_ runs,
+    // rather than killing the process.
+    boost::asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
     auto kube = kube_source_options(config_);
     if (!kube) {
       std::fprintf(stderr, "globaldns: %s\n", kube.error().c_str());
@@ -87,6 +91,10 @@ class Service {
       std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
       return kExitFailure;
     }
+    if (auto started = start_grpc(); !started) {
+      std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
+      return kExitFailure;
+    }
     if (auto started = server_.start(); !started) {
       std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
       return kExitFailure;
@@ -98,7 +106,6 @@ class Service {
       spdlog::warn("not every source has loaded: answering SERVFAIL until they do");
     schedule_status();
 
-    boost::asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
     wait_for_signal(signals);
     io_.run();
     spdlog::info("stopped");
@@ -185,6 +192,18 @@ class Service {
     }
     for (auto& server : http_)
       if (auto started = server->start(); !started) return started;
+    return ok_result();
+  }
+
+  // CoreDNS's DnsService for a "grpc" block in a Corefile; it runs on gRPC's own threads.
+  Result<Ok> start_grpc() {
+    if (config_.grpc == "off") return ok_result();
+    const dns::GrpcServerOptions options = grpc_server_options(config_);
+    if (auto started = grpc_.start(options); !started) return started;
+    spdlog::info("serving gRPC on {} ({})", grpc_.address(),
+                 options.tls.cert.empty()        ? "plaintext"
+                 : options.tls.client_ca.empty() ? "TLS"
+                                                 : "TLS, client certificates required");
     return ok_result();
   }
 
@@ -320,8 +339,8 @@ class Service {
       }
       lameduck_ = true;
       spdlog::info(
-          "signal {}: lameduck for {} ms: /ready answers 503, DNS still answered; a second "
-          "signal stops at once",
+          "signal {}: lameduck for {} ms: /ready answers 503, DNS and gRPC still answered; a "
+          "second signal stops at once",
           sig, config_.lameduck_ms);
       lameduck_timer_.expires_after(std::chrono::milliseconds(config_.lameduck_ms));
       lameduck_timer_.async_wait([this](const boost::system::error_code& timer_ec) {
@@ -339,6 +358,7 @@ class Service {
     status_timer_.cancel();
     lameduck_timer_.cancel();
     for (auto& server : http_) server->stop();
+    grpc_.stop();
     server_.stop();
     io_.stop();
   }
@@ -354,9 +374,11 @@ class Service {
     const config::Config& next = inv.config;
     if (next.listen != config_.listen || next.threads != config_.threads ||
         next.tcp != config_.tcp || next.health != config_.health || next.ready != config_.ready ||
-        next.metrics != config_.metrics)
+        next.metrics != config_.metrics || next.grpc != config_.grpc ||
+        next.grpc_tls != config_.grpc_tls)
       spdlog::warn(
-          "reload: listen, threads, tcp, health, ready and metrics settings change only on "
+          "reload: listen, threads, tcp, health, ready, metrics, grpc and grpc_tls settings change "
+          "only on "
           "restart");
     std::optional<std::vector<sync::kube::KubeSourceOptions>> kube;
     if (next.kubernetes != config_.kubernetes) {
@@ -406,6 +428,7 @@ class Service {
   sync::SyncController controller_;
   std::unique_ptr<metrics::QueryCounters> query_counters_;  // null when metrics are off
   dns::Server server_;
+  dns::GrpcServer grpc_;
   std::unique_ptr<sync::FileSource> files_;
   std::vector<std::unique_ptr<sync::kube::KubeSource>> kube_;
   boost::asio::steady_timer status_timer_;

@@ -88,6 +88,18 @@ dns::ServerOptions server_options(const config::Config& c) {
   return o;
 }
 
+dns::GrpcServerOptions grpc_server_options(const config::Config& c) {
+  dns::GrpcServerOptions o;
+  if (auto hp = config::parse_host_port(c.grpc, config::EmptyHost::Any)) {
+    o.host = hp->host;
+    o.port = hp->port;
+  }
+  o.tls.cert = c.grpc_tls.cert;
+  o.tls.key = c.grpc_tls.key;
+  o.tls.client_ca = c.grpc_tls.client_ca;
+  return o;
+}
+
 sync::FileSourceOptions file_source_options(const config::Config& c) {
   sync::FileSourceOptions o;
   o.paths = c.files;

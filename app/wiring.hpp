@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "dns/grpc/grpc_server.hpp"
 #include "dns/server/server.hpp"
 #include "resolver/result.hpp"
 #include "sync/file_source.hpp"
@@ -17,6 +18,8 @@ namespace globaldns::app {
 sync::SyncSettings sync_settings(const config::Config& config);
 dns::ServerOptions server_options(const config::Config& config);
 sync::FileSourceOptions file_source_options(const config::Config& config);
+// Only when config.grpc is not "off".
+dns::GrpcServerOptions grpc_server_options(const config::Config& config);
 // One KubeSource per cluster: in-cluster first, then each kubeconfig context. Reads the
 // credentials now, so a missing token, a broken kubeconfig or an unknown context is an error
 // at start-up that names the file and what is wrong.

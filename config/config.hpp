@@ -32,6 +32,14 @@ struct ChaosConfig {
   bool operator==(const ChaosConfig&) const = default;
 };
 
+// TLS of the gRPC listener: PEM file paths; all "" = plaintext.
+struct GrpcTlsConfig {
+  std::string cert;  // with key
+  std::string key;
+  std::string client_ca;  // "" = no client certificate asked for; else required and verified
+  bool operator==(const GrpcTlsConfig&) const = default;
+};
+
 struct TcpConfig {
   uint32_t idle_timeout_ms = 0;
   uint32_t write_timeout_ms = 0;
@@ -76,7 +84,9 @@ struct Config {
   std::string health;               // "ADDR:PORT" of GET /health, or "off"
   std::string ready;                // "ADDR:PORT" of GET /ready, or "off"
   std::string metrics;              // "ADDR:PORT" of GET /metrics, or "off" (no query counting)
-  uint32_t lameduck_ms = 0;         // after SIGTERM: /ready 503, DNS still served; 0 = none
+  std::string grpc;                 // "ADDR:PORT", ":PORT" (every interface) or "off"
+  GrpcTlsConfig grpc_tls;
+  uint32_t lameduck_ms = 0;  // after SIGTERM: /ready 503, DNS still served; 0 = none
   std::vector<std::string> zones;
   uint32_t ttl = 0;
   std::vector<std::string> allow_cidrs;

@@ -11,11 +11,14 @@ namespace globaldns::config {
 namespace {
 
 // The split address or the reason it failed; both public functions are views of this one.
-std::variant<HostPort, std::string> split(std::string_view text) {
+std::variant<HostPort, std::string> split(std::string_view text, EmptyHost empty) {
   std::string_view host;
   std::string_view port;
   bool v6 = false;
-  if (!text.empty() && text.front() == '[') {
+  const bool any = empty == EmptyHost::Any && !text.empty() && text.front() == ':';
+  if (any) {
+    port = text.substr(1);
+  } else if (!text.empty() && text.front() == '[') {
     size_t close = text.find("]:");
     if (close == std::string_view::npos)
       return std::string("missing \"]:PORT\" after the IPv6 address");
@@ -33,7 +36,7 @@ std::variant<HostPort, std::string> split(std::string_view text) {
   }
   std::array<uint8_t, 16> bytes{};
   std::string host_text(host);
-  if (inet_pton(v6 ? AF_INET6 : AF_INET, host_text.c_str(), bytes.data()) != 1) {
+  if (!any && inet_pton(v6 ? AF_INET6 : AF_INET, host_text.c_str(), bytes.data()) != 1) {
     return "\"" + host_text + "\" is not an " + (v6 ? "IPv6" : "IPv4") + " address";
   }
   unsigned value = 0;
@@ -47,14 +50,14 @@ std::variant<HostPort, std::string> split(std::string_view text) {
 
 }  // namespace
 
-std::optional<HostPort> parse_host_port(std::string_view text) {
-  auto result = split(text);
+std::optional<HostPort> parse_host_port(std::string_view text, EmptyHost empty) {
+  auto result = split(text, empty);
   if (auto* hp = std::get_if<HostPort>(&result)) return std::move(*hp);
   return std::nullopt;
 }
 
-std::optional<std::string> host_port_error(std::string_view text) {
-  auto result = split(text);
+std::optional<std::string> host_port_error(std::string_view text, EmptyHost empty) {
+  auto result = split(text, empty);
   if (auto* why = std::get_if<std::string>(&result)) return std::move(*why);
   return std::nullopt;
 }

@@ -46,11 +46,13 @@ std::optional<std::string> shape_error(Shape shape, std::string_view text) {
     case Shape::HostPort:
       return host_port_error(text);
     case Shape::HostPortOrOff:
+    case Shape::AnyHostPortOrOff:
       if (text == "off") return std::nullopt;
       if (text.size() == 3 && (text[0] | 0x20) == 'o' && (text[1] | 0x20) == 'f' &&
           (text[2] | 0x20) == 'f')
         return "write off in lower case";
-      return host_port_error(text);
+      return host_port_error(
+          text, shape == Shape::AnyHostPortOrOff ? EmptyHost::Any : EmptyHost::Refused);
     case Shape::DomainName:
       return domain_name_error(text);
     case Shape::Cidr:
@@ -97,6 +99,8 @@ std::string shape_expectation(Shape shape) {
       return "text";
     case Shape::HostPortOrOff:
       return "ADDR:PORT such as 127.0.0.1:8080 or [::1]:8080, or off";
+    case Shape::AnyHostPortOrOff:
+      return "ADDR:PORT such as 127.0.0.1:8053 or [::1]:8053, :PORT for every interface, or off";
     case Shape::ChaosText:
       return "auto, off, or a text of 1 to 255 bytes";
     case Shape::RateOrOff:

@@ -78,14 +78,53 @@ const std::vector<Setting>& table() {
                   "0.0.0.0:9153, the port CoreDNS's prometheus plugin uses.",
       },
       {
+          GLOBALDNS_SETTING(grpc),
+          .default_value = {":8053"},
+          .shape = Shape::AnyHostPortOrOff,
+          .flag = "grpc",
+          .metavar = "ADDR:PORT",
+          .help = "Where to serve CoreDNS's gRPC DnsService (coredns.dns.DnsService/Query), so "
+                  "that a CoreDNS \"grpc global. ADDR:PORT\" block (the istiocoredns set-up) "
+                  "can use this server: the same answers as over TCP. :PORT listens on every "
+                  "interface, as CoreDNS's default :8053 does. off: no listener. Plaintext unless "
+                  "grpc_tls.cert is set.",
+      },
+      {
+          GLOBALDNS_SETTING(grpc_tls.cert),
+          .default_value = {""},
+          .shape = Shape::OptionalPath,
+          .flag = "grpc-tls-cert",
+          .metavar = "PATH",
+          .help = "PEM certificate (chain) of the gRPC listener; with grpc_tls.key it serves "
+                  "TLS only. Empty: plaintext.",
+      },
+      {
+          GLOBALDNS_SETTING(grpc_tls.key),
+          .default_value = {""},
+          .shape = Shape::OptionalPath,
+          .flag = "grpc-tls-key",
+          .metavar = "PATH",
+          .help = "PEM private key of grpc_tls.cert.",
+      },
+      {
+          GLOBALDNS_SETTING(grpc_tls.client_ca),
+          .default_value = {""},
+          .shape = Shape::OptionalPath,
+          .flag = "grpc-tls-client-ca",
+          .metavar = "PATH",
+          .help = "PEM CA certificates: when set, gRPC clients must present a certificate signed "
+                  "by one of them (CoreDNS: tls CERT KEY CA in the grpc block). Needs "
+                  "grpc_tls.cert.",
+      },
+      {
           GLOBALDNS_SETTING(lameduck_ms),
           .default_value = {"5000"},
           .max = kMaxMs,
           .flag = "lameduck-ms",
           .metavar = "MS",
-          .help = "On SIGTERM or SIGINT, keep answering DNS for this many milliseconds while "
-                  "/ready answers 503, so load balancers stop sending queries first; then stop "
-                  "and exit 0. A second signal exits at once. 0 stops at once.",
+          .help = "On SIGTERM or SIGINT, keep answering DNS (and gRPC) for this many milliseconds "
+                  "while /ready answers 503, so load balancers stop sending queries first; then "
+                  "stop and exit 0. A second signal exits at once. 0 stops at once.",
       },
       {
           GLOBALDNS_SETTING(zones),
@@ -386,6 +425,8 @@ const std::vector<Setting>& table() {
 #undef GLOBALDNS_SETTING
 
 constexpr Section kSections[] = {
+    {"grpc_tls",
+     "TLS for the gRPC listener, as CoreDNS's grpc plugin speaks it with tls CERT KEY CA."},
     {"soa", "The SOA record at each zone apex (RFC 1035 §3.3.13). Times are in seconds."},
     {"chaos",
      "Answers that name this server, to CHAOS-class TXT queries as BIND and NSD give them (an "

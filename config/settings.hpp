@@ -38,16 +38,17 @@ constexpr uint32_t kMaxRate = 1000000;
 
 // What a string (or each item of a list) must look like.
 enum class Shape {
-  Path,           // a file or directory path: any non-empty text
-  HostPort,       // "127.0.0.1:53", "[::1]:53"
-  DomainName,     // "global.", "globaldns.istio-system.svc.cluster.local."
-  Cidr,           // "240.0.0.0/8", "fd00::/8"; host bits zero
-  OptionalPath,   // a path, or "" for none
-  Word,           // a name without spaces: a Kubernetes namespace or kubeconfig context
-  Text,           // anything, "" included: a label selector, checked by the API server
-  HostPortOrOff,  // a HostPort, or "off" to disable a listener
-  ChaosText,      // "auto", "off", or 1 to 255 bytes of text: one TXT character-string
-  RateOrOff,      // "off", or a rate per second from 1 to kMaxRate
+  Path,              // a file or directory path: any non-empty text
+  HostPort,          // "127.0.0.1:53", "[::1]:53"
+  DomainName,        // "global.", "globaldns.istio-system.svc.cluster.local."
+  Cidr,              // "240.0.0.0/8", "fd00::/8"; host bits zero
+  OptionalPath,      // a path, or "" for none
+  Word,              // a name without spaces: a Kubernetes namespace or kubeconfig context
+  Text,              // anything, "" included: a label selector, checked by the API server
+  HostPortOrOff,     // a HostPort, or "off" to disable a listener
+  AnyHostPortOrOff,  // a HostPortOrOff, or ":PORT" for every interface
+  ChaosText,         // "auto", "off", or 1 to 255 bytes of text: one TXT character-string
+  RateOrOff,         // "off", or a rate per second from 1 to kMaxRate
 };
 
 // One setting. The YAML loader, the command-line flags, validation, the generated example file

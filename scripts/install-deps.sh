@@ -8,7 +8,7 @@
 # so a machine that has everything pays one dpkg-query (~50 ms). Installing needs root; a
 # non-root user with everything installed is fine.
 #
-# To add packages (gRPC, ...), append them to the matching list below; nothing else changes.
+# To add packages, append them to the matching list below; nothing else changes.
 # GLOBALDNS_SKIP_DEPS=1 skips the whole thing (a non-Debian machine with its own packages).
 set -euo pipefail
 
@@ -17,6 +17,7 @@ PKGS_BUILD=(
   g++ cmake ninja-build pkg-config
   libldns-dev libboost1.81-dev libyaml-cpp-dev libspdlog-dev
   libboost-json1.81-dev libboost-url1.81-dev libssl-dev  # the Kubernetes API client
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # dns/grpc DnsService
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Clients the integration tests drive the real binary with, and the format check.
@@ -27,6 +28,7 @@ PKGS_TEST=(
   ldnsutils       # drill
   busybox         # busybox nslookup (a musl-style resolver client)
   python3 python3-dnspython
+  python3-grpcio python3-grpc-tools  # a gRPC client for the DnsService, stubs from dns.proto
   iproute2        # ss, ip
   openssl         # certificates for the fake Kubernetes API server
   # Resolvers that forward `global` to globaldns as kube-dns would (tests/integration/

@@ -683,9 +683,10 @@ TEST(Startup, BadConfigAndPortInUseExitNonZeroWithOneClearLine) {
   socklen_t len = sizeof a;
   bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  out = run_command(kBinary + " serve --files " + kExamples + " --health off --ready off" +
-                        " --listen 127.0.0.1:" + std::to_string(ntohs(a.sin_port)),
-                    &code);
+  out =
+      run_command(kBinary + " serve --files " + kExamples + " --health off --ready off --grpc off" +
+                      " --listen 127.0.0.1:" + std::to_string(ntohs(a.sin_port)),
+                  &code);
   close(fd);
   EXPECT_NE(code, 0) << out;
   EXPECT_NE(out.find("in use"), std::string::npos) << out;
@@ -705,6 +706,29 @@ TEST(Startup, BadConfigAndPortInUseExitNonZeroWithOneClearLine) {
   EXPECT_NE(code, 0) << out;
   EXPECT_NE(out.find("cannot bind HTTP on " + held + ": Address already in use"), std::string::npos)
       << out;
+}
+
+// gRPC is off unless asked for (ServerProcess's default); asked for on port 0, its bound port is
+// logged, and it listens there. What it answers: tests/integration/grpc_test.py.
+TEST(Startup, GrpcOnPortZeroLogsTheBoundPort) {
+  const fs::path dir = fs::temp_directory_path() / ("globaldns-grpc-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  {
+    ServerProcess off(kBinary, {"serve", "--files", kExamples}, dir / "off.log");
+    EXPECT_EQ(off.grpc_port(std::chrono::milliseconds(500)), 0) << off.log();
+    ServerProcess on(kBinary, {"serve", "--files", kExamples, "--grpc", "127.0.0.1:0"},
+                     dir / "on.log");
+    const uint16_t port = on.grpc_port();
+    ASSERT_NE(port, 0) << on.log();
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    auto a = loopback(port);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << strerror(errno);
+    close(fd);
+    EXPECT_NE(on.log().find("serving gRPC on 127.0.0.1:" + std::to_string(port) + " (plaintext)"),
+              std::string::npos)
+        << on.log();
+  }
+  fs::remove_all(dir);
 }
 
 TEST(Check, PrintsWhatIsServedAndWhatIsSkipped) {

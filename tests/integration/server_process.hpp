@@ -109,9 +109,10 @@ class ServerProcess {
  public:
   // `args` follow "globaldns"; "--listen 127.0.0.1:<port>" is added unless `listen` is false.
   // /health, /ready and /metrics go on ephemeral ports (see http_port()) unless `args` place
-  // them, so that parallel runs never fight over 8080, 8181 and 9153; and unless `args` ask for
-  // lameduck,
-  // SIGTERM stops at once rather than after the default 5 s.
+  // them, so that parallel runs never fight over 8080, 8181 and 9153; gRPC is off (its default
+  // is every interface's 8053) unless `args` ask for it, e.g. "--grpc 127.0.0.1:0" (see
+  // grpc_port()); and unless `args` ask for lameduck, SIGTERM stops at once rather than after
+  // the default 5 s.
   ServerProcess(const std::string& binary, std::vector<std::string> args,
                 const std::filesystem::path& log_path, bool add_listen = true)
       : port_(free_port()), log_path_(log_path) {
@@ -122,6 +123,7 @@ class ServerProcess {
     const std::pair<const char*, const char*> defaults[] = {{"--health", "127.0.0.1:0"},
                                                             {"--ready", "127.0.0.1:0"},
                                                             {"--metrics", "127.0.0.1:0"},
+                                                            {"--grpc", "off"},
                                                             {"--lameduck-ms", "0"}};
     for (const auto& [flag, value] : defaults) {
       bool given = false;
@@ -206,6 +208,24 @@ class ServerProcess {
         if (paths.find(wanted) == std::string::npos) continue;
         const size_t colon = line.rfind(':', open);
         return static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return 0;
+  }
+
+  // The bound gRPC port, from the log line "serving gRPC on 127.0.0.1:PORT (plaintext)"; 0 when
+  // it does not appear in `timeout`.
+  uint16_t grpc_port(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const std::string marker = "serving gRPC on ";
+    do {
+      const std::string text = log();
+      const size_t at = text.find(marker);
+      const size_t open = at == std::string::npos ? at : text.find(" (", at);
+      if (open != std::string::npos) {
+        const size_t colon = text.rfind(':', open);
+        return static_cast<uint16_t>(std::atoi(text.c_str() + colon + 1));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } while (std::chrono::steady_clock::now() < deadline);

@@ -60,6 +60,16 @@ INSTANTIATE_TEST_SUITE_P(
                    EXPECT_EQ(c.lameduck_ms, 0u);
                  },
                  {"health", "ready", "lameduck_ms"}},
+        FlagCase{"GrpcAndItsTls",
+                 {"--grpc", "off", "--grpc-tls-cert", "/c.pem", "--grpc-tls-key=/k.pem",
+                  "--grpc-tls-client-ca", "/ca.pem"},
+                 [](const Config& c) {
+                   EXPECT_EQ(c.grpc, "off");
+                   EXPECT_EQ(c.grpc_tls.cert, "/c.pem");
+                   EXPECT_EQ(c.grpc_tls.key, "/k.pem");
+                   EXPECT_EQ(c.grpc_tls.client_ca, "/ca.pem");
+                 },
+                 {"grpc", "grpc_tls.cert", "grpc_tls.key", "grpc_tls.client_ca"}},
         FlagCase{"AllowCidrReplacesDefault",
                  {"--allow-cidr", "fd00::/8"},
                  [](const Config& c) { EXPECT_EQ(c.allow_cidrs, Strings{"fd00::/8"}); },

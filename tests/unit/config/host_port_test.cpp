@@ -39,5 +39,26 @@ INSTANTIATE_TEST_SUITE_P(
         HostPortCase{"localhost:53", std::nullopt, "\"localhost\" is not an IPv4 address"},
         HostPortCase{":53", std::nullopt, "\"\" is not an IPv4 address"}));
 
+// The gRPC listener also takes ":PORT", every interface, as CoreDNS writes ":8053".
+class AnyHostPortTest : public testing::TestWithParam<HostPortCase> {};
+
+TEST_P(AnyHostPortTest, ParsesOrExplains) {
+  const HostPortCase& c = GetParam();
+  EXPECT_EQ(parse_host_port(c.text, EmptyHost::Any), c.parsed) << c.text;
+  EXPECT_EQ(host_port_error(c.text, EmptyHost::Any), c.error) << c.text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Addresses, AnyHostPortTest,
+    testing::Values(
+        HostPortCase{":8053", HostPort{"", 8053}, std::nullopt},
+        HostPortCase{":0", HostPort{"", 0}, std::nullopt},
+        HostPortCase{"127.0.0.1:8053", HostPort{"127.0.0.1", 8053}, std::nullopt},
+        HostPortCase{"[::1]:8053", HostPort{"::1", 8053}, std::nullopt},
+        HostPortCase{":", std::nullopt, "the port must be a number from 0 to 65535"},
+        HostPortCase{"::8053", std::nullopt, "the port must be a number from 0 to 65535"},
+        HostPortCase{":65536", std::nullopt, "the port must be a number from 0 to 65535"},
+        HostPortCase{"8053", std::nullopt, "missing \":PORT\""}));
+
 }  // namespace
 }  // namespace globaldns::config

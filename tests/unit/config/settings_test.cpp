@@ -19,6 +19,8 @@ TEST(Defaults, MatchTheDesign) {
   EXPECT_EQ(c.threads, 0u);
   EXPECT_EQ(c.health, "127.0.0.1:8080");
   EXPECT_EQ(c.ready, "127.0.0.1:8181");
+  EXPECT_EQ(c.grpc, ":8053");  // CoreDNS's: every interface
+  EXPECT_EQ(c.grpc_tls, GrpcTlsConfig{});
   EXPECT_EQ(c.lameduck_ms, 5000u);
   EXPECT_EQ(c.zones, std::vector<std::string>{"global."});
   EXPECT_EQ(c.ttl, 30u);

@@ -2,6 +2,10 @@
 #include "config/validate.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace globaldns::config {
 namespace {
@@ -40,6 +44,74 @@ TEST(Validate, KubernetesSettingsThatOnlyWorkTogether) {
   c.kubernetes.kubeconfig = "/etc/kube/config";
   c.kubernetes.retry_initial_ms = 1000;
   EXPECT_TRUE(validate(c).empty());
+}
+
+TEST(Validate, GrpcListenerTakesEveryInterfaceOrOff) {
+  Config c;
+  EXPECT_EQ(c.grpc, ":8053");
+  for (const char* ok : {":8053", "off", "127.0.0.1:0", "[::]:8053"}) {
+    c.grpc = ok;
+    EXPECT_TRUE(validate(c).empty()) << ok;
+  }
+  c.grpc = "localhost:8053";
+  EXPECT_EQ(validate(c),
+            std::vector<std::string>{
+                "grpc: expected ADDR:PORT such as 127.0.0.1:8053 or [::1]:8053, :PORT for every "
+                "interface, or off, got \"localhost:8053\" (\"localhost\" is not an IPv4 "
+                "address)"});
+  c.grpc = "OFF";
+  EXPECT_EQ(validate(c).size(), 1u);
+}
+
+// Readable files in a fresh directory, removed at the end of the test.
+class GrpcTlsFiles : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("globaldns-validate-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    for (const char* name : {"cert.pem", "key.pem", "ca.pem"}) std::ofstream(dir_ / name) << "x";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const char* name) const { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(GrpcTlsFiles, CertAndKeyGoTogether) {
+  Config c;
+  c.grpc_tls.cert = path("cert.pem");
+  EXPECT_EQ(validate(c), std::vector<std::string>{
+                             "grpc_tls.cert: needs grpc_tls.key, the certificate's private key"});
+  c.grpc_tls = {};
+  c.grpc_tls.key = path("key.pem");
+  EXPECT_EQ(validate(c), std::vector<std::string>{
+                             "grpc_tls.key: needs grpc_tls.cert, the certificate it belongs to"});
+  c.grpc_tls.cert = path("cert.pem");
+  EXPECT_TRUE(validate(c).empty());
+}
+
+TEST_F(GrpcTlsFiles, ClientCaNeedsTls) {
+  Config c;
+  c.grpc_tls.client_ca = path("ca.pem");
+  EXPECT_EQ(validate(c), std::vector<std::string>{"grpc_tls.client_ca: client certificates need "
+                                                  "TLS; set grpc_tls.cert and grpc_tls.key"});
+  c.grpc_tls.cert = path("cert.pem");
+  c.grpc_tls.key = path("key.pem");
+  EXPECT_TRUE(validate(c).empty());
+}
+
+TEST_F(GrpcTlsFiles, FilesMustBeReadable) {
+  Config c;
+  c.grpc_tls.cert = path("cert.pem");
+  c.grpc_tls.key = path("missing-key.pem");
+  c.grpc_tls.client_ca = path("missing-ca.pem");
+  EXPECT_EQ(validate(c), (std::vector<std::string>{
+                             "grpc_tls.key: cannot read " + path("missing-key.pem") +
+                                 ": No such file or directory",
+                             "grpc_tls.client_ca: cannot read " + path("missing-ca.pem") +
+                                 ": No such file or directory",
+                         }));
 }
 
 }  // namespace
