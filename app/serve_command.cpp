@@ -57,7 +57,7 @@ class Service {
         query_counters_(config_.metrics == "off"
                             ? nullptr
                             : std::make_unique<metrics::QueryCounters>(
-                                  static_cast<unsigned>(config_.listen.size()))),
+                                  static_cast<unsigned>(config_.listen.size()) + 1)),
         server_(counted(server_options(config_), query_counters_.get()), holder_),
         grpc_(holder_),
         status_timer_(io_),
@@ -119,7 +119,8 @@ class Service {
   }
 
   // The `server` label is the address each listen entry was bound to, so port 0 shows the
-  // port it got; `zone` labels follow the configured zones, which the snapshot keeps in order.
+  // port it got (gRPC takes the slot after them, named in start_grpc()); `zone` labels follow
+  // the configured zones, which the snapshot keeps in order.
   void name_metrics_series() {
     if (!query_counters_) return;
     const std::vector<dns::ListenAddress> bound = server_.bound_udp();
@@ -198,8 +199,14 @@ class Service {
   // CoreDNS's DnsService for a "grpc" block in a Corefile; it runs on gRPC's own threads.
   Result<Ok> start_grpc() {
     if (config_.grpc == "off") return ok_result();
-    const dns::GrpcServerOptions options = grpc_server_options(config_);
+    dns::GrpcServerOptions options = grpc_server_options(config_);
+    // Server slot listen.size(), after the DNS listeners' (see name_metrics_series()).
+    options.query_counters = query_counters_.get();
+    options.metrics_server = static_cast<unsigned>(config_.listen.size());
     if (auto started = grpc_.start(options); !started) return started;
+    if (query_counters_)
+      query_counters_->set_server_name(options.metrics_server,
+                                       std::string("grpc://").append(grpc_.address()));
     spdlog::info("serving gRPC on {} ({})", grpc_.address(),
                  options.tls.cert.empty()        ? "plaintext"
                  : options.tls.client_ca.empty() ? "TLS"

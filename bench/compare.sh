@@ -244,7 +244,8 @@ start_server() {
   case $name in
     globaldns)
       "$GDNS_BIN" serve --listen "$ADDR:$(port_of globaldns)" --files "$DATA/serviceentries.yaml" \
-        --threads "$THREADS" --health off --ready off --grpc off --lameduck-ms 0 >"$dir/out.log" 2>&1 &
+        --threads "$THREADS" --health off --ready off --grpc off --metrics "$ADDR:0" \
+        --lameduck-ms 0 >"$dir/out.log" 2>&1 &
       ;;
     nsd)
       write_nsd_config "$dir"

@@ -611,7 +611,7 @@ def run_one_n(procs, args, n, workdir, do_throughput, rng, addrs):
         glog = open(os.path.join(workdir, "globaldns-n%d.log" % n), "w")
         last = last_page_index(n)
         argv = [args.binary, "serve", "--listen", "127.0.0.1:%d" % port, "--kubeconfig", kubeconfig,
-                "--threads", str(args.threads), "--health", "off", "--ready", "off", "--grpc", "off", "--lameduck-ms", "0"]
+                "--threads", str(args.threads), "--health", "off", "--ready", "off", "--grpc", "off", "--metrics", "off", "--lameduck-ms", "0"]
         t0 = time.monotonic()
         g = procs.start("globaldns", argv, stdout=glog, stderr=subprocess.STDOUT)
         seen = None
@@ -829,7 +829,7 @@ def updater_self_test(procs, workdir, args, rng, addrs):
         port = free_udp_port()
         g = procs.start("globaldns", [args.binary, "serve", "--listen", "127.0.0.1:%d" % port, "--kubeconfig",
                                       fake.kubeconfig(os.path.join(workdir, "kubeconfig")), "--threads", "1",
-                                      "--health", "off", "--ready", "off", "--grpc", "off", "--lameduck-ms", "0"],
+                                      "--health", "off", "--ready", "off", "--grpc", "off", "--metrics", "off", "--lameduck-ms", "0"],
                         stdout=open(os.path.join(workdir, "globaldns-updater.log"), "w"), stderr=subprocess.STDOUT)
         if wait_answer(port, host_of(0), bulk_addr(0), 15) is None:
             return ["updater test: globaldns never answered"]

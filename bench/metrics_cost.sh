@@ -85,7 +85,7 @@ start() {
   local mode=$1 metrics=off
   [[ $mode == on ]] && metrics=$ADDR:0
   "$BIN" serve --listen "$ADDR:$(port_of "$mode")" --files "$DATA/serviceentries.yaml" \
-    --threads "$THREADS" --health off --ready off --metrics "$metrics" --lameduck-ms 0 \
+    --threads "$THREADS" --health off --ready off --grpc off --metrics "$metrics" --lameduck-ms 0 \
     >"$RUN/$mode.log" 2>&1 &
   PIDS+=($!)
   echo $! >"$RUN/$mode.pid"

@@ -104,7 +104,14 @@ void QueryRecorder::record(unsigned server, Proto proto, Family family,
   add(c[kResponseSize + 2 * kSizeBuckets + p], response_size);
 }
 
-QueryCounters::QueryCounters(unsigned servers) : servers_(servers), server_names_(servers) {}
+namespace {
+std::atomic<uint64_t> next_counters_id{1};
+}  // namespace
+
+QueryCounters::QueryCounters(unsigned servers)
+    : servers_(servers),
+      id_(next_counters_id.fetch_add(1, std::memory_order_relaxed)),
+      server_names_(servers) {}
 
 QueryCounters::~QueryCounters() = default;
 

@@ -67,11 +67,16 @@ class QueryCounters {
   // The `zone` labels of the snapshot's zones, in its order ("global.").
   void set_zone_names(std::vector<std::string> zones);
 
+  // Unique among every QueryCounters of the process, even one at a reused address: a thread
+  // that caches its recorder keys the cache on this.
+  uint64_t id() const noexcept { return id_; }
+
   // Sums every recorder and writes the coredns_dns_* families (only label sets seen).
   void write(Exposition& out) const;
 
  private:
   const unsigned servers_;
+  const uint64_t id_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<QueryRecorder>> recorders_;
   std::vector<std::string> server_names_;

@@ -58,7 +58,7 @@ GrpcAnswer answer_grpc_query(const resolver::Snapshot* snapshot, std::span<const
   if (r.outcome == resolver::Outcome::Drop || !mirrors(query, q, out.first(r.size)))
     return rejected(GrpcRejection::NoMirror, size);
   GrpcAnswer a;
-  a.outcome = r.outcome;
+  a.result = r;
   a.query_size = size;
   a.response_size = r.size;
   return a;

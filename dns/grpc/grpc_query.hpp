@@ -31,7 +31,7 @@ enum class GrpcRejection : uint8_t {
 // What the handler sends, and what metrics count.
 struct GrpcAnswer {
   GrpcRejection rejection = GrpcRejection::None;
-  resolver::Outcome outcome = resolver::Outcome::Drop;  // when answered
+  resolver::AnswerResult result;  // the engine's, when answered (metrics count it)
   size_t query_size = 0;
   size_t response_size = 0;  // bytes in `out` when answered, else 0
 

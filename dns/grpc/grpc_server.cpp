@@ -23,6 +23,7 @@
 
 #include "dns.grpc.pb.h"
 #include "dns/grpc/grpc_query.hpp"
+#include "metrics/query_counters.hpp"
 #include "resolver/snapshot.hpp"
 #include "resolver/snapshot_holder.hpp"
 
@@ -191,6 +192,12 @@ class DnsService final : public coredns::dns::DnsService::CallbackService {
  public:
   explicit DnsService(const resolver::SnapshotHolder& holder) : holder_(holder) {}
 
+  // Before the server starts: its threads read these without a lock.
+  void count_in(metrics::QueryCounters* counters, unsigned server) noexcept {
+    counters_ = counters;
+    metrics_server_ = server;
+  }
+
   ::grpc::ServerUnaryReactor* Query(::grpc::CallbackServerContext* context,
                                     const coredns::dns::DnsPacket* request,
                                     coredns::dns::DnsPacket* response) override {
@@ -200,6 +207,7 @@ class DnsService final : public coredns::dns::DnsService::CallbackService {
     // and gRPC's threads are not ours to give each a SnapshotReader.
     const std::shared_ptr<const resolver::Snapshot> snapshot = holder_.current();
     const std::string& msg = request->msg();
+    const uint64_t started = counters_ != nullptr ? metrics::monotonic_ns() : 0;
     const GrpcAnswer a = answer_grpc_query(
         snapshot.get(),
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()), buffer);
@@ -209,13 +217,36 @@ class DnsService final : public coredns::dns::DnsService::CallbackService {
           ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT, rejection_message(a.rejection)));
       return reactor;
     }
+    if (metrics::QueryRecorder* recorder = this_threads_recorder()) {
+      // "ipv6:[::1]:41000" or "ipv4:127.0.0.1:41000": the family label is the client's, as
+      // the listener may take both.
+      const metrics::Family family =
+          context->peer().starts_with("ipv6:") ? metrics::Family::Ip6 : metrics::Family::Ip4;
+      recorder->record(metrics_server_, metrics::Proto::Tcp, family, a.result,
+                       static_cast<uint32_t>(a.query_size), metrics::monotonic_ns() - started);
+    }
     response->set_msg(reinterpret_cast<const char*>(buffer.data()), a.response_size);
     reactor->Finish(::grpc::Status::OK);
     return reactor;
   }
 
  private:
+  // A recorder is single-writer: each of gRPC's threads takes its own on its first query and
+  // keeps it, keyed on the counters' id (not their address, which a later instance may reuse).
+  metrics::QueryRecorder* this_threads_recorder() {
+    if (counters_ == nullptr) return nullptr;
+    thread_local uint64_t owner = 0;
+    thread_local metrics::QueryRecorder* recorder = nullptr;
+    if (owner != counters_->id()) {
+      recorder = &counters_->add_recorder();
+      owner = counters_->id();
+    }
+    return recorder;
+  }
+
   const resolver::SnapshotHolder& holder_;
+  metrics::QueryCounters* counters_ = nullptr;
+  unsigned metrics_server_ = 0;
 };
 
 }  // namespace
@@ -254,6 +285,7 @@ Result<Ok> GrpcServer::start(const GrpcServerOptions& options) {
   builder.SetMaxSendMessageSize(kMaxRequestBytes);
   int port = 0;
   builder.AddListeningPort(grpc_target(options.host, options.port), *creds, &port);
+  impl_->service.count_in(options.query_counters, options.metrics_server);
   builder.RegisterService(&impl_->service);
   std::unique_ptr<::grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {

@@ -11,6 +11,9 @@
 namespace globaldns::resolver {
 class SnapshotHolder;
 }
+namespace globaldns::metrics {
+class QueryCounters;
+}
 
 namespace globaldns::dns {
 
@@ -25,6 +28,10 @@ struct GrpcServerOptions {
   std::string host;  // an IP literal; "" binds every interface (IPv6 and IPv4)
   uint16_t port = 8053;
   GrpcTlsOptions tls;
+  // Answered queries are counted here as server `metrics_server` (coredns_dns_*, proto "tcp":
+  // gRPC runs over TCP); null: not counted. Must outlive the GrpcServer.
+  metrics::QueryCounters* query_counters = nullptr;
+  unsigned metrics_server = 0;
 };
 
 class GrpcServer {

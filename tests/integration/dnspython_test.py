@@ -49,7 +49,7 @@ class GlobalDnsTest(unittest.TestCase):
         cls.log = open(os.path.join(cls.dir, "server.log"), "w")
         cls.proc = subprocess.Popen(
             [BINARY, "serve", "--listen", f"127.0.0.1:{cls.port}", "--files", cls.dir, "--threads", "2",
-             "--health", "off", "--ready", "off", "--grpc", "off", "--lameduck-ms", "0"],
+             "--health", "off", "--ready", "off", "--grpc", "off", "--metrics", "off", "--lameduck-ms", "0"],
             stdout=cls.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

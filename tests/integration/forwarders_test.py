@@ -126,6 +126,7 @@ def start_globaldns(binary, entries, workdir):
     process = Process("globaldns", [
         binary, "serve", "--listen", f"127.0.0.1:{port}", "--files", files, "--threads", "2",
         "--health", "127.0.0.1:0", "--ready", "127.0.0.1:0", "--lameduck-ms", "0",
+        "--metrics", "off", "--grpc", "off",
         "--allow-cidr", "240.0.0.0/8", "--allow-cidr", "fd00::/8"], os.path.join(workdir, "globaldns.log"))
     try:
         wait_until_answers(process, port, V4_ONLY)

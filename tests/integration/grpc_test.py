@@ -69,7 +69,7 @@ class Server:
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--listen", "127.0.0.1:0", "--files", os.path.join(work_dir, "entries"),
              "--threads", "1", "--health", "off", "--ready", "off", "--lameduck-ms", str(lameduck_ms),
-             "--grpc", "127.0.0.1:0"] + extra,
+             "--grpc", "127.0.0.1:0"] + ([] if "--metrics" in extra else ["--metrics", "off"]) + extra,
             stdout=self.log, stderr=subprocess.STDOUT)
         self.port = self._grpc_port()
 
@@ -152,6 +152,71 @@ class WorkDir:
 
     def remove(self):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def scrape(port):
+    """The /metrics page as {series with labels: value}."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, value = line.rsplit(" ", 1)
+            values[series] = float(value)
+    return values
+
+
+class MetricsTest(unittest.TestCase):
+    """gRPC queries are counted in CoreDNS's series under server="grpc://ADDR:PORT"."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = WorkDir()
+        cls.server = Server(cls.work.path, "metrics", ["--metrics", "127.0.0.1:0"])
+        m = re.search(r"serving HTTP on 127\.0\.0\.1:(\d+) \(/metrics\)", cls.server.text())
+        cls.metrics_port = int(m.group(1)) if m else None
+        cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.server.port}")
+        wait_answering(cls.channel)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        code = cls.server.stop()
+        cls.work.remove()
+        assert code == 0, f"globaldns exited {code}"
+
+    def test_answered_queries_are_counted_exactly_and_rejected_ones_not(self):
+        self.assertIsNotNone(self.metrics_port, self.server.text())
+        server = f'server="grpc://127.0.0.1:{self.server.port}"'
+        before = scrape(self.metrics_port)
+        for _ in range(5):
+            query(self.channel, dns.message.make_query(HIT, "A").to_wire())
+        for _ in range(3):
+            query(self.channel, dns.message.make_query("nope.istio-testing.global.", "A").to_wire())
+        query(self.channel, dns.message.make_query(HIT, "AAAA").to_wire())
+        for _ in range(2):
+            with self.assertRaises(grpc.RpcError):
+                query(self.channel, b"garbage")
+        after = scrape(self.metrics_port)
+
+        def delta(name, labels):
+            key = f'{name}{{{server},{labels}}}'
+            return after.get(key, 0) - before.get(key, 0)
+
+        zone = 'zone="global.",view=""'
+        self.assertEqual(delta("coredns_dns_requests_total",
+                               f'{zone},proto="tcp",family="1",type="A"'), 8)
+        self.assertEqual(delta("coredns_dns_requests_total",
+                               f'{zone},proto="tcp",family="1",type="AAAA"'), 1)
+        self.assertEqual(delta("coredns_dns_responses_total", f'{zone},rcode="NOERROR",plugin=""'), 6)
+        self.assertEqual(delta("coredns_dns_responses_total", f'{zone},rcode="NXDOMAIN",plugin=""'), 3)
+        self.assertEqual(delta("coredns_dns_request_duration_seconds_count", zone), 9)
+        self.assertEqual(delta("coredns_dns_request_size_bytes_count", f'{zone},proto="tcp"'), 9)
+        # Nothing went over UDP: no dns:// series moved.
+        moved = [k for k in after if k.startswith("coredns_dns_requests_total") and "dns://" in k
+                 and after[k] != before.get(k, 0)]
+        self.assertEqual(moved, [])
 
 
 class PlaintextTest(unittest.TestCase):
@@ -382,7 +447,7 @@ class LifecycleTest(unittest.TestCase):
             with open(log, "w") as out:
                 code = subprocess.run(
                     [BINARY, "serve", "--listen", "127.0.0.1:0", "--health", "off", "--ready", "off",
-                     "--grpc", f"127.0.0.1:{first.port}"],
+                     "--metrics", "off", "--grpc", f"127.0.0.1:{first.port}"],
                     stdout=out, stderr=subprocess.STDOUT, timeout=30).returncode
             self.assertNotEqual(code, 0)
             with open(log) as f:

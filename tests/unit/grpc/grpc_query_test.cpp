@@ -88,7 +88,7 @@ TEST_F(GrpcQueryTest, HitIsAnAuthoritativeReply) {
   const auto q = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
   Reply r = ask(q);
   expect_mirrors(q, r);
-  EXPECT_EQ(r.answer.outcome, Outcome::Hit);
+  EXPECT_EQ(r.answer.result.outcome, Outcome::Hit);
   EXPECT_TRUE(ldns_pkt_aa(r.pkt.get()));
   EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()), 1);
   EXPECT_EQ(r.answer.response_size, r.bytes.size());
@@ -98,14 +98,14 @@ TEST_F(GrpcQueryTest, NoDataAndNxDomainAreRepliesWithTheSoa) {
   const auto nodata = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_AAAA);
   Reply r = ask(nodata);
   expect_mirrors(nodata, r);
-  EXPECT_EQ(r.answer.outcome, Outcome::NoData);
+  EXPECT_EQ(r.answer.result.outcome, Outcome::NoData);
   EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_NOERROR);
   EXPECT_EQ(ldns_pkt_nscount(r.pkt.get()), 1);
 
   const auto nx = make_query("nothere.istio-testing.global.", LDNS_RR_TYPE_A);
   r = ask(nx);
   expect_mirrors(nx, r);
-  EXPECT_EQ(r.answer.outcome, Outcome::NxDomain);
+  EXPECT_EQ(r.answer.result.outcome, Outcome::NxDomain);
   EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_NXDOMAIN);
   EXPECT_EQ(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(r.pkt.get()), 0)),
             LDNS_RR_TYPE_SOA);
@@ -135,7 +135,7 @@ TEST_F(GrpcQueryTest, RepliesThatAreNotNoErrorStillMirror) {
   const auto refused = make_query("example.com.", LDNS_RR_TYPE_A);
   Reply r = ask(refused);
   expect_mirrors(refused, r);
-  EXPECT_EQ(r.answer.outcome, Outcome::Refused);
+  EXPECT_EQ(r.answer.result.outcome, Outcome::Refused);
 
   QueryOptions v1;
   v1.edns = true;
@@ -143,12 +143,12 @@ TEST_F(GrpcQueryTest, RepliesThatAreNotNoErrorStillMirror) {
   const auto badvers = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A, v1);
   r = ask(badvers);
   expect_mirrors(badvers, r);
-  EXPECT_EQ(r.answer.outcome, Outcome::BadVers);
+  EXPECT_EQ(r.answer.result.outcome, Outcome::BadVers);
 
   const auto opt = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_OPT);
   r = ask(opt);
   expect_mirrors(opt, r);
-  EXPECT_EQ(r.answer.outcome, Outcome::FormErr);
+  EXPECT_EQ(r.answer.result.outcome, Outcome::FormErr);
 }
 
 // Nothing published yet: SERVFAIL in our zones, as over UDP, never NXDOMAIN.
@@ -156,7 +156,7 @@ TEST_F(GrpcQueryTest, ServFailBeforeTheFirstSnapshot) {
   const auto q = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
   Reply r = ask(q, nullptr);
   expect_mirrors(q, r);
-  EXPECT_EQ(r.answer.outcome, Outcome::ServFail);
+  EXPECT_EQ(r.answer.result.outcome, Outcome::ServFail);
   EXPECT_EQ(ldns_pkt_get_rcode(r.pkt.get()), LDNS_RCODE_SERVFAIL);
 }
 
