@@ -79,9 +79,17 @@ void write_sync(Exposition& out, const sync::SyncCounters& c, uint32_t serial) {
         uint64_t{c.served.names});
   gauge(out, "globaldns_served_addresses", "A and AAAA records served.",
         uint64_t{c.served.addresses});
-  gauge(out, "globaldns_service_entries_skipped",
-        "ServiceEntry hosts or addresses not served, as of the last publish (the log says why).",
-        uint64_t{c.served.skipped});
+  // Every reason, zeros included, so that a rate or alert on one reason has a series from the
+  // start; the labels are sync::skip_reason_label's, stable once released.
+  out.family("globaldns_service_entries_skipped",
+             "ServiceEntries, hosts or addresses not served, as of the last publish, by reason "
+             "(the log and /explain say which and why).",
+             Type::Gauge);
+  for (size_t r = 0; r < sync::kSkipReasonCount; ++r) {
+    const std::string_view reason = sync::skip_reason_label(static_cast<sync::SkipReason>(r));
+    out.sample("globaldns_service_entries_skipped", {{"reason", reason}},
+               uint64_t{c.served.skipped_by_reason[r]});
+  }
   gauge(out, "globaldns_host_conflicts",
         "Hosts claimed by more than one ServiceEntry, as of the last publish (the oldest wins).",
         uint64_t{c.served.conflicts});

@@ -224,6 +224,7 @@ ApplySummary SyncController::summary_locked(ApplyOutcome outcome) const {
   summary.names = index_->names();
   summary.addresses = index_->addresses();
   summary.skipped = index_->skipped();
+  summary.skipped_by_reason = index_->skipped_by_reason();
   summary.conflicts = index_->conflicts();
   return summary;
 }

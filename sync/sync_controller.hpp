@@ -1,6 +1,7 @@
 // SyncController: ServiceEntries -> translation -> snapshot, published only when the data changed.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,7 @@ struct ApplySummary {
   size_t names = 0;
   size_t addresses = 0;
   size_t skipped = 0;
+  std::array<size_t, kSkipReasonCount> skipped_by_reason{};  // indexed by SkipReason
   size_t conflicts = 0;
 };
 

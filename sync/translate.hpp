@@ -34,6 +34,8 @@ enum class SkipReason : uint8_t {
   NoAddress,                 // a host: spec.addresses and status.addresses are empty
 };
 
+inline constexpr size_t kSkipReasonCount = static_cast<size_t>(SkipReason::NoAddress) + 1;
+
 // A stable snake_case label ("resolution_none", "address_outside_allowed", ...), for metrics
 // labels and machine-readable output; never changes once released.
 std::string_view skip_reason_label(SkipReason reason) noexcept;

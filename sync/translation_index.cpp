@@ -187,6 +187,8 @@ void TranslationIndex::activate(Copy& copy) {
   copy.active = true;
   copy.translation = translator_.translate(copy.entry);
   skipped_ += copy.translation.skipped.size();
+  for (const Skip& skip : copy.translation.skipped)
+    ++skipped_by_reason_[static_cast<size_t>(skip.code)];
   for (const auto& claim : copy.translation.claims) {
     touch_host(claim.name);
     HostState& host = hosts_[claim.name];
@@ -217,6 +219,8 @@ void TranslationIndex::deactivate(Copy& copy) {
     }
   }
   skipped_ -= copy.translation.skipped.size();
+  for (const Skip& skip : copy.translation.skipped)
+    --skipped_by_reason_[static_cast<size_t>(skip.code)];
   copy.translation = {};
   copy.active = false;
 }

@@ -1,6 +1,7 @@
 // TranslationIndex: translate() kept up to date one entry at a time, reporting what changed.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -92,6 +93,10 @@ class TranslationIndex {
   size_t names() const noexcept { return names_; }
   size_t addresses() const noexcept { return addresses_; }
   size_t skipped() const noexcept { return skipped_; }
+  // skipped() by SkipReason, indexed by its value.
+  const std::array<size_t, kSkipReasonCount>& skipped_by_reason() const noexcept {
+    return skipped_by_reason_;
+  }
   size_t conflicts() const noexcept { return conflicts_; }
 
  private:
@@ -138,6 +143,7 @@ class TranslationIndex {
   size_t names_ = 0;
   size_t addresses_ = 0;
   size_t skipped_ = 0;
+  std::array<size_t, kSkipReasonCount> skipped_by_reason_{};
   size_t conflicts_ = 0;
 };
 

@@ -191,6 +191,14 @@ TEST_F(Metrics, CountsKnownTrafficExactly) {
       {"globaldns_dns_dropped_total", "1"},
       {"globaldns_dns_tcp_connections_total", "1"},
       {"globaldns_served_names", "4"},
+      // deploy/examples/serviceentries.yaml: passthrough (resolution NONE), legacy-db (10.1.2.3
+      // outside the range, so its host has no served address), dual-stack's fd00:240::5, and
+      // external-api's api.example.com outside the zone.
+      {"globaldns_service_entries_skipped{reason=\"resolution_none\"}", "1"},
+      {"globaldns_service_entries_skipped{reason=\"address_outside_allowed\"}", "2"},
+      {"globaldns_service_entries_skipped{reason=\"no_served_address\"}", "1"},
+      {"globaldns_service_entries_skipped{reason=\"host_outside_zones\"}", "1"},
+      {"globaldns_service_entries_skipped{reason=\"invalid_host\"}", "0"},
       {"globaldns_source_loaded{source=\"files\"}", "1"},
       {"globaldns_snapshot_publishes_total", "1"},
   };

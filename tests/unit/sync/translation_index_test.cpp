@@ -153,6 +153,13 @@ std::set<std::string> host_names(const std::vector<IndexChanges::Host>& hosts) {
   return names;
 }
 
+// translate()'s skips counted per SkipReason: what the index must keep for /metrics.
+std::array<size_t, kSkipReasonCount> skips_by_reason(const Translation& t) {
+  std::array<size_t, kSkipReasonCount> counts{};
+  for (const Skip& skip : t.skipped) ++counts[static_cast<size_t>(skip.code)];
+  return counts;
+}
+
 TEST(TranslationIndexTest, FollowsTranslateThroughRandomInsertsAndErases) {
   Generator gen(20261126);
   TranslationIndex index(options());
@@ -182,6 +189,7 @@ TEST(TranslationIndexTest, FollowsTranslateThroughRandomInsertsAndErases) {
     EXPECT_EQ(index.names(), want.hosts.size());
     EXPECT_EQ(index.addresses(), address_total(want));
     EXPECT_EQ(index.skipped(), want.skipped.size());
+    EXPECT_EQ(index.skipped_by_reason(), skips_by_reason(want));
     EXPECT_EQ(index.conflicts(), want.conflicts.size());
 
     // The reported changes are exactly the difference from the previous state.
@@ -223,6 +231,7 @@ TEST(TranslationIndexTest, BulkLoadIntoAnEmptyIndexEqualsTranslate) {
     EXPECT_EQ(index.names(), want.hosts.size());
     EXPECT_EQ(index.addresses(), address_total(want));
     EXPECT_EQ(index.skipped(), want.skipped.size());
+    EXPECT_EQ(index.skipped_by_reason(), skips_by_reason(want));
     EXPECT_EQ(index.conflicts(), want.conflicts.size());
 
     // Changes made before the first take_changes() are part of the same batch from empty.
