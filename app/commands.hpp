@@ -9,6 +9,7 @@ namespace globaldns::app {
 // Each takes the arguments after the subcommand and returns the process exit code.
 int run_serve_command(const std::vector<std::string>& args);
 int run_check_command(const std::vector<std::string>& args);
+int run_corefile_patch_command(const std::vector<std::string>& args);
 
 // Exit codes: 0 fine, 1 runtime failure (port in use, unreadable files), 2 bad usage or config.
 inline constexpr int kExitFailure = 1;

@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "  serve   answer DNS for the configured zones from ServiceEntry files (UDP and TCP)\n"
     "  check   validate config and files; print what would be served and what is skipped\n"
     "  query   NAME [TYPE] [@SERVER] [-p PORT] [+tcp]: a dig-like diagnostic (ldns)\n"
+    "  corefile-patch  --target IP[:PORT]: add the global:53 block to a CoreDNS Corefile\n"
     "  version print the version\n"
     "\n"
     "`globaldns <command> --help` lists the flags.\n";
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "serve") return globaldns::app::run_serve_command(args);
   if (command == "check") return globaldns::app::run_check_command(args);
+  if (command == "corefile-patch") return globaldns::app::run_corefile_patch_command(args);
   if (command == "query") return globaldns::app::run_query_command(args);
   if (command == "version" || command == "--version") {
     std::printf("globaldns %s\n", GLOBALDNS_VERSION);
