@@ -171,6 +171,32 @@ class Manifests(unittest.TestCase):
         self.assertIn("global", operator["spec"]["values"]["global"]["podDNSSearchNamespaces"])
 
 
+class Dockerfile(unittest.TestCase):
+    """No Docker engine runs here; what can be checked is that the runtime stage installs a
+    package for every shared library the binary needs."""
+
+    def test_runtime_stage_installs_every_library_the_binary_links(self):
+        with open(src("Dockerfile")) as f:
+            text = f.read().replace("\\\n", " ")
+        runtime = text[text.index("FROM debian:12-slim"):]
+        install = runtime[runtime.index("apt-get install"):].split("&&")[0].split()
+        packages = {w for w in install if not w.startswith("-")} - {"apt-get", "install"}
+        ldd = run(["ldd", ARGS.binary]).stdout
+        paths = [line.split("=>")[1].split()[0] for line in ldd.splitlines() if "=>" in line]
+        # usrmerge: dpkg knows the /usr/lib paths; one call, libraries from no package ignored
+        owners = run(["dpkg", "-S", *("/usr" + p if p.startswith("/lib") else p for p in paths)],
+                     check=False).stdout
+        base = {"libc6", "libgcc-s1"}  # in debian:12-slim already
+        found = 0
+        for line in owners.splitlines():
+            package, path = line.split(": ", 1)
+            package = package.split(":")[0]  # drop the :amd64
+            self.assertIn(package, packages | base, f"{path} (from {package}) is not installed")
+            found += 1
+        self.assertGreaterEqual(found, len(base))
+        self.assertIn("USER 65532:65532", runtime)
+
+
 class CorefilePatchCommand(unittest.TestCase):
     def patch(self, *args, stdin="", check=True):
         return run([ARGS.binary, "corefile-patch", *args], stdin=stdin, check=check)
