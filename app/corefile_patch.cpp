@@ -188,20 +188,21 @@ Span block_span(std::string_view in, const ServerBlock& block) {
   span.end = in.find('\n', block.end);
   span.end = span.end == std::string_view::npos ? in.size() : span.end + 1;
   // A block sharing a line with other tokens is cut at its own bytes, not at whole lines.
-  if (trim(in.substr(span.begin, block.begin - span.begin)).empty()) {
-    const std::string_view after = trim(in.substr(block.end, span.end - block.end));
-    if (!after.empty() && after.front() != '#') span.end = block.end;
-  } else {
+  const std::string_view after = trim(in.substr(block.end, span.end - block.end));
+  if (!after.empty() && after.front() != '#') span.end = block.end;
+  if (!trim(in.substr(span.begin, block.begin - span.begin)).empty()) {
     span.begin = block.begin;
-    const std::string_view after = trim(in.substr(block.end, span.end - block.end));
-    if (!after.empty() && after.front() != '#') span.end = block.end;
-    return span;
+    return span;  // no marker line can sit right above it
   }
   if (span.begin > 0) {
     size_t above = 0;
     const std::string_view prev = line_containing(in, span.begin - 1, &above);
-    if (trim(prev) == kPatchMarker) {
+    const std::string_view text = trim(prev);
+    if (text == kPatchMarker) {
       span.begin = above;
+      span.ours = true;
+    } else if (text.ends_with(kPatchMarker)) {  // written after another block's brace
+      span.begin = above + prev.rfind(kPatchMarker);
       span.ours = true;
     }
   }
@@ -213,11 +214,13 @@ Span block_span(std::string_view in, const ServerBlock& block) {
 struct Indent {
   std::string keys;
   std::string step = "    ";
+  std::string_view eol = "\n";  // "\r\n" when the file was written that way
 };
 
 Indent indent_of(std::string_view in, const std::vector<Token>& tokens,
                  const std::vector<ServerBlock>& blocks) {
   Indent indent;
+  if (in.find("\r\n") != std::string_view::npos) indent.eol = "\r\n";
   if (blocks.empty()) return indent;
   size_t begin = 0;
   const std::string_view key_line = line_containing(in, blocks.front().begin, &begin);
@@ -262,21 +265,21 @@ std::string render_block(const CorefilePatchOptions& options, const Target& targ
   const std::string& k = indent.keys;
   const std::string d = indent.keys + indent.step;
   std::string out;
-  out.append(k).append(kPatchMarker).append("\n");
-  out.append(k).append("global:53 {\n");
-  out.append(d).append("errors\n");
-  out.append(d).append("cache 30\n");
+  out.append(k).append(kPatchMarker).append(indent.eol);
+  out.append(k).append("global:53 {").append(indent.eol);
+  out.append(d).append("errors").append(indent.eol);
+  out.append(d).append("cache 30").append(indent.eol);
   if (options.grpc && legacy) {
     // CoreDNS < 1.5 reached gRPC backends through proxy's protocol option.
-    out.append(d).append("proxy . ").append(to).append(" {\n");
-    out.append(d).append(indent.step).append("protocol grpc insecure\n");
-    out.append(d).append("}\n");
+    out.append(d).append("proxy . ").append(to).append(" {").append(indent.eol);
+    out.append(d).append(indent.step).append("protocol grpc insecure").append(indent.eol);
+    out.append(d).append("}").append(indent.eol);
   } else if (options.grpc) {
-    out.append(d).append("grpc . ").append(to).append("\n");
+    out.append(d).append("grpc . ").append(to).append(indent.eol);
   } else {
-    out.append(d).append(legacy ? "proxy . " : "forward . ").append(to).append("\n");
+    out.append(d).append(legacy ? "proxy . " : "forward . ").append(to).append(indent.eol);
   }
-  out.append(k).append("}\n");
+  out.append(k).append("}").append(indent.eol);
   return out;
 }
 
@@ -335,14 +338,15 @@ Result<std::string> patch_corefile(std::string_view in, const CorefilePatchOptio
 
   const auto target = parse_target(options.target, options.grpc ? 8053 : 53);
   if (!target) return Error{target.error()};
-  const std::string block = render_block(options, *target, indent_of(in, *tokens, *blocks));
+  const Indent indent = indent_of(in, *tokens, *blocks);
+  const std::string block = render_block(options, *target, indent);
   if (global) {
     const Span span = block_span(in, *global);
     out.append(in.substr(0, span.begin)).append(block).append(in.substr(span.end));
     return out;
   }
   out.append(in);
-  if (!out.empty() && out.back() != '\n') out.push_back('\n');
+  if (!out.empty() && out.back() != '\n') out.append(indent.eol);
   out.append(block);
   return out;
 }

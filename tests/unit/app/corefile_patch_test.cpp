@@ -132,6 +132,20 @@ TEST(CorefilePatch, FollowsTheIndentationOfAnIndentedCorefile) {
                  "  }\n");
 }
 
+TEST(CorefilePatch, KeepsWindowsLineEndings) {
+  const std::string in = ".:53 {\r\n    forward . /etc/resolv.conf\r\n}\r\n";
+  const std::string out = patch(in, to("10.0.0.1"));
+  EXPECT_EQ(out, in + "# globaldns: the global zone is served by globaldns (globaldns "
+                      "corefile-patch)\r\n"
+                      "global:53 {\r\n"
+                      "    errors\r\n"
+                      "    cache 30\r\n"
+                      "    forward . 10.0.0.1:53\r\n"
+                      "}\r\n");
+  EXPECT_EQ(patch(out, to("10.0.0.1")), out);
+  EXPECT_EQ(patch(out, revert()), in);
+}
+
 TEST(CorefilePatch, IdempotentAndReversibleOnEveryFixture) {
   for (const std::string& name : kFixtures) {
     const std::string in = fixture(name);
@@ -183,6 +197,15 @@ TEST(CorefilePatch, RefusesWhatItCannotEditSafely) {
   EXPECT_NE(error_of(fixture("tutorial.Corefile"), revert())
                 .find("line 16: the global block was not written by `globaldns corefile-patch`"),
             std::string::npos);
+}
+
+TEST(CorefilePatch, BlocksSharingALineAreCutAtTheirOwnBytes) {
+  const std::string in = ".:53 { whoami } global { forward . 10.0.0.9 } example.org { whoami }\n";
+  EXPECT_EQ(patch(in, to("10.96.0.20")),
+            ".:53 { whoami } " + kForwardBlock + " example.org { whoami }\n");
+  const std::string once = patch(in, to("10.96.0.20"));
+  EXPECT_EQ(patch(once, to("10.96.0.20")), once);
+  EXPECT_EQ(patch(once, revert()), ".:53 { whoami }  example.org { whoami }\n");
 }
 
 TEST(CorefilePatch, ImportsAndSnippetsAreLeftAlone) {
