@@ -13,10 +13,11 @@ constexpr const char* kUsage =
     "usage: globaldns <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  serve   answer DNS for the configured zones from ServiceEntry files (UDP and TCP)\n"
+    "  serve   answer DNS for the configured zones from ServiceEntries (UDP, TCP and gRPC)\n"
     "  check   validate config and files; print what would be served and what is skipped\n"
     "  query   NAME [TYPE] [@SERVER] [-p PORT] [+tcp]: a dig-like diagnostic (ldns)\n"
     "  explain NAME [--server HOST:PORT | --offline]: why NAME is served, or why not\n"
+    "  corefile-patch  --target IP[:PORT]: add the global:53 block to a CoreDNS Corefile\n"
     "  version print the version\n"
     "\n"
     "`globaldns <command> --help` lists the flags.\n";
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "serve") return globaldns::app::run_serve_command(args);
   if (command == "check") return globaldns::app::run_check_command(args);
+  if (command == "corefile-patch") return globaldns::app::run_corefile_patch_command(args);
   if (command == "query") return globaldns::app::run_query_command(args);
   if (command == "explain") return globaldns::app::run_explain_command(args);
   if (command == "version" || command == "--version") {

@@ -35,6 +35,7 @@ PKGS_TEST=(
   # forwarders_test.py runs each in the foreground on its own port; their services stay off).
   unbound dnsmasq-base bind9 knot-resolver
   prometheus      # promtool: lints a real /metrics scrape
+  python3-yaml    # the deploy/ manifests test
 )
 # Peers and tools for bench/compare.sh and memory checks.
 PKGS_BENCH=(dnsperf nsd knot valgrind)
@@ -65,6 +66,9 @@ wanted_packages() {
   ((want >= 1)) || want=1
   printf '%s\n' "${PKGS_BUILD[@]}"
   ((want < 2)) || printf '%s\n' "${PKGS_TEST[@]}"
+  # `kubectl kustomize` renders deploy/; any kubectl will do, and Debian's kubernetes-client
+  # would clash with one installed from another repository (e.g. Google Cloud's `kubectl`).
+  ((want < 2)) || command -v kubectl >/dev/null || printf '%s\n' kubernetes-client
   ((want < 3)) || printf '%s\n' "${PKGS_BENCH[@]}"
 }
 
