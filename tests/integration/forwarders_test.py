@@ -16,7 +16,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
+from loopback import free_port
+
 SKIP = 77
 START_TIMEOUT_S = 15  # kresd and named take a second or two on a loaded 2-core machine
 QUERY_TIMEOUT_S = 2  # a forwarder that took longer would be as good as down
@@ -40,21 +41,6 @@ ENT_CHILD = "svc.deep.ent.global."
 ENT_PARENTS = ["ent.global.", "deep.ent.global."]  # empty non-terminals, asked outermost first
 WILDCARD_MATCH = "anything.wild.global."
 UNKNOWN = "nothere.shop.global."
-
-
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def tail(path, lines=30):
