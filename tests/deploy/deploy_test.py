@@ -171,6 +171,9 @@ class Manifests(unittest.TestCase):
         self.assertIn("global", operator["spec"]["values"]["global"]["podDNSSearchNamespaces"])
 
 
+SANITIZER_RUNTIMES = ("libasan", "libubsan", "libtsan", "liblsan")
+
+
 class Dockerfile(unittest.TestCase):
     """No Docker engine runs here; what can be checked is that the runtime stage installs a
     package for every shared library the binary needs."""
@@ -182,6 +185,10 @@ class Dockerfile(unittest.TestCase):
         install = runtime[runtime.index("apt-get install"):].split("&&")[0].split()
         packages = {w for w in install if not w.startswith("-")} - {"apt-get", "install"}
         ldd = run(["ldd", ARGS.binary]).stdout
+        if any(runtime in ldd for runtime in SANITIZER_RUNTIMES):
+            # Its libraries are not the image's: -O1 links more (Boost.URL, Boost.Container)
+            # and the sanitizers' runtimes. The Release build's run of this test checks them.
+            self.skipTest("a sanitizer build; the image is built in Release")
         paths = [line.split("=>")[1].split()[0] for line in ldd.splitlines() if "=>" in line]
         # usrmerge: dpkg knows the /usr/lib paths; one call, libraries from no package ignored
         owners = run(["dpkg", "-S", *("/usr" + p if p.startswith("/lib") else p for p in paths)],
