@@ -1,7 +1,7 @@
 // grpc_load: a closed-loop load client for CoreDNS's DnsService (/coredns.dns.DnsService/Query),
 // the gRPC counterpart of dnsperf for bench/grpc_compare.sh (ghz is not packaged in Debian).
 //
-//   grpc_load -s 127.0.0.1:5363 -d queries.txt [-c CHANNELS] [-q OUTSTANDING] [-l SECONDS]
+//   grpc_load -s 127.0.0.1:5381 -d queries.txt [-c CHANNELS] [-q OUTSTANDING] [-l SECONDS]
 //             [-n MAX_QUERIES]
 //
 // queries.txt is dnsperf's format ("name TYPE" per line, as bench/gen_data.py writes). Each of
@@ -36,7 +36,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string server = "127.0.0.1:5363";
+  std::string server = "127.0.0.1:5381";
   std::string queries;
   int channels = 2;
   int outstanding = 64;
