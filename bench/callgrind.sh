@@ -141,7 +141,7 @@ control() {
 # dump_total DIR SUFFIX: Ir of the dumps callgrind.out.*SUFFIX in DIR, summed over processes.
 dump_total() {
   local f total=0 ir
-  for f in "$1"/callgrind.out.*$2; do
+  for f in "$1"/callgrind.out.*"$2"; do
     [[ -f $f ]] || continue
     ir=$(awk '/^totals:/ { print $2; exit }' "$f")
     total=$((total + ${ir:-0}))
@@ -151,7 +151,7 @@ dump_total() {
 
 # send_queries NAME OUTFILE: the fixed query file, once, at RATE (gRPC: one call at a time).
 send_queries() {
-  local limit=$((QUERIES / RATE * 5 + 60))
+  local limit=$((QUERIES * 5 / RATE + 60))
   case $1 in
     grpc)
       timeout --foreground --kill-after=5 "$limit" "$GRPC_LOAD" -s "$ADDR:$GRPC_PORT" \
