@@ -25,8 +25,8 @@
 #  5. query phase: `dnsperf -d first-QUERIES.txt -n 1 -Q RATE -c 1 -T 1`, then `--dump` (file .2);
 #  6. Ir/query = (Ir of the query dump - idle Ir scaled to the query phase's length) / answered.
 #     Both raw and idle-corrected figures are reported.
-# NSD's answering processes are forked children, which callgrind_control cannot reach (no
-# gdbserver after fork): NSD is run twice on one timeline, fully instrumented, once without
+# NSD's answering processes are forked children, which callgrind_control cannot reach (valgrind
+# gives them no vgdb FIFO): NSD is run twice on one timeline, fully instrumented, once without
 # queries, and Ir/query = (Ir with - Ir without) / answered, over all processes (measure_baseline).
 # globaldns gets file_poll_interval_ms: 3600000 (a config file): its files are otherwise re-read
 # every 2 s, which is idle work (reported in the idle column when left on) and not per query.
@@ -198,7 +198,7 @@ measure_cg() {
 }
 
 # measure_baseline NAME: the two-run method, for NSD: its server processes are forked, and a
-# forked child under valgrind has no gdbserver, so callgrind_control cannot reach it. Both runs
+# forked child under valgrind has no vgdb FIFO, so callgrind_control cannot reach it. Both runs
 # are fully instrumented and follow one timeline (start, checks, PHASE seconds, stop); the first
 # sleeps through PHASE, the second sends the queries. Ir/query = (Ir of run 2 - Ir of run 1) /
 # answered, Ir summed over all processes at exit (a child's count includes its parent's up to

@@ -253,7 +253,7 @@ int main(int argc, char** argv) {
   run.active = opt.outstanding;
   for (auto& slot : slots) slot->send();
   {
-    // Calls complete within their own deadline-free lifetime; bound the wait anyway.
+    // The calls carry no gRPC deadline of their own: bound the wait for the last ones here.
     std::unique_lock lock(run.mutex);
     if (!run.done.wait_until(lock, run.deadline + std::chrono::seconds(30),
                              [&] { return run.active.load() == 0; })) {
