@@ -273,7 +273,7 @@ start_server() {
   mkdir -p "$dir"
   case $name in
     globaldns)
-      "$GDNS_BIN" serve --listen "$ADDR:$(port_of globaldns)" --files "$DATA/serviceentries.yaml" \
+      "$GDNS_BIN" serve --listen "$ADDR:$(port_of globaldns)" --files "$DATA/serviceentries" \
         --threads "$THREADS" --health off --ready off --grpc off --metrics "$ADDR:0" \
         --lameduck-ms 0 >"$dir/out.log" 2>&1 &
       ;;
