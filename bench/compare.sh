@@ -144,7 +144,9 @@ skip() {
 tree_pids() {
   [[ -d /proc/$1 ]] || return 0
   # "pid ppid" of every process; comm (field 2) may hold spaces and ')', so cut after the last ')'.
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+  # A process that exits between the glob and the read makes cat fail: not an error here (with
+  # pipefail and set -e it used to end the script in the middle of stopping the servers).
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
     { pid = $1; sub(/^.*\) /, ""); kids[$2] = kids[$2] " " pid }
     END {
       queue[1] = root; n = 1
