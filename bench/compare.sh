@@ -43,7 +43,8 @@
 #
 # Every process started here is stopped by its PID on exit, also on Ctrl-C. Bounded: per size
 # about servers x (WARMUP + (ROUNDS + 1) x (SECONDS + 1)) + 2 x (SECONDS + 1) s plus start-up
-# (about 4 minutes at the defaults); one dnsperf run is killed after SECONDS+30 s.
+# (about 4 minutes at the defaults) plus start-up, which for globaldns at 1M names from files is
+# several minutes now (docs/PERFORMANCE.md); one dnsperf run is killed after SECONDS+30 s.
 # Nothing is pinned to a core: on a 2-core machine the servers and dnsperf share both cores, so
 # QPS is capped by the load generator; CPU µs/query (the server's own) separates servers better.
 set -euo pipefail
@@ -318,7 +319,9 @@ wait_ready() {
   local name=$1 port pid deadline
   port=$(port_of "$name")
   pid=$(server_pid "$name")
-  deadline=$((SECONDS + 30 + NAMES / 5000))
+  # globaldns decodes ServiceEntry YAML at roughly 3,000-10,000 entries a second on this machine
+  # (yaml-cpp), so 1M names from files take minutes.
+  deadline=$((SECONDS + 30 + NAMES / 1000))
   while ((SECONDS < deadline)); do
     alive "$pid" || return 1
     [[ $(ask "$port" global SOA) == NOERROR* ]] && return 0
@@ -756,8 +759,8 @@ main() {
     printf -- '- command: `%s`\n' "bench/compare.sh $*"
     printf -- '- queries: 80%% A hits, 10%% AAAA NODATA, 10%% NXDOMAIN, 25%% mixed case\n'
     # shellcheck disable=SC2016  # the backquotes are Markdown
-    printf -- '- load: `dnsperf -s %s -p PORT -d queries.txt %s -l %s`, %d interleaved round(s), %d s warm-up; then one run per server at `-Q %s`; then globaldns and NSD at %s%% of globaldns'"'"'s median QPS with `-v` for the p99\n' \
-      "$ADDR" "${DNSPERF_FLAGS[*]}" "$DURATION" "$ROUNDS" "$WARMUP" "$FIXED_RATE" "$LATENCY_PERCENT"
+    printf -- '- load: `dnsperf -s %s -p PORT -d queries.txt %s -l %s`, %d interleaved round(s), %d s warm-up; then one run per server at `-Q %s`; then globaldns and NSD at %s%% of globaldns'"'"'s median QPS with a light `-Q %s -v` probe alongside for the p99\n' \
+      "$ADDR" "${DNSPERF_FLAGS[*]}" "$DURATION" "$ROUNDS" "$WARMUP" "$FIXED_RATE" "$LATENCY_PERCENT" "$PROBE_RATE"
     printf -- '- host: %d cores, %s; no CPU pinning: servers (%d threads/processes each) and dnsperf share all cores\n' \
       "$(nproc)" "$(uname -r)" "$THREADS"
     printf -- '- %s before, %s after\n' "$load_before" "$(uptime | sed 's/.*load/load/')"

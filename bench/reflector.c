@@ -33,8 +33,8 @@ struct worker {
   pthread_t thread;
 };
 
-static void *reflect(void *arg) {
-  const int fd = ((struct worker *)arg)->fd;
+static void* reflect(void* arg) {
+  const int fd = ((struct worker*)arg)->fd;
   unsigned char(*buffers)[MAX_DATAGRAM] = malloc(BATCH * MAX_DATAGRAM);
   if (buffers == NULL) {
     perror("reflector: malloc");
@@ -55,8 +55,7 @@ static void *reflect(void *arg) {
     /* Block for the first datagram, then take whatever else is already queued. */
     const int got = recvmmsg(fd, messages, BATCH, MSG_WAITFORONE, NULL);
     if (got < 0) {
-      if (errno == EINTR)
-        continue;
+      if (errno == EINTR) continue;
       perror("reflector: recvmmsg");
       exit(1);
     }
@@ -75,8 +74,7 @@ static void *reflect(void *arg) {
     for (int sent = 0; sent < out;) {
       const int n = sendmmsg(fd, messages + sent, (unsigned)(out - sent), 0);
       if (n < 0) {
-        if (errno == EINTR)
-          continue;
+        if (errno == EINTR) continue;
         break; /* e.g. the sender went away: drop the rest of the batch, as a server would */
       }
       sent += n;
@@ -85,11 +83,11 @@ static void *reflect(void *arg) {
   return NULL;
 }
 
-static int open_socket(const struct sockaddr_in *address) {
+static int open_socket(const struct sockaddr_in* address) {
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   const int one = 1;
   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-      bind(fd, (const struct sockaddr *)address, sizeof *address) != 0) {
+      bind(fd, (const struct sockaddr*)address, sizeof *address) != 0) {
     perror("reflector: socket");
     exit(1);
   }
@@ -98,13 +96,13 @@ static int open_socket(const struct sockaddr_in *address) {
   return fd;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: %s ADDRESS PORT THREADS\n", argv[0]);
     return 2;
   }
   struct sockaddr_in address = {.sin_family = AF_INET};
-  char *end = NULL;
+  char* end = NULL;
   const long port = strtol(argv[2], &end, 10);
   if (inet_pton(AF_INET, argv[1], &address.sin_addr) != 1 || *end != '\0' || port < 0 ||
       port > 65535) {
@@ -131,7 +129,7 @@ int main(int argc, char **argv) {
   for (long i = 0; i < threads; i++) {
     workers[i].fd = open_socket(&address);
     socklen_t length = sizeof address;
-    if (i == 0 && getsockname(workers[0].fd, (struct sockaddr *)&address, &length) != 0) {
+    if (i == 0 && getsockname(workers[0].fd, (struct sockaddr*)&address, &length) != 0) {
       perror("reflector: getsockname");
       return 1;
     }
