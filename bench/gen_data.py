@@ -6,7 +6,9 @@
 Names are svc<i>.ns<j>.global, --per-ns services per namespace (default 100), the k-th name
 (k = 0..n-1) having the single address 240.0.0.0 + k + 1. Writes into --out:
 
-  serviceentries.yaml  one networking.istio.io/v1beta1 ServiceEntry per name (for globaldns)
+  serviceentries/      one networking.istio.io/v1beta1 ServiceEntry per name (for globaldns), in
+                       files of FILE_ENTRIES each (part-0000.yaml, ...): globaldns refuses a file
+                       over 16 MiB (sync/yaml_decoder.hpp DecodeLimits), about 43,000 of these
   global.zone          the same names as an RFC 1035 master file, with the SOA and NS that
                        globaldns serves by default (for NSD and Knot)
   queries.txt          dnsperf input, shuffled with a fixed seed: 80% A for existing names,
@@ -28,6 +30,7 @@ SOA_RNAME = "hostmaster.globaldns.istio-system.svc.cluster.local."
 SOA_TIMERS = "60 30 86400 30"  # refresh retry expire minimum
 CREATED = "2024-01-01T00:00:00Z"
 GATEWAY = "192.0.2.10"  # RFC 5737 documentation address standing for a remote ingress gateway
+FILE_ENTRIES = 10000  # ServiceEntries per YAML file: about 3.8 MB, well under globaldns's limit
 
 
 def address(k):
@@ -62,8 +65,8 @@ def write_lines(path, lines):
         f.writelines(lines)
 
 
-def service_entries(n, per_ns):
-    for k in range(n):
+def service_entries(first, end, per_ns):
+    for k in range(first, end):
         svc, ns = service(k, per_ns)
         yield (
             "---\n"
@@ -153,7 +156,13 @@ def main():
 
     os.makedirs(a.out, exist_ok=True)
     path = lambda f: os.path.join(a.out, f)
-    write_lines(path("serviceentries.yaml"), service_entries(a.names, a.per_ns))
+    entries_dir = path("serviceentries")
+    os.makedirs(entries_dir, exist_ok=True)
+    for old in os.listdir(entries_dir):  # a larger earlier set must not leave files behind
+        os.unlink(os.path.join(entries_dir, old))
+    for part, first in enumerate(range(0, a.names, FILE_ENTRIES)):
+        write_lines(os.path.join(entries_dir, "part-%04d.yaml" % part),
+                    service_entries(first, min(a.names, first + FILE_ENTRIES), a.per_ns))
     write_lines(path("global.zone"), zone_file(a.names, a.per_ns))
     lines, counts = queries(a.names, a.per_ns, count, random.Random(a.seed))
     write_lines(path("queries.txt"), lines)

@@ -84,7 +84,7 @@ port_of() { if [[ $1 == on ]]; then echo 5370; else echo 5371; fi; }
 start() {
   local mode=$1 metrics=off
   [[ $mode == on ]] && metrics=$ADDR:0
-  "$BIN" serve --listen "$ADDR:$(port_of "$mode")" --files "$DATA/serviceentries.yaml" \
+  "$BIN" serve --listen "$ADDR:$(port_of "$mode")" --files "$DATA/serviceentries" \
     --threads "$THREADS" --health off --ready off --grpc off --metrics "$metrics" --lameduck-ms 0 \
     >"$RUN/$mode.log" 2>&1 &
   PIDS+=($!)
