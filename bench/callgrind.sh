@@ -52,6 +52,7 @@ port_of() {
 }
 readonly GRPC_PORT=5393
 THREADS=1
+NAMES=10000  # compare.sh measures a list of sizes; one size here
 QUERIES=20000
 RATE=1000
 SERVERS="globaldns nsd knot"
@@ -102,7 +103,7 @@ start_cg() {
       local grpc=off
       [[ $name == grpc ]] && grpc=$ADDR:$GRPC_PORT
       "${vg[@]}" "$GDNS_BIN" serve --config "$dir/globaldns.yaml" --listen "$ADDR:$(port_of "$name")" \
-        --files "$DATA/serviceentries.yaml" --threads 1 --health off --ready off --grpc "$grpc" \
+        --files "$DATA/serviceentries" --threads 1 --health off --ready off --grpc "$grpc" \
         --metrics off --lameduck-ms 0 >"$dir/out.log" 2>&1 &
       ;;
     nsd)
@@ -318,7 +319,7 @@ main_cg() {
       for f in "$RUN/$name"/callgrind.out.*.2; do
         [[ -f $f ]] || continue
         printf '\n## %s: top functions of the query phase (self Ir)\n\n```\n' "$name"
-        callgrind_annotate "$f" 2>/dev/null | awk '/^-+$/ { d++ } d >= 4 && NF' | grep -v '^-' | head -25 | cut -c1-160
+        callgrind_annotate "$f" 2>/dev/null | awk '/^-+$/ { d++ } d >= 4 && NF' | grep -v '^-' | awk 'NR <= 25' | cut -c1-160
         printf '```\n'
       done
     done
@@ -332,8 +333,8 @@ versions_cg() {
   for s in $SERVERS; do
     case $s in
       globaldns) printf 'globaldns %s\n' "$GDNS_BIN" ;;
-      nsd) nsd -v 2>&1 | head -1 ;;
-      knot) knotd -V 2>&1 | head -1 ;;
+      nsd) nsd -v 2>&1 | awk 'NR == 1' ;;
+      knot) knotd -V 2>&1 | awk 'NR == 1' ;;
     esac
   done
 }

@@ -775,4 +775,5 @@ main() {
   cat "$report"
 }
 
-main "$@"
+# Only when run: grpc_compare.sh and callgrind.sh source the functions above.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi

@@ -35,6 +35,7 @@ source <(sed -e '/^readonly SCRIPT_NAME=/d' -e '/^HERE=/d' -e '/^readonly HERE$/
 # Ports of our own, so this runs next to compare.sh (5360-5362 and up).
 readonly GRPC_PORT=5381
 port_of() { echo 5380; }
+NAMES=10000  # compare.sh measures a list of sizes; one size here
 ROUNDS=5
 DURATION=5
 CHANNELS=2
@@ -76,7 +77,7 @@ parse_grpc_args() {
 start_globaldns_grpc() {
   local dir=$RUN/globaldns
   mkdir -p "$dir"
-  "$GDNS_BIN" serve --listen "$ADDR:$(port_of globaldns)" --files "$DATA/serviceentries.yaml" \
+  "$GDNS_BIN" serve --listen "$ADDR:$(port_of globaldns)" --files "$DATA/serviceentries" \
     --threads "$THREADS" --health off --ready off --grpc "$ADDR:$GRPC_PORT" --metrics off \
     --lameduck-ms 0 >"$dir/out.log" 2>&1 &
   echo $! >"$dir/pid"
