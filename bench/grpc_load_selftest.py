@@ -10,6 +10,7 @@ that bad input gets a clear error and exit status 2.
 """
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ def main():
     globaldns, grpc_load, gen_data, work = sys.argv[1:5]
     os.makedirs(work, exist_ok=True)
     data = os.path.join(work, "data")
+    shutil.rmtree(data, ignore_errors=True)  # never a data set of an older gen_data.py
     subprocess.run([sys.executable, gen_data, "-n", "200", "-o", data], check=True,
                    stdout=subprocess.DEVNULL, timeout=60)
     queries = os.path.join(data, "queries.txt")
@@ -35,7 +37,7 @@ def main():
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [globaldns, "serve", "--listen", "127.0.0.1:0", "--grpc", "127.0.0.1:0",
-             "--files", os.path.join(data, "serviceentries.yaml"), "--threads", "1",
+             "--files", os.path.join(data, "serviceentries"), "--threads", "1",
              "--health", "off", "--ready", "off", "--metrics", "off", "--lameduck-ms", "0"],
             stdout=log, stderr=subprocess.STDOUT)
     try:
