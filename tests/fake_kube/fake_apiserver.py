@@ -397,7 +397,16 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def send_response(self, code, message=None):
         self.status_code = code
+        # Recorded before the headers can reach the client: a test that reads /stats right
+        # after its response must find the request counted.
+        self.record_once(code)
         super().send_response(code, message)
+
+    def record_once(self, status):
+        pending, self.pending_record = getattr(self, "pending_record", None), None
+        if pending:
+            method, path, query, watch = pending
+            self.server.state.record(method, path, query, status, watch)
 
     # ---- dispatch ----
     def do_GET(self):
@@ -407,10 +416,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         q = {k: v[-1] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
         watch = q.get("watch", "").lower() in ("1", "t", "true")
         self.status_code = 0
+        self.pending_record = ("GET", path, u.query, watch)
         try:
             self.route(st, path, q, watch)
         finally:
-            st.record("GET", path, u.query, self.status_code, watch)
+            self.record_once(self.status_code)  # no response sent: recorded with status 0
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -419,13 +429,14 @@ class ApiHandler(BaseHTTPRequestHandler):
         st = self.server.state
         path = urlsplit(self.path).path
         self.status_code = 0
+        self.pending_record = ("POST", path, "", False)
         try:
             if not self.authenticated(st):
                 return self.send_status(401, "Unauthorized", "Unauthorized")
             self.send_status(405, "MethodNotAllowed",
                              "the fake apiserver is read-only; use the control port")
         finally:
-            st.record("POST", path, "", self.status_code, False)
+            self.record_once(self.status_code)
 
     do_PUT = do_PATCH = do_DELETE = do_POST
 
