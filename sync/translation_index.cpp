@@ -186,7 +186,6 @@ const ServiceEntry& TranslationIndex::entry(Handle handle) const {
 void TranslationIndex::activate(Copy& copy) {
   copy.active = true;
   copy.translation = translator_.translate(copy.entry);
-  skipped_ += copy.translation.skipped.size();
   for (const Skip& skip : copy.translation.skipped)
     ++skipped_by_reason_[static_cast<size_t>(skip.code)];
   for (const auto& claim : copy.translation.claims) {
@@ -218,7 +217,6 @@ void TranslationIndex::deactivate(Copy& copy) {
       addresses_ += address_count(*host.claimants.begin()->second);
     }
   }
-  skipped_ -= copy.translation.skipped.size();
   for (const Skip& skip : copy.translation.skipped)
     --skipped_by_reason_[static_cast<size_t>(skip.code)];
   copy.translation = {};

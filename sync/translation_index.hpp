@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
@@ -92,7 +93,9 @@ class TranslationIndex {
   size_t entries() const noexcept { return copies_.size(); }
   size_t names() const noexcept { return names_; }
   size_t addresses() const noexcept { return addresses_; }
-  size_t skipped() const noexcept { return skipped_; }
+  size_t skipped() const noexcept {
+    return std::accumulate(skipped_by_reason_.begin(), skipped_by_reason_.end(), size_t{0});
+  }
   // skipped() by SkipReason, indexed by its value.
   const std::array<size_t, kSkipReasonCount>& skipped_by_reason() const noexcept {
     return skipped_by_reason_;
@@ -142,7 +145,6 @@ class TranslationIndex {
   bool loaded_from_empty_ = false;
   size_t names_ = 0;
   size_t addresses_ = 0;
-  size_t skipped_ = 0;
   std::array<size_t, kSkipReasonCount> skipped_by_reason_{};
   size_t conflicts_ = 0;
 };
