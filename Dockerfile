@@ -20,7 +20,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libabsl20220623 libboost-json1.81.0 libc-ares2 libfmt9 libgrpc++1.51 libgrpc29 libldns3 \
-      libprotobuf32 libre2-9 libspdlog1.10 libssl3 libstdc++6 libyaml-cpp0.7 \
+      libprotobuf32 libre2-9 libspdlog1.10 libssl3 libstdc++6 libyaml-0-2 libyaml-cpp0.7 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/globaldns /usr/local/bin/globaldns
 # The same uid/gid as runAsUser/runAsGroup in deploy/base/deployment.yaml.

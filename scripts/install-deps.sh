@@ -15,7 +15,7 @@ set -euo pipefail
 # Compiler, build system and the libraries CMakeLists.txt finds.
 PKGS_BUILD=(
   g++ cmake ninja-build pkg-config
-  libldns-dev libboost1.81-dev libyaml-cpp-dev libspdlog-dev
+  libldns-dev libboost1.81-dev libyaml-cpp-dev libyaml-dev libspdlog-dev
   libboost-json1.81-dev libboost-url1.81-dev libssl-dev  # the Kubernetes API client
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # dns/grpc DnsService
   libgtest-dev libgmock-dev libbenchmark-dev

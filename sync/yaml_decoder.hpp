@@ -14,10 +14,10 @@
 namespace globaldns::sync {
 
 // Bounds on what one text may cost, so that an absurd file is an error and not an
-// out-of-memory kill or a stack overflow (yaml-cpp recurses once per nesting level).
+// out-of-memory kill: nodes and depth bound the tree kept for one document.
 struct DecodeLimits {
   size_t max_bytes = size_t{16} << 20;
-  size_t max_nodes = 2'000'000;  // yaml-cpp spends a few hundred bytes per node
+  size_t max_nodes = 2'000'000;  // in one text; aliases count as one
   int max_depth = 64;            // a ServiceEntry nests about 6 levels deep
 };
 

@@ -244,6 +244,77 @@ TEST(YamlDecoderTest, EmptyTextsDecodeToNothing) {
   }
 }
 
+TEST(YamlDecoderTest, ListItemsSeeAnchorsOfEarlierItems) {
+  // A List's items are decoded one at a time as they end; an anchor stays usable after its item.
+  const auto decoded = decode_ok(R"(apiVersion: v1
+items:
+- apiVersion: networking.istio.io/v1
+  kind: ServiceEntry
+  metadata: {name: a, namespace: n}
+  spec: &shared
+    hosts: [a.global]
+    addresses: [240.0.0.1]
+- apiVersion: networking.istio.io/v1
+  kind: ServiceEntry
+  metadata: {name: b, namespace: n}
+  spec: *shared
+kind: List
+)");
+  ASSERT_EQ(decoded.entries.size(), 2u);
+  EXPECT_EQ(decoded.entries[1].key(), "n/b");
+  EXPECT_EQ(decoded.entries[1].hosts, std::vector<std::string>{"a.global"});
+  EXPECT_EQ(decoded.entries[1].addresses, std::vector<std::string>{"240.0.0.1"});
+  EXPECT_EQ(decoded.entries[1].origin, "se.yaml:9");
+}
+
+TEST(YamlDecoderTest, ItemsOfADocumentThatIsNotAListAreIgnored) {
+  // `items` comes before `kind` in kubectl's output, so items are decoded before the kind is
+  // known; only a List keeps what they gave.
+  const auto decoded = decode_ok(R"(apiVersion: networking.istio.io/v1
+items:
+- apiVersion: networking.istio.io/v1
+  kind: ServiceEntry
+  metadata: {name: inner}
+  spec: {hosts: [inner.global]}
+- 42
+kind: ServiceEntry
+metadata: {name: outer}
+spec: {hosts: [outer.global]}
+)");
+  ASSERT_EQ(decoded.entries.size(), 1u);
+  EXPECT_EQ(decoded.entries[0].name, "outer");
+  EXPECT_TRUE(decoded.problems.empty());
+}
+
+TEST(YamlDecoderTest, ListItemThatIsNotAMappingIsAProblemWithItsLine) {
+  const auto decoded = decode_ok("kind: List\nitems:\n- 42\n- [a]\n");
+  EXPECT_TRUE(decoded.entries.empty());
+  EXPECT_EQ(decoded.problems,
+            (std::vector<std::string>{"se.yaml:3: list item is not a mapping; ignored",
+                                      "se.yaml:4: list item is not a mapping; ignored"}));
+}
+
+TEST(YamlDecoderTest, QuotedNullIsAStringAndPlainNullIsNull) {
+  const auto decoded = decode_ok(R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: "null", namespace: ~}
+spec: {hosts: ["null.global"], addresses: null}
+)");
+  ASSERT_EQ(decoded.entries.size(), 1u);
+  EXPECT_EQ(decoded.entries[0].key(), "default/null");
+  EXPECT_TRUE(decoded.entries[0].addresses.empty());
+}
+
+TEST(YamlDecoderTest, UnknownAnchorAndBadEncodingAreSyntaxErrors) {
+  const auto alias = decode_service_entries("a: 1\nb: *nowhere\n", "alias.yaml");
+  ASSERT_FALSE(alias.ok());
+  EXPECT_EQ(alias.error(), "alias.yaml:2:4: unknown anchor \"nowhere\"");
+
+  const auto utf8 = decode_service_entries("a: 1\nb: \xff\xfe\n", "utf8.yaml");
+  ASSERT_FALSE(utf8.ok());
+  EXPECT_EQ(utf8.error().rfind("utf8.yaml:2:4: ", 0), 0u) << utf8.error();
+}
+
 TEST(YamlDecoderTest, SyntaxErrorFailsTheWholeTextWithLineAndColumn) {
   const auto result = decode_service_entries(R"(apiVersion: networking.istio.io/v1
 kind: ServiceEntry
