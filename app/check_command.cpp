@@ -33,7 +33,7 @@ int run_check_command(const std::vector<std::string>& args) {
   boost::asio::io_context io;
   std::vector<sync::ServiceEntry> entries;
   sync::FileSource source(io, file_source_options(*config),
-                          [&](const std::vector<sync::ServiceEntry>& e) { entries = e; });
+                          [&](std::vector<sync::ServiceEntry> e) { entries = std::move(e); });
   if (auto loaded = source.load_initial(); !loaded) {
     std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());
     return kExitFailure;

@@ -117,7 +117,7 @@ int explain_offline(const config::Config& config, const std::string& name, bool 
   boost::asio::io_context io;
   std::vector<sync::ServiceEntry> entries;
   sync::FileSource source(io, file_source_options(config),
-                          [&](const std::vector<sync::ServiceEntry>& e) { entries = e; });
+                          [&](std::vector<sync::ServiceEntry> e) { entries = std::move(e); });
   if (auto loaded = source.load_initial(); !loaded) {
     std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());
     return kExitUsage;

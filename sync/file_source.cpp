@@ -126,7 +126,9 @@ Result<Ok> FileSource::load_initial() {
   }
   refresh_all();
   notify();
-  spdlog::info("files: loaded {} from {} path(s){}", entry_count(merged_.size()), paths_.size(),
+  size_t loaded = 0;
+  for_each_file([&](const FileState& file) { loaded += file.entries.size(); });
+  spdlog::info("files: loaded {} from {} path(s){}", entry_count(loaded), paths_.size(),
                complete() ? "" : " (some files have errors)");
   return ok_result();
 }
@@ -257,11 +259,14 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
     return Refresh::Unchanged;
   }
   state.read_error.clear();
-  if (state.have_bytes && read.bytes == state.bytes) return Refresh::Unchanged;
-  state.bytes = std::move(read.bytes);
-  state.have_bytes = true;
+  // A 64-bit hash: a changed file that keeps its size and hash is one in 2^64.
+  const std::pair<size_t, size_t> fingerprint{read.bytes.size(),
+                                              std::hash<std::string_view>{}(read.bytes)};
+  if (state.fingerprint == fingerprint) return Refresh::Unchanged;
+  state.fingerprint = fingerprint;
 
-  auto decoded = decode_service_entries(state.bytes, display, options_.limits);
+  auto decoded = decode_service_entries(read.bytes, display, options_.limits);
+  read.bytes = std::string();  // before the entries change hands: peak memory at 1M entries
   if (!decoded) {
     // Logged once: the same bytes are not decoded again.
     spdlog::error("files: {}; keeping the last good contents ({})", decoded.error(),
@@ -346,22 +351,19 @@ bool FileSource::refresh_all() {
       changed = refresh_directory(path) || changed;
     }
   }
-  if (changed) {
-    std::vector<ServiceEntry> merged;
-    for (const auto& path : paths_) {
-      if (path.kind == PathKind::File) {
-        merged.insert(merged.end(), path.file.entries.begin(), path.file.entries.end());
-      } else {
-        for (const auto& [name, file] : path.files) {
-          merged.insert(merged.end(), file.entries.begin(), file.entries.end());
-        }
-      }
-    }
-    changed = merged != merged_;
-    merged_ = std::move(merged);
-  }
   publish_status();
   return changed;
+}
+
+std::vector<ServiceEntry> FileSource::entries() const {
+  size_t total = 0;
+  for_each_file([&](const FileState& file) { total += file.entries.size(); });
+  std::vector<ServiceEntry> merged;
+  merged.reserve(total);
+  for_each_file([&](const FileState& file) {
+    merged.insert(merged.end(), file.entries.begin(), file.entries.end());
+  });
+  return merged;
 }
 
 void FileSource::publish_status() {
@@ -397,7 +399,7 @@ std::vector<std::string> FileSource::problems() const {
 void FileSource::notify() {
   if (!on_change_) return;
   try {
-    on_change_(merged_);
+    on_change_(entries());
   } catch (const std::exception& e) {
     // The callback is the rest of the program; it must not take the watcher down with it.
     spdlog::error("files: change callback failed: {}", e.what());

@@ -9,8 +9,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -45,11 +47,13 @@ struct FileSourceOptions {
 // stops decoding keeps its last good entries; a file removed from a watched directory drops
 // its entries; a configured file that disappears keeps its entries with a warning, because
 // editors and ConfigMap updates briefly remove files, and deleting is not how operators
-// remove entries. Only files whose bytes changed are decoded again.
+// remove entries. Only files whose bytes changed are decoded again: a file's size and a hash
+// of its bytes are kept, not the bytes (388 MB of YAML at 1M entries).
 class FileSource {
  public:
-  // Called when the merged entries changed, and when complete() first becomes true.
-  using Callback = std::function<void(const std::vector<ServiceEntry>& all_entries)>;
+  // Called when a file's entries changed, and when complete() first becomes true, with every
+  // file's entries merged into a new vector the callee may keep (the source does not).
+  using Callback = std::function<void(std::vector<ServiceEntry> all_entries)>;
 
   FileSource(boost::asio::io_context& io, FileSourceOptions options, Callback on_change);
   ~FileSource();
@@ -73,15 +77,15 @@ class FileSource {
   bool complete() const noexcept { return complete_.load(std::memory_order_acquire); }
   // What is wrong now: YAML errors, skipped objects, missing files. Any thread.
   std::vector<std::string> problems() const;
-  // The merged entries last handed to the callback (io_context thread only).
-  const std::vector<ServiceEntry>& entries() const noexcept { return merged_; }
+  // Every file's entries merged, as the callback gets them (io_context thread only; O(n)).
+  std::vector<ServiceEntry> entries() const;
 
  private:
   enum class PathKind : uint8_t { File, Directory };
 
   struct FileState {
-    std::string bytes;  // as last read, decoded successfully or not
-    bool have_bytes = false;
+    // Of the bytes as last read, decoded successfully or not.
+    std::optional<std::pair<size_t, size_t>> fingerprint;  // size, hash
     bool decoded_once = false;
     std::vector<ServiceEntry> entries;  // from the last successful decode
     std::vector<std::string> problems;  // skipped objects of that decode
@@ -101,6 +105,18 @@ class FileSource {
 
   enum class Refresh : uint8_t { Unchanged, Changed, Vanished };
 
+  // Every file's state, in the order their entries are merged.
+  template <typename Fn>
+  void for_each_file(Fn&& fn) const {
+    for (const auto& path : paths_) {
+      if (path.kind == PathKind::File) {
+        fn(path.file);
+      } else {
+        for (const auto& [name, file] : path.files) fn(file);
+      }
+    }
+  }
+
   Refresh refresh_file(FileState& state, const std::string& display, PathKind configured_as);
   bool refresh_directory(PathState& path);
   bool refresh_all();
@@ -115,7 +131,6 @@ class FileSource {
   FileSourceOptions options_;
   Callback on_change_;
   std::vector<PathState> paths_;
-  std::vector<ServiceEntry> merged_;
 
   boost::asio::posix::stream_descriptor inotify_;
   boost::asio::steady_timer debounce_timer_;
