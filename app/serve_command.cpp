@@ -81,11 +81,25 @@ class Service {
     for (const auto& k : *kube) required.push_back(k.name);
     controller_.require_sources(required);
 
-    auto files = make_file_source(config_);
-    if (auto loaded = files->load_initial(); !loaded) {
+    // Loading a million entries takes tens of seconds: a SIGTERM meanwhile (Kubernetes
+    // deleting a pod that is still starting) stops it between two files. Nothing is served
+    // yet, so there is no lameduck to honour.
+    wait_for_signal_while_loading(signals);
+    auto files = make_file_source(config_, [this] {
+      io_.poll();
+      return load_stop_signal_ != 0;
+    });
+    const auto loaded = files->load_initial();
+    if (load_stop_signal_ != 0) {
+      spdlog::info("signal {} while loading ServiceEntry files: exiting", load_stop_signal_);
+      return 0;
+    }
+    if (!loaded) {
       std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());
       return kExitFailure;
     }
+    signals.cancel();  // the loading-time handler; wait_for_signal() below takes over
+    if (io_.stopped()) io_.restart();
     files_ = std::move(files);
     if (auto started = start_http(); !started) {
       std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
@@ -245,14 +259,16 @@ class Service {
     return {503, why};
   }
 
-  std::unique_ptr<sync::FileSource> make_file_source(const config::Config& config) {
+  std::unique_ptr<sync::FileSource> make_file_source(const config::Config& config,
+                                                     std::function<bool()> interrupted = nullptr) {
+    sync::FileSourceOptions options = file_source_options(config);
+    options.interrupted = std::move(interrupted);
     // The callback runs on io_'s thread (load_initial() on this one, before io_ runs).
     // The callback needs the source it belongs to, which exists only after construction.
     auto self = std::make_shared<sync::FileSource*>(nullptr);
     const bool any_files = !config.files.empty();
     auto source = std::make_unique<sync::FileSource>(
-        io_, file_source_options(config),
-        [this, self, any_files](std::vector<sync::ServiceEntry> entries) {
+        io_, std::move(options), [this, self, any_files](std::vector<sync::ServiceEntry> entries) {
           on_files(**self, any_files, std::move(entries));
         });
     *self = source.get();
@@ -325,6 +341,19 @@ class Service {
             source->name(), st.sync.last_error, it == sizes.end() ? 0 : it->second);
       }
       schedule_status();
+    });
+  }
+
+  // Before anything serves: SIGTERM and SIGINT stop the initial load, SIGHUP waits for it.
+  void wait_for_signal_while_loading(boost::asio::signal_set& signals) {
+    signals.async_wait([this, &signals](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        spdlog::info("SIGHUP while loading ServiceEntry files: ignored");
+        wait_for_signal_while_loading(signals);
+        return;
+      }
+      load_stop_signal_ = sig;
     });
   }
 
@@ -443,6 +472,7 @@ class Service {
   // After io_, so they close before it goes.
   std::vector<std::unique_ptr<http::HttpServer>> http_;
   bool files_loaded_ = false;
+  int load_stop_signal_ = 0;  // a SIGTERM or SIGINT that arrived during the initial load
   int64_t files_last_load_unix_ = 0;
   bool lameduck_ = false;
   bool ready_ = false;

@@ -124,7 +124,11 @@ Result<Ok> FileSource::load_initial() {
     }
     paths_.push_back(std::move(state));
   }
+  loading_ = true;
+  interrupted_ = false;
   refresh_all();
+  loading_ = false;
+  if (interrupted_) return Error{std::string(kLoadInterrupted)};
   notify();
   size_t loaded = 0;
   for_each_file([&](const FileState& file) { loaded += file.entries.size(); });
@@ -325,6 +329,7 @@ bool FileSource::refresh_directory(PathState& path) {
     file = path.files.erase(file);
   }
   for (const auto& name : names) {
+    if (stop_loading()) return changed;
     const std::string display = (fs::path(path.path) / name).string();
     FileState& state = path.files[name];
     switch (refresh_file(state, display, PathKind::Directory)) {
@@ -345,6 +350,7 @@ bool FileSource::refresh_directory(PathState& path) {
 bool FileSource::refresh_all() {
   bool changed = false;
   for (auto& path : paths_) {
+    if (stop_loading()) break;
     if (path.kind == PathKind::File) {
       changed = refresh_file(path.file, path.path, PathKind::File) == Refresh::Changed || changed;
     } else {
@@ -364,6 +370,12 @@ std::vector<ServiceEntry> FileSource::entries() const {
     merged.insert(merged.end(), file.entries.begin(), file.entries.end());
   });
   return merged;
+}
+
+bool FileSource::stop_loading() {
+  if (!loading_) return false;
+  if (!interrupted_ && options_.interrupted) interrupted_ = options_.interrupted();
+  return interrupted_;
 }
 
 void FileSource::publish_status() {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,7 +42,13 @@ struct FileSourceOptions {
   std::chrono::milliseconds poll_interval{2000};
   WatchMode watch = WatchMode::InotifyAndPoll;
   DecodeLimits limits;
+  // Asked between files while load_initial() reads them; true stops the load (a SIGTERM
+  // must not wait for a million entries to decode). Empty: never.
+  std::function<bool()> interrupted;
 };
+
+// What load_initial() fails with when `interrupted` stopped it.
+inline constexpr std::string_view kLoadInterrupted = "loading ServiceEntry files interrupted";
 
 // Reading happens on the io_context's thread (load_initial() on the caller's). A file that
 // stops decoding keeps its last good entries; a file removed from a watched directory drops
@@ -61,8 +68,9 @@ class FileSource {
   FileSource& operator=(const FileSource&) = delete;
 
   // The first, synchronous read. Fails when a configured path does not exist or cannot be
-  // read (a startup error); a file with a YAML error does not fail it (see complete()).
-  // On success calls the callback once, on this thread, with whatever was decoded.
+  // read (a startup error), or with kLoadInterrupted; a file with a YAML error does not fail
+  // it (see complete()). On success calls the callback once, on this thread, with whatever
+  // was decoded.
   Result<Ok> load_initial();
 
   // Begins watching and polling on the io_context. Call after load_initial() succeeded.
@@ -117,6 +125,9 @@ class FileSource {
     }
   }
 
+  // Asks options_.interrupted during the initial load; remembers a yes.
+  bool stop_loading();
+
   Refresh refresh_file(FileState& state, const std::string& display, PathKind configured_as);
   bool refresh_directory(PathState& path);
   bool refresh_all();
@@ -139,6 +150,8 @@ class FileSource {
   std::chrono::steady_clock::time_point burst_start_{};
   bool rescan_pending_ = false;
   bool started_ = false;
+  bool loading_ = false;                  // inside load_initial(): `interrupted` is asked
+  bool interrupted_ = false;              // it said so; the load stopped
   std::set<std::string> watch_failures_;  // "dir: error", each logged once
   // Handlers hold a weak_ptr to this: one that runs after the destructor does nothing.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

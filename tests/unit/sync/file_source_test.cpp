@@ -125,6 +125,33 @@ TEST_F(FileSourceTest, LoadsFilesAndDirectoryContentsOnce) {
   EXPECT_TRUE(source->problems().empty());
 }
 
+TEST_F(FileSourceTest, InterruptedLoadStopsBetweenFilesAndHandsNothingOn) {
+  const fs::path conf = dir_.path() / "conf";
+  fs::create_directory(conf);
+  for (const char* name : {"a", "b", "c", "d"}) {
+    write_file(conf / (std::string(name) + ".yaml"), se_yaml(name, std::string(name) + ".global"));
+  }
+  int asked = 0;
+  FileSourceOptions options;
+  options.paths = {conf.string()};
+  // Asked before the directory, then before each file: the third ask comes after a.yaml.
+  options.interrupted = [&] { return ++asked == 3; };
+  FileSource source(io_, options,
+                    [this](const std::vector<ServiceEntry>& all) { calls_.push_back(all); });
+  const auto loaded = source.load_initial();
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.error(), kLoadInterrupted);
+  EXPECT_EQ(asked, 3);  // not asked again once it said yes
+  EXPECT_TRUE(calls_.empty());
+  EXPECT_EQ(names(source.entries()), std::vector<std::string>{"a"});
+
+  // Not asked outside the initial load: a later rescan reads everything.
+  source.rescan();
+  EXPECT_EQ(asked, 3);
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(names(last()), (std::vector<std::string>{"a", "b", "c", "d"}));
+}
+
 TEST_F(FileSourceTest, MissingOrUnusablePathIsAStartupError) {
   auto missing = make({dir_.path() / "nope.yaml"});
   const auto result = missing->load_initial();
