@@ -33,7 +33,12 @@ struct ReadOutcome {
   ReadStatus status = ReadStatus::Failed;
   std::string bytes;
   std::string error;
+  struct stat st {};  // of the file read, taken before reading it
 };
+
+int64_t nanoseconds(const struct timespec& t) {
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
 
 std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
@@ -49,7 +54,7 @@ ReadOutcome read_file(const std::string& path, size_t max_bytes) {
     out.error = path + ": " + errno_text(errno);
     return out;
   }
-  struct stat st {};
+  struct stat& st = out.st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     out.error = path + ": not a regular file";
@@ -240,7 +245,16 @@ void FileSource::rescan() {
 
 FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string& display,
                                              PathKind configured_as) {
+  // The poll rescans every file every 2 s: at 1M entries, reading and hashing 388 MB of YAML
+  // each time cost 7 % of a core while idle. A stat() does.
+  if (state.stamp && !state.missing && state.read_error.empty()) {
+    struct stat st {};
+    if (::stat(display.c_str(), &st) == 0 && stamp_of(st) == *state.stamp) {
+      return Refresh::Unchanged;
+    }
+  }
   ReadOutcome read = read_file(display, options_.limits.max_bytes);
+  ++reads_;
   if (read.status == ReadStatus::Missing) {
     if (configured_as == PathKind::Directory) return Refresh::Vanished;
     if (!state.missing) {
@@ -263,6 +277,10 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
     return Refresh::Unchanged;
   }
   state.read_error.clear();
+  state.stamp = stamp_of(read.st);
+  const auto modified = std::chrono::nanoseconds(state.stamp->mtime_ns);
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  if (now - modified < std::chrono::seconds(1)) state.stamp.reset();  // see FileState::stamp
   // A 64-bit hash: a changed file that keeps its size and hash is one in 2^64.
   const std::pair<size_t, size_t> fingerprint{read.bytes.size(),
                                               std::hash<std::string_view>{}(read.bytes)};
@@ -370,6 +388,12 @@ std::vector<ServiceEntry> FileSource::entries() const {
     merged.insert(merged.end(), file.entries.begin(), file.entries.end());
   });
   return merged;
+}
+
+FileSource::FileStamp FileSource::stamp_of(const struct stat& st) {
+  return FileStamp{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                   static_cast<int64_t>(st.st_size), nanoseconds(st.st_mtim),
+                   nanoseconds(st.st_ctim)};
 }
 
 bool FileSource::stop_loading() {

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -85,15 +87,30 @@ class FileSource {
   bool complete() const noexcept { return complete_.load(std::memory_order_acquire); }
   // What is wrong now: YAML errors, skipped objects, missing files. Any thread.
   std::vector<std::string> problems() const;
+  // Files read so far; a rescan does not read a file whose stat() is as when last read.
+  uint64_t reads() const noexcept { return reads_; }
   // Every file's entries merged, as the callback gets them (io_context thread only; O(n)).
   std::vector<ServiceEntry> entries() const;
 
  private:
   enum class PathKind : uint8_t { File, Directory };
 
+  struct FileStamp {
+    uint64_t device = 0;
+    uint64_t inode = 0;
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;  // which no one can set back, unlike mtime (touch -r, cp -p)
+    bool operator==(const FileStamp&) const = default;
+  };
+
   struct FileState {
     // Of the bytes as last read, decoded successfully or not.
     std::optional<std::pair<size_t, size_t>> fingerprint;  // size, hash
+    // stat() of the file when it was last read; equal on a later scan means unchanged without
+    // reading it (as NSD and Knot check zone files). Not kept for a file modified within the
+    // last second: a second write in the same timestamp tick would look the same.
+    std::optional<FileStamp> stamp;
     bool decoded_once = false;
     std::vector<ServiceEntry> entries;  // from the last successful decode
     std::vector<std::string> problems;  // skipped objects of that decode
@@ -125,6 +142,7 @@ class FileSource {
     }
   }
 
+  static FileStamp stamp_of(const struct stat& st);
   // Asks options_.interrupted during the initial load; remembers a yes.
   bool stop_loading();
 
@@ -150,6 +168,7 @@ class FileSource {
   std::chrono::steady_clock::time_point burst_start_{};
   bool rescan_pending_ = false;
   bool started_ = false;
+  uint64_t reads_ = 0;
   bool loading_ = false;                  // inside load_initial(): `interrupted` is asked
   bool interrupted_ = false;              // it said so; the load stopped
   std::set<std::string> watch_failures_;  // "dir: error", each logged once

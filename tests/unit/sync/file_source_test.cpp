@@ -346,6 +346,57 @@ TEST_F(FileSourceTest, ChangeThatDecodesToTheSameEntriesDoesNotCallBack) {
   EXPECT_EQ(calls_.size(), 1u);
 }
 
+// Written an hour ago, so that the source may trust its stat() (see FileState::stamp).
+void age(const fs::path& file) {
+  fs::last_write_time(file, fs::file_time_type::clock::now() - std::chrono::hours(1));
+}
+
+TEST_F(FileSourceTest, UnchangedFilesAreNotReadAgain) {
+  write_file(dir_.path() / "a.yaml", se_yaml("a", "a.global"));
+  write_file(dir_.path() / "b.yaml", se_yaml("b", "b.global"));
+  age(dir_.path() / "a.yaml");
+  age(dir_.path() / "b.yaml");
+  auto source = make({dir_.path()});
+  ASSERT_TRUE(source->load_initial().ok());
+  EXPECT_EQ(source->reads(), 2u);
+  source->rescan();
+  source->rescan();
+  EXPECT_EQ(source->reads(), 2u);
+  EXPECT_EQ(calls_.size(), 1u);
+
+  // Rewritten in place, same size: the stat differs, so it is read and decoded.
+  {
+    std::ofstream out(dir_.path() / "b.yaml", std::ios::in | std::ios::out);
+    out << se_yaml("c", "c.global");
+  }
+  source->rescan();
+  EXPECT_EQ(source->reads(), 3u);
+  ASSERT_EQ(calls_.size(), 2u);
+  EXPECT_EQ(names(last()), (std::vector<std::string>{"a", "c"}));
+  // Modified within the last second: read again next time, in case a second write shares
+  // the first one's timestamp; unchanged bytes do not call back.
+  source->rescan();
+  EXPECT_EQ(source->reads(), 4u);
+  EXPECT_EQ(calls_.size(), 2u);
+}
+
+TEST_F(FileSourceTest, RewriteThatRestoresTheModificationTimeIsStillSeen) {
+  const fs::path file = dir_.path() / "se.yaml";
+  write_file(file, se_yaml("one", "one.global"));
+  age(file);
+  const auto old_mtime = fs::last_write_time(file);
+  auto source = make({file});
+  ASSERT_TRUE(source->load_initial().ok());
+  {
+    std::ofstream out(file, std::ios::in | std::ios::out);
+    out << se_yaml("two", "two.global");  // same size
+  }
+  fs::last_write_time(file, old_mtime);  // as `touch -r` or `cp -p` would; ctime still moves
+  source->rescan();
+  ASSERT_EQ(calls_.size(), 2u);
+  EXPECT_EQ(names(last()), std::vector<std::string>{"two"});
+}
+
 TEST_F(FileSourceTest, PollAloneSeesChanges) {
   const fs::path file = dir_.path() / "se.yaml";
   write_file(file, se_yaml("one", "one.global"));
