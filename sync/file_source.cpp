@@ -203,7 +203,7 @@ void FileSource::read_events() {
                        ec.message(), options_.poll_interval.count());
           return;
         }
-        // Which file changed does not matter: a rescan compares bytes, and an overflowed
+        // Which file changed does not matter: a rescan compares stats and hashes, and an overflowed
         // queue (IN_Q_OVERFLOW) needs the same rescan.
         schedule_rescan();
         read_events();
