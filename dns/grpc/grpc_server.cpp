@@ -34,6 +34,10 @@ namespace {
 // Requests up to this size reach answer_grpc_query, which turns anything over 65535 bytes into
 // INVALID_ARGUMENT; past it gRPC itself answers RESOURCE_EXHAUSTED without reading it all.
 constexpr int kMaxRequestBytes = 128 * 1024;
+// Streams one client connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS,
+// RFC 9113 §6.5.2, which recommends at least 100). gRPC's own default is unlimited; a client that
+// opens more waits for a stream to finish, so one connection cannot tie up unbounded call state.
+constexpr int kMaxConcurrentStreams = 100;
 // How long stop() lets calls in flight finish: an answer takes microseconds.
 constexpr auto kShutdownGrace = std::chrono::milliseconds(500);
 
@@ -281,6 +285,7 @@ Result<Ok> GrpcServer::start(const GrpcServerOptions& options) {
   // gRPC sets SO_REUSEPORT by default: a second server would share the port silently instead of
   // failing to bind, as our DNS and HTTP listeners do.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   builder.SetMaxSendMessageSize(kMaxRequestBytes);
   int port = 0;

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,16 @@ def query(channel, wire, timeout=5):
     """One DnsService/Query call; the reply's bytes, or raises grpc.RpcError."""
     stub = pb2_grpc.DnsServiceStub(channel)
     return stub.Query(pb2.DnsPacket(msg=wire), timeout=timeout).msg
+
+
+def recv_exactly(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError(f"closed after {len(data)} of {n} bytes")
+        data += chunk
+    return data
 
 
 def wait_answering(channel):
@@ -318,6 +329,30 @@ class PlaintextTest(unittest.TestCase):
     def test_over_65535_bytes_is_invalid_argument(self):
         wire = dns.message.make_query(HIT, "A").to_wire()
         assert_invalid_argument(self, self.channel, wire + b"\0" * (70000 - len(wire)), "65535")
+
+    def test_over_128_kib_is_refused_by_grpc_itself(self):
+        # Past the receive limit gRPC answers without handing the message to the service.
+        with self.assertRaises(grpc.RpcError) as caught:
+            query(self.channel, b"\0" * (200 * 1024))
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+    def test_server_limits_concurrent_streams_per_connection(self):
+        # HTTP/2 with prior knowledge: the preface and an empty SETTINGS frame, then read the
+        # server's SETTINGS (RFC 9113 §3.4, §6.5) and find SETTINGS_MAX_CONCURRENT_STREAMS (0x3).
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as s:
+            s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+            settings = None
+            for _ in range(10):  # frames until the server's first SETTINGS (not an ACK)
+                header = recv_exactly(s, 9)
+                length = int.from_bytes(header[:3], "big")
+                payload = recv_exactly(s, length)
+                if header[3] == 4 and not header[4] & 1:
+                    settings = {int.from_bytes(payload[i:i + 2], "big"):
+                                int.from_bytes(payload[i + 2:i + 6], "big")
+                                for i in range(0, length, 6)}
+                    break
+        self.assertIsNotNone(settings)
+        self.assertEqual(settings.get(3), 100)
 
     def test_parallel_calls_each_get_their_own_answer(self):
         names = [HIT, "reviews.bookinfo.global.", "big.istio-testing.global.", "nothere.global."] * 50
