@@ -251,6 +251,8 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
       pending_.try_emplace(host.name, std::move(host.before));
     }
   }
+  // Not needed past this point, and a first load's is every host: free it before the build.
+  std::vector<IndexChanges::Host>().swap(changes.hosts);
   // A change undone before it was published is no change.
   for (auto it = pending_.begin(); it != pending_.end();) {
     it = same_records(index_->host(it->first), it->second) ? pending_.erase(it) : std::next(it);

@@ -267,7 +267,19 @@ IndexChanges TranslationIndex::take_changes() {
     loaded_from_empty_ = false;
     touched_keys_.clear();
     touched_hosts_.clear();
-    return diff_translations(Translation{}, translation());
+    // diff_translations(Translation{}, translation()), without a second copy of every host's
+    // records alongside the first.
+    Translation now = translation();
+    IndexChanges changes;
+    diff_into({}, now.skipped, skip_identity, changes.new_skips, changes.gone_skips);
+    diff_into({}, now.conflicts, conflict_identity, changes.new_conflicts, changes.gone_conflicts);
+    changes.hosts.reserve(now.hosts.size());
+    for (resolver::HostRecords& records : now.hosts) {
+      std::string name = records.name;
+      changes.hosts.push_back(
+          IndexChanges::Host{std::move(name), std::nullopt, std::move(records)});
+    }
+    return changes;
   }
   IndexChanges changes;
   for (const auto& [key, before] : touched_keys_) {
