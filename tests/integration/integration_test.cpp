@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -110,8 +111,8 @@ std::chrono::milliseconds wait_for(const std::function<bool()>& pred,
   return std::chrono::milliseconds(-1);
 }
 
-std::vector<std::string> a_records(uint16_t port, const std::string& name) {
-  auto reply = udp_exchange(port, make_query(name, LDNS_RR_TYPE_A), 300);
+std::vector<std::string> a_records(uint16_t port, const std::string& name, int timeout_ms = 300) {
+  auto reply = udp_exchange(port, make_query(name, LDNS_RR_TYPE_A), timeout_ms);
   auto pkt = decode(reply.data(), reply.size());
   if (!pkt) return {"<no answer>"};
   std::vector<std::string> out;
@@ -743,6 +744,87 @@ TEST(Startup, BadConfigAndPortInUseExitNonZeroWithOneClearLine) {
   EXPECT_NE(code, 0) << out;
   EXPECT_NE(out.find("cannot bind HTTP on " + held + ": Address already in use"), std::string::npos)
       << out;
+}
+
+// A privileged port without the privilege: exit non-zero with one line naming the address and
+// the reason. Needs root to drop to nobody, and ports below 1024 privileged (Debian's default).
+TEST(Startup, PermissionDeniedOnAPortIsOneClearLine) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run globaldns as nobody";
+  std::ifstream sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  int unprivileged_start = 0;
+  if (!(sysctl >> unprivileged_start) || unprivileged_start <= 53) {
+    GTEST_SKIP() << "port 53 is not privileged here";
+  }
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  int code = 0;
+  run_command(as_nobody + kBinary + " --version", &code);
+  if (code != 0) GTEST_SKIP() << "nobody cannot run " << kBinary;
+  const std::string out = run_command(as_nobody + kBinary + " serve --files " + kExamples +
+                                          " --listen 127.0.0.1:53 --health off --ready off" +
+                                          " --metrics off --grpc off",
+                                      &code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("\nglobaldns: cannot bind UDP 127.0.0.1:53: Permission denied\n"),
+            std::string::npos)
+      << out;
+}
+
+// kill -9 under load, then a restart: there is no state on disk to recover (the files are only
+// read), so the new process answers as soon as it has read them. It prints how soon.
+TEST(Faults, KillNineUnderLoadThenARestartAnswersAgain) {
+  const fs::path log = fs::temp_directory_path() / ("globaldns-kill9-" + std::to_string(getpid()));
+  auto first = std::make_unique<ServerProcess>(
+      kBinary, std::vector<std::string>{"serve", "--files", kExamples}, log.string() + ".1");
+  const uint16_t port = first->port();
+  ASSERT_GE(wait_for([&] {
+              return a_records(port, "httpbin.istio-testing.global.") ==
+                     std::vector<std::string>{"240.0.0.2"};
+            }).count(),
+            0)
+      << first->log();
+  // Load from another thread: at most 20,000 queries or 5 s, whichever comes first.
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::thread load([&] {
+    const auto query = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+    const auto until = Clock::now() + std::chrono::seconds(5);
+    for (int i = 0; i < 20000 && !stop && Clock::now() < until; ++i) {
+      if (!udp_exchange(port, query, 50).empty()) ++answered;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int before_kill = answered.load();
+  first->signal(SIGKILL);
+  auto status = first->stop();
+  ASSERT_TRUE(status && WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << first->log();
+  const auto restarted = Clock::now();
+  auto second = std::make_unique<ServerProcess>(
+      kBinary,
+      std::vector<std::string>{"serve", "--files", kExamples, "--listen",
+                               "127.0.0.1:" + std::to_string(port)},
+      log.string() + ".2", /*add_listen=*/false);
+  // Polled with short timeouts, so the figure is not rounded up to a query timeout.
+  bool ready = false;
+  for (int i = 0; i < 1000 && !ready; ++i) {
+    ready = a_records(port, "httpbin.istio-testing.global.", 10) ==
+            std::vector<std::string>{"240.0.0.2"};
+  }
+  const auto took = Clock::now() - restarted;
+  stop = true;
+  load.join();
+  ASSERT_TRUE(ready) << second->log();
+  std::printf(
+      "answered %d queries before the kill; answering again %lld ms after the restart\n",
+      before_kill,
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_GT(before_kill, 0);
+  // Issue 7 asks for under a second (docs/RELIABILITY.md has the figures); the bound here only
+  // catches a restart that waits for something, on a loaded CI machine under ASan too.
+  EXPECT_LT(took, std::chrono::seconds(5)) << second->log();
+  status = second->stop();
+  EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << second->log();
+  fs::remove(log.string() + ".1");
+  fs::remove(log.string() + ".2");
 }
 
 // gRPC is off unless asked for (ServerProcess's default); asked for on port 0, its bound port is
