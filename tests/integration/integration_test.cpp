@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -825,6 +826,106 @@ TEST(Faults, KillNineUnderLoadThenARestartAnswersAgain) {
   EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << second->log();
   fs::remove(log.string() + ".1");
   fs::remove(log.string() + ".2");
+}
+
+// A process's resident size and open descriptors, from /proc.
+struct ProcessUse {
+  long rss_kb = -1;
+  long fds = -1;
+};
+
+ProcessUse process_use(pid_t pid) {
+  ProcessUse use;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) use.rss_kb = std::atol(line.c_str() + 6);
+  }
+  std::error_code ec;
+  long fds = 0;
+  for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++fds;
+  }
+  if (!ec) use.fds = fds;
+  return use;
+}
+
+// A UDP flood as fast as one sending thread goes, a sixth each of hits, NXDOMAIN, out of zone
+// (REFUSED), FORMERR, shorter than a header and random bytes, for 5 s at most, while a second
+// client asks a valid question every 20 ms: it keeps being answered, and the server's resident
+// size and descriptors stay where they were.
+TEST(Abuse, UdpFloodOfMixedQueriesLeavesValidOnesAnsweredAndMemoryFlat) {
+  const fs::path log = fs::temp_directory_path() / ("globaldns-flood-" + std::to_string(getpid()));
+  ServerProcess server(kBinary, {"serve", "--files", kExamples, "--threads", "2"}, log);
+  const uint16_t port = server.port();
+  ASSERT_GE(wait_for([&] {
+              return a_records(port, "httpbin.istio-testing.global.") ==
+                     std::vector<std::string>{"240.0.0.2"};
+            }).count(),
+            0)
+      << server.log();
+  // Warm up, so that the baseline is the serving process, not a half-started one.
+  for (int i = 0; i < 200; ++i) (void)a_records(port, "httpbin.istio-testing.global.", 100);
+  const ProcessUse before = process_use(server.pid());
+
+  std::vector<std::vector<uint8_t>> kinds;
+  kinds.push_back(make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A));
+  kinds.push_back(make_query("nothere.istio-testing.global.", LDNS_RR_TYPE_A));
+  kinds.push_back(make_query("www.example.com.", LDNS_RR_TYPE_A));
+  auto two_questions = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+  two_questions[5] = 2;
+  kinds.push_back(two_questions);
+  kinds.push_back({1, 2, 3});
+  std::mt19937 rng(7);  // fixed: the same garbage every run
+  std::vector<uint8_t> garbage(40);
+  for (auto& b : garbage) b = static_cast<uint8_t>(rng());
+  kinds.push_back(garbage);
+
+  std::atomic<bool> stop{false};
+  std::atomic<long> sent{0}, received{0};
+  std::thread flood([&] {
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    const auto to = loopback(port);
+    std::vector<uint8_t> reply(65535);
+    const auto until = Clock::now() + std::chrono::seconds(5);
+    for (long i = 0; i < 3'000'000 && !stop && Clock::now() < until; ++i) {
+      const auto& q = kinds[static_cast<size_t>(i) % kinds.size()];
+      if (sendto(fd, q.data(), q.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >
+          0) {
+        ++sent;
+      }
+      while (recv(fd, reply.data(), reply.size(), 0) > 0) ++received;
+    }
+    close(fd);
+  });
+  int probes = 0, answered = 0;
+  const auto until = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < until && probes < 250) {
+    ++probes;
+    if (a_records(port, "httpbin.istio-testing.global.", 200) ==
+        std::vector<std::string>{"240.0.0.2"}) {
+      ++answered;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop = true;
+  flood.join();
+  const ProcessUse after = process_use(server.pid());
+  std::printf(
+      "flood: %ld datagrams sent, %ld replies; probes answered %d of %d; RSS %ld -> %ld kB, "
+      "fds %ld -> %ld\n",
+      sent.load(), received.load(), answered, probes, before.rss_kb, after.rss_kb, before.fds,
+      after.fds);
+  EXPECT_TRUE(server.running()) << server.log();
+  EXPECT_GT(sent.load(), 10'000);
+  EXPECT_GT(received.load(), 0);
+  // Valid queries keep their answers: the flood shares the workers, it does not stop them.
+  EXPECT_GE(answered * 10, probes * 9) << answered << " of " << probes;
+  EXPECT_EQ(after.fds, before.fds);
+  EXPECT_LE(after.rss_kb, before.rss_kb + 4096);  // nothing grows per query
+  EXPECT_EQ(a_records(port, "httpbin.istio-testing.global."),
+            std::vector<std::string>{"240.0.0.2"});
 }
 
 // gRPC is off unless asked for (ServerProcess's default); asked for on port 0, its bound port is
