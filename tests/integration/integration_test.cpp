@@ -928,6 +928,84 @@ TEST(Abuse, UdpFloodOfMixedQueriesLeavesValidOnesAnsweredAndMemoryFlat) {
             std::vector<std::string>{"240.0.0.2"});
 }
 
+// 10,000 TCP connections beyond the cap (100 here), each expecting to be closed at once, while
+// the 100 that fill the cap stay open: descriptors and memory stay bounded, and UDP and a TCP
+// client that gets a freed slot are still answered.
+TEST(Abuse, TenThousandTcpConnectionsBeyondTheCapAreClosedAndNothingGrows) {
+  const fs::path dir = fs::temp_directory_path() / ("globaldns-tcpcap-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream config(dir / "globaldns.yaml");
+    config << "tcp:\n  max_connections: 100\n  idle_timeout_ms: 60000\n";
+  }
+  ServerProcess server(kBinary,
+                       {"serve", "--config", (dir / "globaldns.yaml").string(), "--files",
+                        kExamples, "--threads", "2"},
+                       dir / "server.log");
+  const uint16_t port = server.port();
+  ASSERT_GE(wait_for([&] {
+              return a_records(port, "httpbin.istio-testing.global.") ==
+                     std::vector<std::string>{"240.0.0.2"};
+            }).count(),
+            0)
+      << server.log();
+  const auto query = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+  std::vector<uint8_t> frame = {static_cast<uint8_t>(query.size() >> 8),
+                                static_cast<uint8_t>(query.size())};
+  frame.insert(frame.end(), query.begin(), query.end());
+  const auto connect_to_server = [&] {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const auto a = loopback(port);
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+      close(fd);
+      return -1;
+    }
+    return fd;
+  };
+  // Fill the cap; an answer on each proves it was accepted and counted.
+  std::vector<int> held;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = connect_to_server();
+    ASSERT_GE(fd, 0);
+    held.push_back(fd);
+    ASSERT_EQ(send(fd, frame.data(), frame.size(), 0), static_cast<ssize_t>(frame.size()));
+    uint8_t reply[512];
+    ASSERT_GT(recv(fd, reply, sizeof reply, 0), 0) << "connection " << i;
+  }
+  const ProcessUse before = process_use(server.pid());
+
+  int closed_at_once = 0, attempts = 0;
+  const auto until = Clock::now() + std::chrono::seconds(30);
+  for (; attempts < 10'000 && Clock::now() < until; ++attempts) {
+    const int fd = connect_to_server();
+    if (fd < 0) continue;
+    uint8_t byte;
+    if (recv(fd, &byte, 1, 0) == 0) ++closed_at_once;  // EOF: accepted and closed
+    close(fd);
+  }
+  const ProcessUse after = process_use(server.pid());
+  // A freed slot is usable again (once the server has seen the close).
+  close(held.back());
+  held.pop_back();
+  const auto tcp_answered = wait_for([&] { return !tcp_exchange(port, query).empty(); });
+  std::printf(
+      "tcp cap 100: %d of %d attempts beyond it closed at once; RSS %ld -> %ld kB, fds "
+      "%ld -> %ld\n",
+      closed_at_once, attempts, before.rss_kb, after.rss_kb, before.fds, after.fds);
+  for (const int fd : held) close(fd);
+  EXPECT_EQ(attempts, 10'000);
+  EXPECT_EQ(closed_at_once, attempts);
+  EXPECT_EQ(after.fds, before.fds);
+  EXPECT_LE(after.rss_kb, before.rss_kb + 4096);
+  EXPECT_GE(tcp_answered.count(), 0) << server.log();
+  EXPECT_EQ(a_records(port, "httpbin.istio-testing.global."),
+            std::vector<std::string>{"240.0.0.2"});
+  EXPECT_TRUE(server.running()) << server.log();
+  fs::remove_all(dir);
+}
+
 // gRPC is off unless asked for (ServerProcess's default); asked for on port 0, its bound port is
 // logged, and it listens there. What it answers: tests/integration/grpc_test.py.
 TEST(Startup, GrpcOnPortZeroLogsTheBoundPort) {
