@@ -81,26 +81,8 @@ class Service {
     for (const auto& k : *kube) required.push_back(k.name);
     controller_.require_sources(required);
 
-    // Loading a million entries takes tens of seconds: a SIGTERM meanwhile (Kubernetes
-    // deleting a pod that is still starting) stops it between two files. Nothing is served
-    // yet, so there is no lameduck to honour.
-    wait_for_signal_while_loading(signals);
-    auto files = make_file_source(config_, [this] {
-      io_.poll();
-      return load_stop_signal_ != 0;
-    });
-    const auto loaded = files->load_initial();
-    if (load_stop_signal_ != 0) {
-      spdlog::info("signal {} while loading ServiceEntry files: exiting", load_stop_signal_);
-      return 0;
-    }
-    if (!loaded) {
-      std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());
-      return kExitFailure;
-    }
-    signals.cancel();  // the loading-time handler; wait_for_signal() below takes over
-    if (io_.stopped()) io_.restart();
-    files_ = std::move(files);
+    // Listeners first, as Knot does: a port in use is reported at once rather than after a
+    // long load, and meanwhile DNS answers SERVFAIL and /ready says what is loading.
     if (auto started = start_http(); !started) {
       std::fprintf(stderr, "globaldns: %s\n", started.error().c_str());
       return kExitFailure;
@@ -114,6 +96,29 @@ class Service {
       return kExitFailure;
     }
     name_metrics_series();
+
+    // Loading a million entries takes tens of seconds: a SIGTERM meanwhile (Kubernetes
+    // deleting a pod that is still starting) stops it between two files; nothing but SERVFAIL
+    // has been answered, so there is no lameduck to honour. Between files io_ also runs the
+    // HTTP listeners' handlers, so /health and /ready answer during the load.
+    wait_for_signal_while_loading(signals);
+    auto files = make_file_source(config_, [this] {
+      io_.poll();
+      return load_stop_signal_ != 0;
+    });
+    const auto loaded = files->load_initial();
+    if (load_stop_signal_ != 0 || !loaded) {
+      if (load_stop_signal_ != 0) {
+        spdlog::info("signal {} while loading ServiceEntry files: exiting", load_stop_signal_);
+      } else {
+        std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());
+      }
+      shut_down();
+      return load_stop_signal_ != 0 ? 0 : kExitFailure;
+    }
+    signals.cancel();  // the loading-time handler; wait_for_signal() below takes over
+    if (io_.stopped()) io_.restart();
+    files_ = std::move(files);
     files_->start();
     for (auto& options : *kube) start_kube_source(std::move(options));
     if (controller_.serial() == 0)
