@@ -123,6 +123,14 @@ std::vector<std::string> a_records(uint16_t port, const std::string& name, int t
   return out;
 }
 
+// Until the bundled examples are served on `port` (httpbin answers its VIP); as wait_for().
+std::chrono::milliseconds wait_until_serving_examples(uint16_t port) {
+  return wait_for([port] {
+    return a_records(port, "httpbin.istio-testing.global.") ==
+           std::vector<std::string>{"240.0.0.2"};
+  });
+}
+
 void write_file(const fs::path& p, const std::string& text) {
   // Write then rename, as editors and kubectl-style tools do, so readers never see half a file.
   // Built by appending: g++ 12 -O3 sees a false overlap (-Wrestrict) in "." + string.
@@ -360,6 +368,14 @@ class Reload : public ::testing::Test {
         << server_->log();
   }
   std::vector<std::string> a(const std::string& name) { return a_records(server_->port(), name); }
+  // Waits for the server to exit by itself, then expects status 0.
+  void expect_exits_zero() {
+    ASSERT_GE(wait_for([&] { return !server_->running(); }, std::chrono::seconds(10)).count(), 0)
+        << server_->log();
+    const auto status = server_->stop();
+    ASSERT_TRUE(status && WIFEXITED(*status)) << server_->log();
+    EXPECT_EQ(WEXITSTATUS(*status), 0) << server_->log();
+  }
 
   fs::path dir_;
   std::unique_ptr<ServerProcess> server_;
@@ -633,11 +649,7 @@ TEST_F(Reload, SigtermDuringTheInitialLoadExitsAtOnce) {
   EXPECT_EQ(ready.status, 503);
   EXPECT_NE(ready.body.find("files: not every file loaded"), std::string::npos) << ready.body;
   server_->signal(SIGTERM);
-  ASSERT_GE(wait_for([&] { return !server_->running(); }, std::chrono::seconds(10)).count(), 0)
-      << server_->log();
-  auto status = server_->stop();
-  ASSERT_TRUE(status && WIFEXITED(*status)) << server_->log();
-  EXPECT_EQ(WEXITSTATUS(*status), 0) << server_->log();
+  expect_exits_zero();
   const std::string log = server_->log();
   EXPECT_NE(log.find("signal 15 while loading ServiceEntry files: exiting"), std::string::npos)
       << log;
@@ -653,11 +665,7 @@ TEST_F(Reload, SecondSignalDuringLameduckStopsAtOnce) {
   ASSERT_GE(wait_for([&] { return http_get(ready, "/ready").status == 503; }).count(), 0)
       << server_->log();
   server_->signal(SIGTERM);
-  ASSERT_GE(wait_for([&] { return !server_->running(); }, std::chrono::seconds(10)).count(), 0)
-      << server_->log();
-  auto status = server_->stop();
-  ASSERT_TRUE(status && WIFEXITED(*status)) << server_->log();
-  EXPECT_EQ(WEXITSTATUS(*status), 0) << server_->log();
+  expect_exits_zero();
   server_.reset();
 }
 
@@ -785,12 +793,7 @@ TEST(Faults, KillNineUnderLoadThenARestartAnswersAgain) {
   auto first = std::make_unique<ServerProcess>(
       kBinary, std::vector<std::string>{"serve", "--files", kExamples}, log.string() + ".1");
   const uint16_t port = first->port();
-  ASSERT_GE(wait_for([&] {
-              return a_records(port, "httpbin.istio-testing.global.") ==
-                     std::vector<std::string>{"240.0.0.2"};
-            }).count(),
-            0)
-      << first->log();
+  ASSERT_GE(wait_until_serving_examples(port).count(), 0) << first->log();
   // Load from another thread: at most 20,000 queries or 5 s, whichever comes first.
   std::atomic<bool> stop{false};
   std::atomic<int> answered{0};
@@ -867,12 +870,7 @@ TEST(Abuse, UdpFloodOfMixedQueriesLeavesValidOnesAnsweredAndMemoryFlat) {
   const fs::path log = fs::temp_directory_path() / ("globaldns-flood-" + std::to_string(getpid()));
   ServerProcess server(kBinary, {"serve", "--files", kExamples, "--threads", "2"}, log);
   const uint16_t port = server.port();
-  ASSERT_GE(wait_for([&] {
-              return a_records(port, "httpbin.istio-testing.global.") ==
-                     std::vector<std::string>{"240.0.0.2"};
-            }).count(),
-            0)
-      << server.log();
+  ASSERT_GE(wait_until_serving_examples(port).count(), 0) << server.log();
   // Warm up, so that the baseline is the serving process, not a half-started one.
   for (int i = 0; i < 200; ++i) (void)a_records(port, "httpbin.istio-testing.global.", 100);
   const ProcessUse before = process_use(server.pid());
@@ -951,12 +949,7 @@ TEST(Abuse, TenThousandTcpConnectionsBeyondTheCapAreClosedAndNothingGrows) {
                         kExamples, "--threads", "2"},
                        dir / "server.log");
   const uint16_t port = server.port();
-  ASSERT_GE(wait_for([&] {
-              return a_records(port, "httpbin.istio-testing.global.") ==
-                     std::vector<std::string>{"240.0.0.2"};
-            }).count(),
-            0)
-      << server.log();
+  ASSERT_GE(wait_until_serving_examples(port).count(), 0) << server.log();
   const auto query = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
   std::vector<uint8_t> frame = {static_cast<uint8_t>(query.size() >> 8),
                                 static_cast<uint8_t>(query.size())};
