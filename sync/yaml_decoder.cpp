@@ -359,6 +359,9 @@ class StreamDecoder {
   StreamDecoder(std::string_view text, std::string_view source, const DecodeLimits& limits,
                 DecodedEntries& out)
       : text_(text), limits_(limits), documents_(source, out), items_(source, streamed_) {}
+  ~StreamDecoder() { release_document(); }
+  StreamDecoder(const StreamDecoder&) = delete;
+  StreamDecoder& operator=(const StreamDecoder&) = delete;
 
   void run() {
     EventReader reader(text_);
@@ -385,16 +388,14 @@ class StreamDecoder {
       case YAML_STREAM_END_EVENT:
         return false;
       case YAML_DOCUMENT_START_EVENT:
-        stack_.clear();
-        anchors_.clear();  // anchors are per document
+        release_document();  // anchors are per document
         streamed_ = DecodedEntries{};
         items_seen_ = false;
         root_ = Node{};
         break;
       case YAML_DOCUMENT_END_EVENT:
         documents_.document(root_, streamed_);
-        root_ = Node{};
-        anchors_.clear();
+        release_document();
         break;
       case YAML_SCALAR_EVENT: {
         count(line, column);
@@ -468,8 +469,10 @@ class StreamDecoder {
   void add(Node node, const std::string& anchor) {
     if (!anchor.empty()) {
       // A copy, made once: aliases inside it are pointers, so this never expands.
-      anchors_[anchor] =
+      auto shared =
           std::make_shared<const Node>(node.kind == Node::Kind::Alias ? *node.target : node);
+      anchors_[anchor] = shared;
+      anchor_order_.push_back(std::move(shared));
     }
     if (stack_.empty()) {
       root_ = std::move(node);
@@ -478,6 +481,16 @@ class StreamDecoder {
     } else {
       stack_.back().node.children.push_back(std::move(node));
     }
+  }
+
+  // Frees the current document's nodes. Anchored nodes go newest first: each can only point at
+  // older ones, which are then still held here, so no release recurses down a chain of
+  // aliases (a0: &a0 x, a1: &a1 [*a0], ... 300,000 long overflowed the stack).
+  void release_document() {
+    stack_.clear();
+    root_ = Node{};
+    anchors_.clear();
+    while (!anchor_order_.empty()) anchor_order_.pop_back();
   }
 
   void count(size_t line, size_t column) {
@@ -493,7 +506,8 @@ class StreamDecoder {
   ObjectDecoder documents_;  // into the caller's output
   ObjectDecoder items_;      // into streamed_, kept only if the document turns out a List
   std::vector<Frame> stack_;
-  std::map<std::string, std::shared_ptr<const Node>> anchors_;
+  std::map<std::string, std::shared_ptr<const Node>> anchors_;  // by name, the latest
+  std::vector<std::shared_ptr<const Node>> anchor_order_;       // every one, oldest first
   Node root_;
   bool items_seen_ = false;
   size_t nodes_ = 0;

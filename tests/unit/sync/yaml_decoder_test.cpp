@@ -444,6 +444,20 @@ TEST(YamlDecoderLimitsTest, AliasesDoNotExpand) {
   EXPECT_EQ(result->problems.size(), 1u);  // no kind
 }
 
+TEST(YamlDecoderLimitsTest, ALongChainOfAliasesIsFreedWithoutRecursion) {
+  // Each anchor holds an alias of the one before: freed oldest first, each release would
+  // recurse down the whole chain (200,000 deep overflowed the stack).
+  std::string text = "a0: &a0 x\n";
+  for (int i = 1; i < 200'000; ++i) {
+    const std::string n = std::to_string(i);
+    text.append("a").append(n).append(": &a").append(n).append(" [*a");
+    text.append(std::to_string(i - 1)).append("]\n");
+  }
+  const auto result = decode_service_entries(text, "chain.yaml");
+  ASSERT_TRUE(result.ok()) << result.error();
+  EXPECT_EQ(result->problems.size(), 1u);  // no kind
+}
+
 TEST(YamlDecoderLimitsTest, MutatedInputsNeverThrowOrCrash) {
   const std::string seed = read_data("kubectl_list.yaml");
   std::mt19937 rng(12345);  // fixed: reproducible
