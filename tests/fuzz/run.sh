@@ -40,6 +40,7 @@ printf '%s: fuzzing %s for %ss; new inputs and crashes in %s\n' "$SCRIPT_NAME" "
   "$seconds" "$scratch" >&2
 # The scratch corpus comes first: libFuzzer writes new inputs to the first directory only.
 status=0
+export LSAN_OPTIONS=suppressions=$repo/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 (cd "$scratch" && nice "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" \
   -print_final_stats=1 -artifact_prefix="$scratch/" "$scratch/corpus" "$seeds" \
   >"$scratch/log" 2>&1) || status=$?
