@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # install-deps.sh: install the Debian 12 packages globaldns needs; a quick no-op when all are there.
 #
-#   scripts/install-deps.sh [build|test|bench]...      (default: build)
+#   scripts/install-deps.sh [build|test|bench|fuzz]...      (default: build)
 #
 # Levels are cumulative: `test` installs the build packages too, `bench` the build and test ones.
+# `fuzz` adds clang and libFuzzer (tests/fuzz/run.sh) to the build packages; the corpus replay
+# tests need neither, so `test` does not include it.
 # Only missing packages are installed, and `apt-get update` runs only when something is missing,
 # so a machine that has everything pays one dpkg-query (~50 ms). Installing needs root; a
 # non-root user with everything installed is fine.
@@ -39,6 +41,8 @@ PKGS_TEST=(
 )
 # Peers and tools for bench/compare.sh and memory checks.
 PKGS_BENCH=(dnsperf nsd knot valgrind)
+# clang with libFuzzer and the sanitizer runtimes, for the fuzz_<name> binaries.
+PKGS_FUZZ=(clang libclang-rt-14-dev)
 
 readonly SCRIPT_NAME=install-deps.sh
 
@@ -54,13 +58,14 @@ usage() {
 
 # wanted_packages LEVEL...: the package list for the highest level asked for, one per line.
 wanted_packages() {
-  local level want=0
+  local level want=0 fuzz=0
   for level in "$@"; do
     case $level in
+      fuzz) fuzz=1 ;;
       build) ((want >= 1)) || want=1 ;;
       test) ((want >= 2)) || want=2 ;;
       bench) want=3 ;;
-      *) die "unknown level '$level' (expected build, test or bench)" ;;
+      *) die "unknown level '$level' (expected build, test, bench or fuzz)" ;;
     esac
   done
   ((want >= 1)) || want=1
@@ -70,6 +75,7 @@ wanted_packages() {
   # would clash with one installed from another repository (e.g. Google Cloud's `kubectl`).
   ((want < 2)) || command -v kubectl >/dev/null || printf '%s\n' kubernetes-client
   ((want < 3)) || printf '%s\n' "${PKGS_BENCH[@]}"
+  ((fuzz == 0)) || printf '%s\n' "${PKGS_FUZZ[@]}"
 }
 
 # missing_packages PKG...: those of PKG that dpkg does not report as "install ok installed".
