@@ -349,7 +349,8 @@ class Service {
     });
   }
 
-  // Before anything serves: SIGTERM and SIGINT stop the initial load, SIGHUP waits for it.
+  // During the initial load (DNS answers only SERVFAIL yet): SIGTERM and SIGINT stop it, and
+  // the process; SIGHUP is ignored until it is done.
   void wait_for_signal_while_loading(boost::asio::signal_set& signals) {
     signals.async_wait([this, &signals](const boost::system::error_code& ec, int sig) {
       if (ec) return;
