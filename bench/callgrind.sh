@@ -80,10 +80,8 @@ parse_cg_args() {
         ;;
     esac
   done
-  local v s
-  for v in "$NAMES" "$QUERIES" "$RATE"; do
-    [[ $v =~ ^[1-9][0-9]*$ ]] || die "-n, -q and -Q take positive integers, got '$v'"
-  done
+  local s
+  positive_integers "-n, -q and -Q" "$NAMES" "$QUERIES" "$RATE"
   for s in $SERVERS; do
     [[ " globaldns nsd knot grpc " == *" $s "* ]] || die "unknown server '$s' (known: globaldns nsd knot grpc)"
   done

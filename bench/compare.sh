@@ -81,7 +81,6 @@ STARTED=()      # servers started, stopped by cleanup()
 READY=()        # servers that passed the checks, in interleave order
 SKIPPED=()      # "server: reason"
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 parse_args() {
   local opt
@@ -109,9 +108,8 @@ parse_args() {
   done
   local v
   [[ -n ${SIZES// /} ]] || die "-n takes one or more sizes"
-  for v in $SIZES "$ROUNDS" "$DURATION" "$THREADS"; do
-    [[ $v =~ ^[1-9][0-9]*$ ]] || die "-n, -r, -l and -t take positive integers, got '$v'"
-  done
+  # shellcheck disable=SC2086  # SIZES is a list
+  positive_integers "-n, -r, -l and -t" $SIZES "$ROUNDS" "$DURATION" "$THREADS"
   for v in "$WARMUP" "$FIXED_RATE" "$LATENCY_PERCENT"; do
     [[ $v =~ ^[0-9]+$ ]] || die "-w, -Q and -P take whole numbers, got '$v'"
   done

@@ -66,10 +66,8 @@ parse_grpc_args() {
         ;;
     esac
   done
-  local v
-  for v in "$NAMES" "$ROUNDS" "$DURATION" "$THREADS" "$CHANNELS" "$OUTSTANDING"; do
-    [[ $v =~ ^[1-9][0-9]*$ ]] || die "-n, -r, -l, -t, -C and -Q take positive integers, got '$v'"
-  done
+  positive_integers "-n, -r, -l, -t, -C and -Q" "$NAMES" "$ROUNDS" "$DURATION" "$THREADS" \
+    "$CHANNELS" "$OUTSTANDING"
   OUT=$(realpath -m "$OUT")
   [[ -z $GDNS_BIN ]] || GDNS_BIN=$(realpath -m "$GDNS_BIN")
 }

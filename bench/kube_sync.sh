@@ -49,7 +49,6 @@ QUICK=0
 NO_DNSPERF=0
 CHILD=""
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 parse_args() {
   while (($# > 0)); do
@@ -73,10 +72,7 @@ parse_args() {
     esac
     shift
   done
-  local v
-  for v in "$ROUNDS" "$DURATION" "$SAMPLES"; do
-    [[ $v =~ ^[1-9][0-9]*$ ]] || die "-r, -d and -s take positive integers, got '$v'"
-  done
+  positive_integers "-r, -d and -s" "$ROUNDS" "$DURATION" "$SAMPLES"
   [[ $NS =~ ^[0-9,\ ]+$ ]] || die "-n takes entry counts, got '$NS'"
   OUT=$(realpath -m "$OUT")
 }

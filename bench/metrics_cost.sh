@@ -22,6 +22,8 @@ set -euo pipefail
 readonly SCRIPT_NAME=metrics_cost.sh
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly HERE
+# shellcheck source=scripts/lib.sh
+source "$HERE/../scripts/lib.sh"
 readonly ADDR=127.0.0.1
 readonly -a DNSPERF_FLAGS=(-c 8 -T 2 -q 500 -t 1)
 CLK_TCK=$(getconf CLK_TCK)
@@ -34,13 +36,6 @@ DURATION=5
 THREADS=2
 OUT=/tmp/globaldns-metrics-cost
 PIDS=()
-
-msg() { printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2; }
-die() {
-  msg "error: $*"
-  exit 1
-}
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 cleanup() {
   local pid
@@ -69,9 +64,7 @@ while getopts "b:n:r:l:t:o:h" opt; do
   esac
 done
 [[ -n $BIN && -x $BIN ]] || die "-b BINARY: an executable globaldns is required"
-for v in "$NAMES" "$ROUNDS" "$DURATION" "$THREADS"; do
-  [[ $v =~ ^[1-9][0-9]*$ ]] || die "-n, -r, -l and -t take positive integers, got '$v'"
-done
+positive_integers "-n, -r, -l and -t" "$NAMES" "$ROUNDS" "$DURATION" "$THREADS"
 command -v dnsperf >/dev/null || die "dnsperf not found (scripts/install-deps.sh bench)"
 
 DATA=$OUT/data-n$NAMES

@@ -31,6 +31,20 @@ die() {
   exit 1
 }
 
+# usage: the calling script's header comment (its lines after the first, up to the first
+# line that is not a comment), which documents its options.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+# positive_integers FLAGS VALUE...: dies naming FLAGS (e.g. "-n and -r") unless every VALUE is
+# a positive integer.
+positive_integers() {
+  local flags=$1 v
+  shift
+  for v in "$@"; do
+    [[ $v =~ ^[1-9][0-9]*$ ]] || die "$flags take positive integers, got '$v'"
+  done
+}
+
 # now: seconds since the epoch with a fraction, for step timings.
 now() { date +%s.%N; }
 # elapsed T0: seconds since T0 with one decimal.
