@@ -20,7 +20,7 @@ constexpr std::string_view kHeader =
 
 void add_comment(std::string& out, const std::string& indent, std::string_view text) {
   for (const std::string& line : wrap(text, kWidth - indent.size() - 2)) {
-    out += indent + "# " + line + "\n";
+    out.append(indent).append("# ").append(line).append("\n");
   }
 }
 

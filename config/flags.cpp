@@ -89,7 +89,8 @@ ParsedArgs parse_flags(std::span<const std::string> args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {
-      parsed.positional.insert(parsed.positional.end(), args.begin() + i + 1, args.end());
+      parsed.positional.insert(parsed.positional.end(),
+                               args.begin() + static_cast<ptrdiff_t>(i) + 1, args.end());
       break;
     }
     if (arg.size() < 2 || arg[0] != '-') {  // "-" alone is a positional argument (stdin)
@@ -114,8 +115,9 @@ ParsedArgs parse_flags(std::span<const std::string> args) {
                                            : take_next_value(args, i);
     if (!value || (is_config && value->empty())) {
       std::string_view metavar = is_config ? "FILE" : setting->metavar;
-      parsed.errors.push_back(flag + ": missing its value (" + flag + " " + std::string(metavar) +
-                              ")");
+      std::string error = flag;
+      error.append(": missing its value (").append(flag).append(" ").append(metavar).append(")");
+      parsed.errors.push_back(std::move(error));
     } else if (is_config) {
       parsed.overrides.config_file = std::move(value);
     } else if (auto problem = add_override(*setting, *value, parsed.overrides)) {

@@ -231,7 +231,7 @@ void QueryCounters::write(Exposition& out) const {
     out.family(h.name, h.help, Type::Histogram);
     for (const Series& s : series) {
       for (unsigned p = 0; p < 2; ++p) {
-        const uint64_t* buckets = s.c + h.offset + p * kSizeBuckets;
+        const uint64_t* buckets = s.c + h.offset + size_t{p} * kSizeBuckets;
         uint64_t count = 0;
         for (unsigned i = 0; i < kSizeBuckets; ++i) count += buckets[i];
         if (count == 0) continue;

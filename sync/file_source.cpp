@@ -100,7 +100,7 @@ FileSource::FileSource(boost::asio::io_context& io, FileSourceOptions options, C
       debounce_timer_(io),
       poll_timer_(io) {}
 
-FileSource::~FileSource() {
+FileSource::~FileSource() {  // NOLINT(bugprone-exception-escape): see the header
   stop();
   alive_.reset();
 }

@@ -65,7 +65,9 @@ class FileSource {
   using Callback = std::function<void(std::vector<ServiceEntry> all_entries)>;
 
   FileSource(boost::asio::io_context& io, FileSourceOptions options, Callback on_change);
-  ~FileSource();
+  // stop() cancels timers and closes with an error_code; Asio's cancel() throws only on a bad
+  // descriptor, a bug for which terminating is the right outcome.
+  ~FileSource();  // NOLINT(bugprone-exception-escape)
   FileSource(const FileSource&) = delete;
   FileSource& operator=(const FileSource&) = delete;
 

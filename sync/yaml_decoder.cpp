@@ -581,7 +581,7 @@ std::optional<int64_t> parse_rfc3339(std::string_view text) {
 
   const int64_t days = days_from_civil(*year, *month, *day);
   // The local time minus its offset is UTC ("+02:00" is two hours ahead of UTC).
-  return days * 86400 + *hour * 3600 + *minute * 60 + *second - offset_seconds;
+  return days * 86400 + int64_t{*hour} * 3600 + int64_t{*minute} * 60 + *second - offset_seconds;
 }
 
 Result<DecodedEntries> decode_service_entries(std::string_view text, std::string_view source,

@@ -41,7 +41,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
   // A frame is a two-byte length and up to 65535 bytes of message (RFC 1035 §4.2.2).
   static constexpr size_t kFrameMax = 2 + 65535;
   // Stop answering (and reading) while this much output waits for the client.
-  static constexpr size_t kOutputHighWater = 16 * 1024;
+  static constexpr size_t kOutputHighWater = size_t{16} * 1024;
 
   void read();
   void on_read(const boost::system::error_code& error, size_t bytes);

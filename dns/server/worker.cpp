@@ -29,7 +29,9 @@ Worker::Worker(unsigned index, const resolver::SnapshotHolder& snapshots, const 
       context_(std::make_unique<WorkerContext>(snapshots, tcp, tcp_active,
                                                counters ? &counters->add_recorder() : nullptr)) {}
 
-Worker::~Worker() {
+// join() throws only if the thread is this one or not joinable: bugs, for which terminating is
+// the right outcome.
+Worker::~Worker() {  // NOLINT(bugprone-exception-escape)
   request_stop();
   join();
   context_->forget_io_context();
@@ -60,9 +62,14 @@ void Worker::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void Worker::request_stop() {
+void Worker::request_stop() noexcept {
   if (stop_requested_.exchange(true)) return;
-  boost::asio::post(io_, [this] { begin_stop(); });
+  try {
+    boost::asio::post(io_, [this] { begin_stop(); });
+  } catch (...) {
+    // No memory for the graceful stop (post allocates): stop at once rather than never.
+    io_.stop();
+  }
 }
 
 void Worker::join() {

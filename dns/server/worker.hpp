@@ -42,7 +42,7 @@ class Worker {
   void start();
   // From any thread; returns at once. The worker closes its sockets, gives open connections
   // a short grace to flush their answers, then its thread ends.
-  void request_stop();
+  void request_stop() noexcept;
   void join();
   void add_stats_to(ServerStats& sum) const;
 

@@ -23,7 +23,7 @@ KubeSource::KubeSource(boost::asio::io_context& io, KubeSourceOptions options,
       client_(io, options_.credentials, token_),
       retry_timer_(io) {}
 
-KubeSource::~KubeSource() {
+KubeSource::~KubeSource() {  // NOLINT(bugprone-exception-escape): see the header
   stop();
 }
 

@@ -39,7 +39,9 @@ class KubeSource {
 
   KubeSource(boost::asio::io_context& io, KubeSourceOptions options, ChangeCallback on_change,
              StatusCallback on_status = {});
-  ~KubeSource();
+  // stop() cancels a timer and the reflector's requests; Asio's cancel() throws only on a bad
+  // descriptor, a bug for which terminating is the right outcome.
+  ~KubeSource();  // NOLINT(bugprone-exception-escape)
   KubeSource(const KubeSource&) = delete;
   KubeSource& operator=(const KubeSource&) = delete;
 

@@ -68,7 +68,7 @@ Reflector::Reflector(boost::asio::io_context& io, ApiClient& client, ReflectorOp
   if (!options_.now) options_.now = [] { return Clock::now(); };
 }
 
-Reflector::~Reflector() {
+Reflector::~Reflector() {  // NOLINT(bugprone-exception-escape): see the header
   stop();
 }
 

@@ -91,7 +91,9 @@ class Reflector {
 
   Reflector(boost::asio::io_context& io, ApiClient& client, ReflectorOptions options,
             ChangeCallback on_change, StateCallback on_state = {});
-  ~Reflector();
+  // stop() cancels timers and the watch request; Asio's cancel() throws only on a bad
+  // descriptor, a bug for which terminating is the right outcome.
+  ~Reflector();  // NOLINT(bugprone-exception-escape)
   Reflector(const Reflector&) = delete;
   Reflector& operator=(const Reflector&) = delete;
 
