@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <set>
 #include <thread>
@@ -192,6 +193,51 @@ TEST_F(ServerTest, NewSnapshotIsServedAfterPublish) {
   expect_answer(udp_ask("127.0.0.1", port_, 3), 3, kSecondAddress);
   ASSERT_TRUE(send_all(tcp.get(), frame(make_query(4))));
   expect_answer(tcp_read_response(tcp.get()), 4, kSecondAddress);
+}
+
+// The hand-over under traffic: sync publishes on its thread while two workers answer on theirs.
+// Every answer must come whole from one of the snapshots (under TSan and ASan in CI, this is the
+// test of the publication path end to end), and the last one published wins.
+TEST_F(ServerTest, PublishingWhileWorkersAnswerGivesEveryAnswerFromOneWholeSnapshot) {
+  ASSERT_NO_FATAL_FAILURE(start(loopback_options(2)));
+  std::atomic<bool> publishing{true};
+  std::thread publisher([this, &publishing] {
+    const auto deadline = Clock::now() + 10s;
+    for (int i = 0; i < 300 && Clock::now() < deadline; ++i) {
+      holder_.publish(make_snapshot(i % 2 == 0 ? kSecondAddress : kFirstAddress));
+      std::this_thread::sleep_for(1ms);
+    }
+    publishing = false;
+  });
+  std::set<std::array<uint8_t, 4>> seen;
+  unsigned asked = 0;
+  unsigned bad = 0;
+  const auto deadline = Clock::now() + 20s;
+  // Queries from several source ports, so both workers' sockets take part.
+  std::vector<UniqueFd> sockets;
+  for (int i = 0; i < 4; ++i) sockets.push_back(udp_socket("127.0.0.1"));
+  while ((publishing || asked < 100) && asked < 5000 && Clock::now() < deadline) {
+    const auto id = static_cast<uint16_t>(asked);
+    const int fd = sockets[asked % sockets.size()].get();
+    ++asked;
+    if (!udp_send(fd, "127.0.0.1", port_, make_query(id))) {
+      ++bad;
+      continue;
+    }
+    const auto reply = udp_receive(fd, Clock::now() + kPatience);
+    const auto response = reply ? parse_response(*reply) : std::nullopt;
+    if (!response || response->id != id || response->rcode() != 0 || !response->first_a) {
+      ++bad;
+      continue;
+    }
+    seen.insert(*response->first_a);
+  }
+  publisher.join();
+  EXPECT_EQ(bad, 0u) << "of " << asked;
+  EXPECT_EQ(seen, (std::set<std::array<uint8_t, 4>>{kFirstAddress, kSecondAddress}));
+  // Once traffic and publishing stop, the latest snapshot is the one served.
+  holder_.publish(make_snapshot(kSecondAddress));
+  expect_answer(udp_ask("127.0.0.1", port_, 9999), 9999, kSecondAddress);
 }
 
 TEST_F(ServerTest, PipelinedTcpQueriesAreAnsweredInOrder) {
