@@ -22,9 +22,9 @@ PKGS_BUILD=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # dns/grpc DnsService
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# Clients the integration tests drive the real binary with, and the format check.
+# Clients the integration tests drive the real binary with, and the format and lint checks.
 PKGS_TEST=(
-  clang-format
+  clang-format clang-tidy
   bind9-dnsutils  # dig, nslookup
   knot-dnsutils   # kdig
   ldnsutils       # drill

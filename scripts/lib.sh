@@ -24,6 +24,15 @@ readonly -a ASAN_ARGS=(
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
   -DGLOBALDNS_SANITIZE=ON -DGLOBALDNS_WERROR=ON -DGLOBALDNS_TESTS=ON -DGLOBALDNS_BENCH=OFF
 )
+# shellcheck disable=SC2034
+readonly TSAN_DIR=build-tsan
+# shellcheck disable=SC2034
+# ThreadSanitizer builds only the `threads_tests` target: the binaries whose tests run threads
+# against each other (tests/CMakeLists.txt, THREADS). -O1 -g1 as for ASan.
+readonly -a TSAN_ARGS=(
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
+  -DGLOBALDNS_TSAN=ON -DGLOBALDNS_WERROR=ON -DGLOBALDNS_TESTS=ON -DGLOBALDNS_BENCH=OFF
+)
 
 msg() { printf '%s: %s\n' "${SCRIPT_NAME:-globaldns}" "$*" >&2; }
 die() {

@@ -7,11 +7,15 @@
 #   deps         install the build and test packages that are missing (scripts/install-deps.sh test)
 #   format       clang-format --dry-run -Werror over the tracked *.cpp/*.hpp
 #   release      configure + build build/ (Release, -Werror, tests and micro-benchmarks on)
+#   tidy         clang-tidy (profile: .clang-tidy) over the server's sources (not tests/ or
+#                bench/), with build/'s compile commands; any warning fails the step
 #   ctest        ctest in build/
+#   tsan         configure build-tsan/ (-O1 -g1, ThreadSanitizer) and build its threads_tests
+#   ctest-tsan   ctest -L threads in build-tsan/: workers, snapshot publication, counters, logs
 #   asan         configure + build build-asan/ (-O1 -g1, ASan+UBSan, -Werror, no benchmarks)
 #   ctest-asan   ctest in build-asan/ with leak detection, all but the `slow` label; any
 #                sanitizer report fails the test
-# --fast skips the two sanitizer steps.
+# --fast skips the sanitizer steps.
 #
 # A format failure is reported but the builds and tests still run; a failed build or test stops
 # the run. The exit status is non-zero if any step failed.
@@ -93,6 +97,32 @@ check_format() {
   return 1
 }
 
+# clang-tidy over the tracked .cpp files outside tests/ and bench/, two at a time. Headers are
+# checked through the files that include them (HeaderFilterRegex in .clang-tidy).
+check_tidy() {
+  command -v clang-tidy >/dev/null || die "clang-tidy not found"
+  local -a files
+  mapfile -d '' -t files < <(cxx_sources | grep -z '\.cpp$' | grep -zv '^\(\./\)\?\(tests\|bench\)/')
+  msg "$(clang-tidy --version | grep -m1 version): checking ${#files[@]} files"
+  local report rc=0
+  report=$(mktemp)
+  printf '%s\0' "${files[@]}" |
+    xargs -0 -n1 -P2 clang-tidy -p "$RELEASE_DIR" --quiet \
+      --header-filter="^$GLOBALDNS_ROOT/(app|config|dns|http|metrics|resolver|sync)/" \
+      >"$report" 2>&1 || rc=$?
+  if ((rc != 0)) || grep -q ': \(warning\|error\):' "$report"; then
+    grep -A3 ': \(warning\|error\):' "$report" | head -n 80 >&2
+    msg "clang-tidy: $(grep -c ': \(warning\|error\):' "$report") finding(s)"
+    rm -f "$report"
+    return 1
+  fi
+  rm -f "$report"
+}
+
+build_tsan() {
+  configure "$TSAN_DIR" "${TSAN_ARGS[@]}" && cmake --build "$TSAN_DIR" --target threads_tests
+}
+
 build_all() {
   local dir=$1
   shift
@@ -125,15 +155,21 @@ main() {
   # Nothing can run without the packages; a format failure alone does not stop the run.
   if step deps "$GLOBALDNS_ROOT/scripts/install-deps.sh" test; then
     step format check_format || true
-    if step release build_all "$RELEASE_DIR" "${RELEASE_ARGS[@]}" &&
-      step ctest run_ctest "$RELEASE_DIR" &&
-      ((fast == 0)); then
-      export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-      export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-      if step asan build_all "$ASAN_DIR" "${ASAN_ARGS[@]}"; then
-        # The `slow` test waits out a one-minute API outage; its code paths run under the
-        # sanitizers in the shorter outage tests, and the minute would only stretch CI.
-        step ctest-asan run_ctest "$ASAN_DIR" -LE slow || true
+    if step release build_all "$RELEASE_DIR" "${RELEASE_ARGS[@]}"; then
+      step tidy check_tidy || true
+      if step ctest run_ctest "$RELEASE_DIR" && ((fast == 0)); then
+        if step tsan build_tsan; then
+          # halt_on_error: the first report fails the test that made it, with its stack.
+          TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+            step ctest-tsan run_ctest "$TSAN_DIR" -L threads || true
+        fi
+        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+        export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+        if step asan build_all "$ASAN_DIR" "${ASAN_ARGS[@]}"; then
+          # The `slow` test waits out a one-minute API outage; its code paths run under the
+          # sanitizers in the shorter outage tests, and the minute would only stretch CI.
+          step ctest-asan run_ctest "$ASAN_DIR" -LE slow || true
+        fi
       fi
     fi
   fi
