@@ -1,6 +1,7 @@
 // YAML configuration loading, driven by the settings table; yaml-cpp stays inside this file.
 #include "config/yaml_loader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -47,6 +48,48 @@ std::vector<std::string_view> keys_in(std::string_view section) {
   }
   return names;
 }
+
+// Where each document of a YAML stream starts (its first node), found without building
+// nodes. yaml-cpp 0.7's LoadAll never returns on some invalid streams, a lone "," among
+// them: the parser reports a null document without consuming the token that starts none,
+// again and again, and LoadAll keeps every one until memory runs out (yaml-cpp issue 1040,
+// fixed upstream after 0.8). stalled() tells when a document starts where the previous did.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  const std::vector<YAML::Mark>& marks() const noexcept { return marks_; }
+  bool stalled() const noexcept {
+    const size_t n = marks_.size();
+    return n >= 2 && marks_[n - 1].pos == marks_[n - 2].pos;
+  }
+
+  void OnDocumentStart(const YAML::Mark&) override { pending_ = true; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (pending_) marks_.push_back(mark);
+    pending_ = false;
+  }
+
+  std::vector<YAML::Mark> marks_;
+  bool pending_ = false;
+};
 
 std::string join_key(std::string_view section, std::string_view name) {
   return section.empty() ? std::string(name) : std::string(section) + "." + std::string(name);
@@ -192,12 +235,25 @@ LoadResult load_config_text(std::string_view text, std::string_view origin) {
   Loader loader(origin);
   // yaml-cpp reports problems by throwing; nothing of it escapes this function.
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    if (documents.size() > 1) {
-      loader.error(documents[1].Mark(),
-                   "expected one YAML document, found " + std::to_string(documents.size()));
-    } else if (documents.size() == 1) {
-      loader.load_document(documents.front());
+    // Documents are counted first, with a loop that stops on yaml-cpp's stall; only then is
+    // the one document built.
+    std::istringstream stream{std::string(text)};
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    while (!starts.stalled() && parser.HandleNextDocument(starts)) {
+    }
+    const std::vector<YAML::Mark>& marks = starts.marks();
+    if (starts.stalled()) {
+      const YAML::Mark& at = marks.back();
+      std::string message = "unexpected ";
+      const auto pos = static_cast<size_t>(at.pos);
+      message.append(at.pos >= 0 && pos < text.size() ? quote(text.substr(pos, 1)) : "input");
+      message.append(" where a YAML value should start");
+      loader.error(at, message);
+    } else if (marks.size() > 1) {
+      loader.error(marks[1], "expected one YAML document, found " + std::to_string(marks.size()));
+    } else if (marks.size() == 1) {
+      loader.load_document(YAML::Load(std::string(text)));
     }
   } catch (const YAML::Exception& e) {
     loader.error(e.mark, e.msg);

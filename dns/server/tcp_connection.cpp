@@ -1,7 +1,6 @@
 // TcpConnection: read frames, answer every complete one in order, write, and enforce timeouts.
 #include "dns/server/tcp_connection.hpp"
 
-#include <cstring>
 #include <span>
 #include <utility>
 
@@ -15,13 +14,14 @@
 
 namespace globaldns::dns {
 
-TcpConnection::TcpConnection(boost::asio::ip::tcp::socket socket, QueryOrigin origin,
+TcpConnection::TcpConnection(boost::asio::ip::tcp::socket socket,
+                             const boost::asio::ip::tcp::endpoint& peer, QueryOrigin origin,
                              WorkerContext& context)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       context_(context),
       origin_(origin),
-      input_(std::make_unique_for_overwrite<uint8_t[]>(kFrameMax)) {}
+      peer_(peer) {}
 
 TcpConnection::~TcpConnection() {
   // Reached without close() only when the io_context is torn down with handlers pending;
@@ -51,12 +51,13 @@ void TcpConnection::read() {
   // Not reading is the back-pressure: while answers pile up unread by the client, its
   // queries stay in the kernel's buffers, and TCP flow control slows it down.
   if (reading_ || closed_ || finishing_ || peer_closed_ || queued_.size() >= kOutputHighWater ||
-      input_size_ == kFrameMax) {
+      input_.full()) {
     return;
   }
   reading_ = true;
+  const std::span<uint8_t> space = input_.space();
   socket_.async_read_some(
-      boost::asio::buffer(input_.get() + input_size_, kFrameMax - input_size_),
+      boost::asio::buffer(space.data(), space.size()),
       [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
         self->on_read(error, bytes);
       });
@@ -72,7 +73,7 @@ void TcpConnection::on_read(const boost::system::error_code& error, size_t bytes
     close();
     return;
   } else {
-    input_size_ += bytes;
+    input_.commit(bytes);
   }
   answer_frames();
   write();
@@ -87,21 +88,18 @@ void TcpConnection::answer_frames() {
   bool have_snapshot = false;
   metrics::QueryRecorder* const recorder = context_.recorder();
   uint64_t read_at = 0;  // when these frames were read, for the duration histogram
-  size_t offset = 0;
   uint64_t answered = 0;
   uint64_t dropped = 0;
   uint64_t truncated = 0;
   QueryLog* const query_log = context_.query_log();
-  boost::asio::ip::tcp::endpoint peer;  // read only for the query log
-  boost::system::error_code ignored;
-  if (query_log != nullptr) peer = socket_.remote_endpoint(ignored);
-  while (queued_.size() < kOutputHighWater && input_size_ - offset >= 2) {
-    const size_t length = (size_t{input_[offset]} << 8) | input_[offset + 1];
-    if (length == 0) {
+  while (queued_.size() < kOutputHighWater) {
+    std::span<const uint8_t> query;
+    const TcpFramer::Status status = input_.next(query);
+    if (status == TcpFramer::Status::End) {
       finishing_ = true;  // an empty message cannot be a query: nothing to answer
       break;
     }
-    if (input_size_ - offset - 2 < length) break;  // incomplete: wait for the rest
+    if (status == TcpFramer::Status::NeedMore) break;  // incomplete: wait for the rest
     if (!have_snapshot) {
       snapshot = context_.snapshot();  // once per batch of frames
       have_snapshot = true;
@@ -110,13 +108,11 @@ void TcpConnection::answer_frames() {
     const std::span<uint8_t> out = context_.tcp_answer();
     const auto started = query_log ? QueryLog::Clock::now() : QueryLog::Clock::time_point{};
     const resolver::AnswerResult result =
-        resolver::answer(snapshot, std::span<const uint8_t>(input_.get() + offset + 2, length), out,
-                         resolver::Transport::Tcp);
+        resolver::answer(snapshot, query, out, resolver::Transport::Tcp);
     if (recorder != nullptr) {
       recorder->record(origin_.server, metrics::Proto::Tcp, origin_.family, result,
-                       static_cast<uint32_t>(length), metrics::monotonic_ns() - read_at);
+                       static_cast<uint32_t>(query.size()), metrics::monotonic_ns() - read_at);
     }
-    offset += 2 + length;
     ++answered;
     if (result.outcome == resolver::Outcome::Drop || result.size == 0 || result.size > out.size()) {
       // Not a query we can answer (no header, or a response): the stream cannot be trusted.
@@ -126,8 +122,8 @@ void TcpConnection::answer_frames() {
     }
     if (result.truncated) ++truncated;
     if (query_log != nullptr) {
-      query_log->record({input_.get() + offset - length, length}, {out.data(), result.size},
-                        peer.data(), resolver::Transport::Tcp, started);
+      query_log->record(query, {out.data(), result.size}, peer_.data(), resolver::Transport::Tcp,
+                        started);
     }
     const uint8_t prefix[2] = {static_cast<uint8_t>(result.size >> 8),
                                static_cast<uint8_t>(result.size)};
@@ -138,10 +134,7 @@ void TcpConnection::answer_frames() {
       break;
     }
   }
-  if (offset != 0) {
-    std::memmove(input_.get(), input_.get() + offset, input_size_ - offset);
-    input_size_ -= offset;
-  }
+  input_.compact();
   if (answered != 0) {
     // Only a complete query restarts the idle clock: partial bytes never do.
     idle_deadline_ = Clock::now() + context_.tcp().idle_timeout;

@@ -13,20 +13,23 @@
 #include <boost/system/error_code.hpp>
 
 #include "dns/server/query_origin.hpp"
+#include "dns/server/tcp_framer.hpp"
 
 namespace globaldns::dns {
 
 class WorkerContext;
 
-// Lives as long as a pending read, write or timer handler holds it. Memory is bounded: one
-// 64 KiB read buffer, and answers queued only while less than kOutputHighWater is pending,
-// so a client that pipelines faster than it reads is simply not read from until it catches up.
+// Lives as long as a pending read, write or timer handler holds it. Memory is bounded: the
+// framer's 64 KiB input buffer, and answers queued only while less than kOutputHighWater is
+// pending, so a client that pipelines faster than it reads is simply not read from until it catches
+// up.
 class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
                       public boost::intrusive::list_base_hook<> {
  public:
-  // `socket` was accepted and counted against the connection cap; the connection gives the
-  // slot back when it closes.
-  TcpConnection(boost::asio::ip::tcp::socket socket, QueryOrigin origin, WorkerContext& context);
+  // `socket` was accepted from `peer` and counted against the connection cap; the connection
+  // gives the slot back when it closes.
+  TcpConnection(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
+                QueryOrigin origin, WorkerContext& context);
   ~TcpConnection();
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
@@ -38,8 +41,6 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
  private:
   using Clock = std::chrono::steady_clock;
 
-  // A frame is a two-byte length and up to 65535 bytes of message (RFC 1035 §4.2.2).
-  static constexpr size_t kFrameMax = 2 + 65535;
   // Stop answering (and reading) while this much output waits for the client.
   static constexpr size_t kOutputHighWater = size_t{16} * 1024;
 
@@ -57,9 +58,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
   boost::asio::steady_timer timer_;
   WorkerContext& context_;
   QueryOrigin origin_;
+  boost::asio::ip::tcp::endpoint peer_;  // from accept(), for the query log
 
-  std::unique_ptr<uint8_t[]> input_;  // kFrameMax: always room for one whole frame
-  size_t input_size_ = 0;
+  TcpFramer input_;
   std::vector<uint8_t> queued_;   // answers waiting for the current write to finish
   std::vector<uint8_t> writing_;  // the buffer async_write is sending; never touched meanwhile
 

@@ -49,7 +49,7 @@ void TcpListener::stop() {
 void TcpListener::accept() {
   if (stopped_) return;
   acceptor_.async_accept(
-      [this](const boost::system::error_code& error, boost::asio::ip::tcp::socket socket) {
+      peer_, [this](const boost::system::error_code& error, boost::asio::ip::tcp::socket socket) {
         on_accept(error, std::move(socket));
       });
 }
@@ -82,7 +82,7 @@ void TcpListener::on_accept(const boost::system::error_code& error,
   set_tcp_connection_options(socket.native_handle());
   std::shared_ptr<TcpConnection> connection;
   try {
-    connection = std::make_shared<TcpConnection>(std::move(socket), origin_, context_);
+    connection = std::make_shared<TcpConnection>(std::move(socket), peer_, origin_, context_);
   } catch (const std::bad_alloc&) {
     context_.release_connection();  // it never existed; the socket closed itself
     accept();

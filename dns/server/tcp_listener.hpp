@@ -31,6 +31,8 @@ class TcpListener {
   boost::asio::steady_timer pause_;  // after EMFILE and the like, so accept() does not spin
   WorkerContext& context_;
   QueryOrigin origin_;
+  // Filled by accept() itself, so the query log needs no getpeername() per query.
+  boost::asio::ip::tcp::endpoint peer_;
   bool stopped_ = false;
 };
 

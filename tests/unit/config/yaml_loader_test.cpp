@@ -292,6 +292,16 @@ INSTANTIATE_TEST_SUITE_P(
                   {"c.yaml:3:1: end of sequence flow not found"}},
         ErrorCase{
             "BadIndentation", "soa:\n  ttl: 5\n retry: 3\n", {"c.yaml:3:2: end of map not found"}},
+        // yaml-cpp 0.7's LoadAll never returns on these (issue 1040): it collects null
+        // documents until memory runs out. Found by the config_loader fuzz target.
+        ErrorCase{
+            "LoneComma", ",", {"c.yaml:1:1: unexpected \",\" where a YAML value should start"}},
+        ErrorCase{"CommaAfterDocumentStart",
+                  "---\n,\n",
+                  {"c.yaml:2:1: unexpected \",\" where a YAML value should start"}},
+        ErrorCase{"CommaAfterSettings",
+                  "ttl: 5\n...\n,\n",
+                  {"c.yaml:3:1: unexpected \",\" where a YAML value should start"}},
         ErrorCase{"TwoDocuments",
                   "ttl: 5\n---\nttl: 6\n",
                   {"c.yaml:3:1: expected one YAML document, found 2"}},
