@@ -1070,11 +1070,14 @@ TEST(Rrl, UdpOverTheLimitIsSlippedOrDroppedWhileOtherPrefixesAndTcpAreServed) {
   int full = 0, tc = 0, other_full = 0, bad = 0;
   std::string why_bad;
   std::vector<uint8_t> reply(65535);
+  const auto burst_start = Clock::now();
+  auto last_reply = burst_start;
   auto drain = [&] {
     for (int fd : {limited, other}) {
       for (;;) {
         const ssize_t n = recv(fd, reply.data(), reply.size(), 0);
         if (n <= 0) break;
+        last_reply = Clock::now();
         auto pkt = decode(reply.data(), static_cast<size_t>(n));
         const uint16_t id = static_cast<uint16_t>(reply[0] << 8 | reply[1]);
         const auto sent = query_with_id(id);
@@ -1101,7 +1104,6 @@ TEST(Rrl, UdpOverTheLimitIsSlippedOrDroppedWhileOtherPrefixesAndTcpAreServed) {
       }
     }
   };
-  const auto burst_start = Clock::now();
   for (int i = 0; i < kBurst; ++i) {
     const auto q = query_with_id(static_cast<uint16_t>(i));
     ASSERT_EQ(
@@ -1113,7 +1115,6 @@ TEST(Rrl, UdpOverTheLimitIsSlippedOrDroppedWhileOtherPrefixesAndTcpAreServed) {
     }
     drain();
   }
-  const double burst_seconds = std::chrono::duration<double>(Clock::now() - burst_start).count();
   // Then until half a second passes with nothing more (at most 5 s).
   const auto give_up = Clock::now() + std::chrono::seconds(5);
   int quiet_ms = 0;
@@ -1125,9 +1126,13 @@ TEST(Rrl, UdpOverTheLimitIsSlippedOrDroppedWhileOtherPrefixesAndTcpAreServed) {
   }
   close(limited);
   close(other);
+  // The server saw the burst within this window at most: what refilled meanwhile may pass.
+  const double burst_seconds = std::chrono::duration<double>(last_reply - burst_start).count();
   const int withheld = kBurst - full;
-  std::printf("rrl: burst of %d in %.3f s: %d full, %d TC, %d nothing; other prefix %d of %d\n",
-              kBurst, burst_seconds, full, tc, withheld - tc, other_full, kOther);
+  std::printf(
+      "rrl: burst of %d, replies within %.3f s: %d full, %d TC, %d nothing; other prefix %d of "
+      "%d\n",
+      kBurst, burst_seconds, full, tc, withheld - tc, other_full, kOther);
   EXPECT_EQ(bad, 0) << why_bad;
   EXPECT_GE(full, 20);  // a full bucket: one second's worth at once
   EXPECT_LE(full, 20 + static_cast<int>(20 * burst_seconds) + 2);
