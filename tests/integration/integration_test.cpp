@@ -1154,7 +1154,8 @@ TEST(Rrl, UdpOverTheLimitIsSlippedOrDroppedWhileOtherPrefixesAndTcpAreServed) {
   EXPECT_NEAR(metric_value(page.body, "globaldns_dns_rrl_dropped_total"), withheld - tc, 1)
       << page.body;
   EXPECT_TRUE(server.running()) << server.log();
-  server.stop();
+  const auto status = server.stop();
+  EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << server.log();
   EXPECT_NE(server.log().find("response rate limiting: "), std::string::npos) << server.log();
   fs::remove(log);
 }
