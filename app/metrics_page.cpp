@@ -58,6 +58,12 @@ void write_server(Exposition& out, const dns::ServerStats& s) {
           "TCP connections closed by the idle or the write timeout.", s.tcp_timeouts);
   counter(out, "globaldns_dns_udp_send_errors_total", "UDP answers the kernel refused to send.",
           s.udp_send_errors);
+  counter(out, "globaldns_dns_rrl_dropped_total",
+          "UDP answers not sent because their client prefix was over rrl.responses_per_second.",
+          s.rrl_dropped);
+  counter(out, "globaldns_dns_rrl_slipped_total",
+          "UDP answers over the rate limit sent as an empty TC reply instead (rrl.slip).",
+          s.rrl_slipped);
 }
 
 void write_sync(Exposition& out, const sync::SyncCounters& c, uint32_t serial) {

@@ -417,11 +417,10 @@ class Service {
     if (next.listen != config_.listen || next.threads != config_.threads ||
         next.tcp != config_.tcp || next.health != config_.health || next.ready != config_.ready ||
         next.metrics != config_.metrics || next.grpc != config_.grpc ||
-        next.grpc_tls != config_.grpc_tls)
+        next.grpc_tls != config_.grpc_tls || next.rrl != config_.rrl)
       spdlog::warn(
-          "reload: listen, threads, tcp, health, ready, metrics, grpc and grpc_tls settings change "
-          "only on "
-          "restart");
+          "reload: listen, threads, tcp, rrl, health, ready, metrics, grpc and grpc_tls settings "
+          "change only on restart");
     std::optional<std::vector<sync::kube::KubeSourceOptions>> kube;
     if (next.kubernetes != config_.kubernetes) {
       auto options = kube_source_options(next);

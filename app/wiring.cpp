@@ -80,6 +80,11 @@ dns::ServerOptions server_options(const config::Config& c) {
   o.tcp.write_timeout = std::chrono::milliseconds(c.tcp.write_timeout_ms);
   o.tcp.max_connections = c.tcp.max_connections;
   o.tcp.max_queries_per_connection = c.tcp.max_queries_per_connection;
+  o.rrl.responses_per_second = c.rrl.responses_per_second;
+  o.rrl.slip = c.rrl.slip;
+  o.rrl.ipv4_prefix = c.rrl.ipv4_prefix;
+  o.rrl.ipv6_prefix = c.rrl.ipv6_prefix;
+  o.rrl.table_size = c.rrl.table_size;
   // Validated as "off" or 1 to kMaxRate: anything else is off.
   if (c.log.queries != "off") {
     std::from_chars(c.log.queries.data(), c.log.queries.data() + c.log.queries.size(),

@@ -65,6 +65,16 @@ struct KubernetesConfig {
   bool operator==(const KubernetesConfig&) const = default;
 };
 
+// Response rate limiting of UDP answers, per client prefix.
+struct RrlConfig {
+  uint32_t responses_per_second = 0;  // 0 = off
+  uint32_t slip = 0;
+  uint32_t ipv4_prefix = 0;
+  uint32_t ipv6_prefix = 0;
+  uint32_t table_size = 0;
+  bool operator==(const RrlConfig&) const = default;
+};
+
 struct LogConfig {
   LogLevel level = LogLevel::Info;
   LogFormat format = LogFormat::Text;
@@ -99,6 +109,7 @@ struct Config {
   uint32_t file_debounce_ms = 0;
   KubernetesConfig kubernetes;
   TcpConfig tcp;
+  RrlConfig rrl;
   LogConfig log;
 
   bool operator==(const Config&) const = default;

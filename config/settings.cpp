@@ -388,6 +388,57 @@ const std::vector<Setting>& table() {
           .help = "Close a connection after this many queries. 0 means no limit.",
       },
       {
+          GLOBALDNS_SETTING(rrl.responses_per_second),
+          .default_value = {"0"},
+          .max = kMaxRate,
+          .flag = "rrl-responses-per-second",
+          .metavar = "N",
+          .help = "UDP responses per second allowed to each client prefix (rrl.ipv4_prefix, "
+                  "rrl.ipv6_prefix), with bursts of as many; every response counts, whatever "
+                  "its RCODE. Past it, responses are dropped or slipped (rrl.slip). TCP and "
+                  "gRPC are never limited. 0: off.",
+      },
+      {
+          GLOBALDNS_SETTING(rrl.slip),
+          .default_value = {"2"},
+          .max = 10,
+          .flag = "rrl-slip",
+          .metavar = "N",
+          .help = "Of a prefix's limited responses, every Nth is sent as an empty reply with TC "
+                  "set (the question only), so that a real client retries over TCP; the others "
+                  "are dropped. 1: every one is sent as TC. 0: all are dropped.",
+      },
+      {
+          GLOBALDNS_SETTING(rrl.ipv4_prefix),
+          .default_value = {"24"},
+          .min = 1,
+          .max = 32,
+          .flag = "rrl-ipv4-prefix",
+          .metavar = "BITS",
+          .help = "IPv4 clients are limited together by their address's first BITS bits.",
+      },
+      {
+          GLOBALDNS_SETTING(rrl.ipv6_prefix),
+          .default_value = {"56"},
+          .min = 1,
+          .max = 128,
+          .flag = "rrl-ipv6-prefix",
+          .metavar = "BITS",
+          .help = "IPv6 clients are limited together by their address's first BITS bits.",
+      },
+      {
+          GLOBALDNS_SETTING(rrl.table_size),
+          .default_value = {"65536"},
+          .min = 1,
+          .max = kMaxRrlTableSize,
+          .flag = "rrl-table-size",
+          .metavar = "N",
+          .help = "Buckets in the rate-limit table, a power of two; 16 bytes each, allocated at "
+                  "start-up. Prefixes are hashed to buckets with a secret key, and prefixes that "
+                  "share one are limited together, so size it well above the number of client "
+                  "prefixes expected at once.",
+      },
+      {
           GLOBALDNS_SETTING(log.level),
           .default_value = {"info"},
           .choices = {"trace", "debug", "info", "warn", "error"},
@@ -436,6 +487,9 @@ constexpr Section kSections[] = {
      "a source; queries get SERVFAIL until every source has loaded once, and an unreachable "
      "API server leaves its last data served."},
     {"tcp", "DNS over TCP (RFC 7766)."},
+    {"rrl",
+     "Response rate limiting (RRL) of UDP answers, as BIND and Knot do it, so that spoofed "
+     "queries cannot turn this server into an amplifier. Read at start-up only."},
     {"log", "Logging."},
 };
 

@@ -35,6 +35,8 @@ constexpr Kind kind_of() {
 
 // The largest rate a RateOrOff setting takes.
 constexpr uint32_t kMaxRate = 1000000;
+// The most buckets rrl.table_size allocates (16 bytes each).
+constexpr uint32_t kMaxRrlTableSize = 1u << 22;
 
 // What a string (or each item of a list) must look like.
 enum class Shape {

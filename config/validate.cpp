@@ -62,6 +62,15 @@ std::vector<std::string> validate(const Config& config) {
     errors.push_back("kubernetes.retry_initial_ms: larger than kubernetes.retry_max_ms (" +
                      std::to_string(kube.retry_max_ms) + ")");
   check_grpc_tls(config.grpc_tls, errors);
+  // A power of two, so that a bucket is a hash masked, not divided; say which one to use
+  // rather than quietly allocating another size than the one asked for.
+  if (const uint32_t size = config.rrl.table_size;
+      size != 0 && size <= kMaxRrlTableSize && (size & (size - 1)) != 0) {
+    uint32_t next = 1;
+    while (next < size) next <<= 1;
+    errors.push_back("rrl.table_size: " + std::to_string(size) + " is not a power of two; use " +
+                     std::to_string(next / 2 != 0 ? next / 2 : 1) + " or " + std::to_string(next));
+  }
   return errors;
 }
 

@@ -76,6 +76,11 @@ void write_opt(ResponseWriter& wr, uint16_t udp_size, uint16_t rcode, bool dnsse
   wr.append(opt, sizeof opt);
 }
 
+// The EDNS payload size we announce; before the first snapshot, DNS Flag Day 2020's 1232.
+uint16_t our_udp_size(const Snapshot* snap) noexcept {
+  return snap ? snap->edns_udp_size() : 1232;
+}
+
 // Header-only reply, for queries we could not read past the header (FORMERR, NOTIMP).
 AnswerResult header_only(const w::Query& q, std::span<uint8_t> out, uint8_t rcode,
                          Outcome outcome) noexcept {
@@ -169,7 +174,7 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
     }
   }
   limit = std::min(limit, out.size());
-  const uint16_t our_udp = snap ? snap->edns_udp_size() : 1232;
+  const uint16_t our_udp = our_udp_size(snap);
 
   ResponseWriter wr(out.data(), limit);
   const size_t question_len = q.question_end - w::kHeaderSize;
@@ -280,6 +285,27 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
     tc = true;
   }
   return finish();
+}
+
+size_t slip_answer(const Snapshot* snap, std::span<const uint8_t> query,
+                   std::span<uint8_t> out) noexcept {
+  w::Query q;
+  if (w::parse_query(query, q) != w::QueryStatus::Ok) return 0;
+  const size_t question_len = q.question_end - w::kHeaderSize;
+  const size_t opt_len = q.edns ? w::kOptRrSize : 0;
+  const size_t size = w::kHeaderSize + question_len + opt_len;
+  // At most 12 + 259 + 11 bytes: below 512, so any UDP client takes it.
+  if (size > std::min(out.size(), w::kUdpClassicLimit)) return 0;
+  ResponseWriter wr(out.data(), size);
+  wr.append(query.data(), w::kHeaderSize);  // overwritten below
+  wr.append(query.data() + w::kHeaderSize, question_len);
+  Sections s;
+  if (q.edns) {
+    write_opt(wr, our_udp_size(snap), w::rcode::NoError, q.edns_do);
+    s.ar = 1;
+  }
+  write_header(wr.data(), q.id, q.flags, w::rcode::NoError, false, true, 1, s);
+  return wr.size();
 }
 
 const char* outcome_name(Outcome outcome) noexcept {

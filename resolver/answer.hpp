@@ -51,6 +51,14 @@ static_assert(sizeof(AnswerResult) == 16);
 AnswerResult answer(const Snapshot* snapshot, std::span<const uint8_t> query,
                     std::span<uint8_t> out, Transport transport) noexcept;
 
+// Response rate limiting's "slip" (dns/server/response_rate_limiter.hpp): the query's header
+// and question echoed with QR and TC set and RCODE NOERROR, no records but our OPT when the
+// query had one, so that a real client retries over TCP while a spoofed victim gets no more
+// bytes than were sent in its name. Returns the bytes written to `out`; 0, send nothing, for a
+// query with no question to echo (those answer() drops or answers FORMERR or NOTIMP).
+size_t slip_answer(const Snapshot* snapshot, std::span<const uint8_t> query,
+                   std::span<uint8_t> out) noexcept;
+
 const char* outcome_name(Outcome outcome) noexcept;
 
 }  // namespace globaldns::resolver

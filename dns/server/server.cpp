@@ -12,6 +12,7 @@
 
 #include "dns/server/listen_sockets.hpp"
 #include "dns/server/query_log.hpp"
+#include "dns/server/response_rate_limiter.hpp"
 #include "dns/server/worker.hpp"
 
 namespace globaldns::dns {
@@ -26,7 +27,8 @@ struct Server::Impl {
   std::atomic<unsigned> tcp_active{0};
   // Guards the fields below against stats() racing stop(); never taken by a worker thread.
   mutable std::mutex mutex;
-  std::unique_ptr<QueryLog> query_log;  // before workers: they hold a pointer to it
+  std::unique_ptr<QueryLog> query_log;       // before workers: they hold a pointer to it
+  std::unique_ptr<ResponseRateLimiter> rrl;  // likewise; null when off
   std::vector<std::unique_ptr<Worker>> workers;
   ServerStats final_stats;  // what stopped workers counted
   std::vector<ListenAddress> bound_udp;
@@ -60,10 +62,14 @@ Result<Ok> Server::start() {
     if (impl.options.query_log_per_second != 0 && !impl.query_log) {
       impl.query_log = make_query_log(impl.options.query_log_per_second);
     }
+    if (impl.options.rrl.responses_per_second != 0 && !impl.rrl) {
+      impl.rrl = std::make_unique<ResponseRateLimiter>(impl.options.rrl);
+    }
     for (unsigned i = 0; i < threads; ++i) {
       workers.push_back(std::make_unique<Worker>(i, impl.snapshots, impl.options.tcp,
                                                  impl.tcp_active, impl.options.query_counters));
       workers.back()->set_query_log(impl.query_log.get());
+      workers.back()->set_rrl(impl.rrl.get());
     }
     for (ListenSockets& address : *sockets) {
       for (unsigned i = 0; i < threads; ++i) {
@@ -89,6 +95,14 @@ Result<Ok> Server::start() {
   }
   if (impl.query_log) {
     spdlog::info("query log on: at most {} lines per second", impl.options.query_log_per_second);
+  }
+  if (impl.rrl) {
+    const RrlOptions& rrl = impl.options.rrl;
+    spdlog::info(
+        "response rate limiting on: {} UDP responses per second per /{} IPv4 or /{} IPv6 "
+        "prefix, slip {}, {} buckets",
+        rrl.responses_per_second, rrl.ipv4_prefix, rrl.ipv6_prefix, rrl.slip,
+        impl.rrl->table_size());
   }
   return ok_result();
 }

@@ -32,6 +32,16 @@ struct TcpOptions {
   unsigned max_queries_per_connection = 0;         // 0 = unlimited
 };
 
+// Response rate limiting (RRL) of UDP answers, per client prefix; TCP is never limited.
+struct RrlOptions {
+  uint32_t responses_per_second = 0;  // per prefix, with a burst of one second's; 0: off
+  // 0: every limited response is dropped; N: every Nth becomes a TC=1 reply, the rest dropped.
+  uint32_t slip = 2;
+  unsigned ipv4_prefix = 24;    // 1 to 32
+  unsigned ipv6_prefix = 56;    // 1 to 128
+  uint32_t table_size = 65536;  // buckets, rounded up to a power of two
+};
+
 struct ServerOptions {
   std::vector<ListenAddress> listen;  // UDP and TCP on each
   unsigned threads = 0;               // 0 = one per core
@@ -41,6 +51,7 @@ struct ServerOptions {
   // have room for listen.size() servers and outlive the Server.
   metrics::QueryCounters* query_counters = nullptr;
   uint32_t query_log_per_second = 0;  // the query log's line limit; 0: no query log
+  RrlOptions rrl;
 };
 
 // Counts, summed across workers on demand (workers write their own padded copy).
@@ -54,6 +65,10 @@ struct ServerStats {
   uint64_t tcp_timeouts = 0;             // cut by the idle or the write timeout
   uint64_t udp_send_errors = 0;          // answers the kernel refused to send (e.g. unreachable)
   uint64_t handler_exceptions = 0;  // caught at the top of a worker loop (coredns_panics_total)
+  // UDP answers RRL held back: not sent at all, or sent as an empty TC=1 reply (counted in
+  // neither `dropped` nor `truncated`, which count the engine's own decisions).
+  uint64_t rrl_dropped = 0;
+  uint64_t rrl_slipped = 0;
 };
 
 class Server {

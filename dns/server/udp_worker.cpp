@@ -11,6 +11,7 @@
 #include <span>
 
 #include "dns/server/query_log.hpp"
+#include "dns/server/response_rate_limiter.hpp"
 #include "dns/server/worker_context.hpp"
 #include "resolver/answer.hpp"
 
@@ -165,11 +166,14 @@ unsigned UdpWorker::answer_batch(unsigned received) noexcept {
   const resolver::Snapshot* snapshot = context_.snapshot();  // once per batch
   QueryLog* const query_log = context_.query_log();
   metrics::QueryRecorder* const recorder = context_.recorder();
-  const uint64_t batch_start = recorder != nullptr ? metrics::monotonic_ns() : 0;
+  ResponseRateLimiter* const rrl = context_.rrl();
+  const uint64_t batch_start = recorder != nullptr || rrl != nullptr ? metrics::monotonic_ns() : 0;
   unsigned replies = 0;
   uint64_t answered = 0;
   uint64_t dropped = 0;
   uint64_t truncated = 0;
+  uint64_t rrl_dropped = 0;
+  uint64_t rrl_slipped = 0;
   for (unsigned i = 0; i < received; ++i) {
     msghdr& in = s.received[i].msg_hdr;
     if ((in.msg_flags & MSG_TRUNC) != 0) {
@@ -196,13 +200,37 @@ unsigned UdpWorker::answer_batch(unsigned received) noexcept {
       ++dropped;
       continue;
     }
-    if (result.truncated) ++truncated;
-    if (query_log != nullptr) {
-      query_log->record(
-          {s.queries[i].data(), s.received[i].msg_len}, {s.answers[i].data(), result.size},
-          reinterpret_cast<const sockaddr*>(&s.peers[i]), resolver::Transport::Udp, started);
+    // Only a response about to be sent counts against its client's prefix: what was dropped
+    // above (unreadable, a response, too long, a broadcast) costs the client nothing. The
+    // query counters above keep the engine's answer; the rrl counters say what became of it.
+    size_t size = result.size;
+    bool slipped = false;
+    if (rrl != nullptr) {
+      const auto peer = reinterpret_cast<const sockaddr*>(&s.peers[i]);
+      const ResponseRateLimiter::Verdict verdict =
+          rrl->check(peer, static_cast<int64_t>(batch_start));
+      if (verdict == ResponseRateLimiter::Verdict::Slip) {
+        size = resolver::slip_answer(
+            snapshot, std::span<const uint8_t>(s.queries[i].data(), s.received[i].msg_len),
+            std::span<uint8_t>(s.answers[i].data(), kAnswerMax));
+        slipped = size != 0;
+      }
+      if (verdict == ResponseRateLimiter::Verdict::Drop || size == 0) {
+        ++rrl_dropped;
+        continue;
+      }
     }
-    s.answer_iov[i].iov_len = result.size;
+    if (slipped) {
+      ++rrl_slipped;
+    } else if (result.truncated) {
+      ++truncated;
+    }
+    if (query_log != nullptr) {
+      query_log->record({s.queries[i].data(), s.received[i].msg_len}, {s.answers[i].data(), size},
+                        reinterpret_cast<const sockaddr*>(&s.peers[i]), resolver::Transport::Udp,
+                        started);
+    }
+    s.answer_iov[i].iov_len = size;
     out.msg_name = &s.peers[i];
     out.msg_namelen = in.msg_namelen;
     out.msg_iov = &s.answer_iov[i];
@@ -215,6 +243,11 @@ unsigned UdpWorker::answer_batch(unsigned received) noexcept {
   WorkerStats::add(stats.udp_queries, answered);
   WorkerStats::add(stats.dropped, dropped);
   WorkerStats::add(stats.truncated, truncated);
+  if (rrl_dropped + rrl_slipped != 0) {
+    WorkerStats::add(stats.rrl_dropped, rrl_dropped);
+    WorkerStats::add(stats.rrl_slipped, rrl_slipped);
+    rrl->report(rrl_dropped, rrl_slipped, static_cast<int64_t>(batch_start));
+  }
   return replies;
 }
 

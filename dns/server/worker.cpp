@@ -56,6 +56,10 @@ void Worker::set_query_log(QueryLog* log) noexcept {
   context_->set_query_log(log);
 }
 
+void Worker::set_rrl(ResponseRateLimiter* rrl) noexcept {
+  context_->set_rrl(rrl);
+}
+
 void Worker::start() {
   for (const auto& udp : udp_) udp->start();
   for (const auto& tcp : tcp_) tcp->start();

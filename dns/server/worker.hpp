@@ -19,12 +19,14 @@ class SnapshotHolder;
 namespace globaldns::dns {
 
 class QueryLog;
+class ResponseRateLimiter;
 class WorkerContext;
 class UdpWorker;
 class TcpListener;
 
-// Shares nothing with the other workers but the snapshot holder (read once per batch) and the
-// TCP connection counter: each thread runs its own io_context over its own sockets.
+// Shares nothing with the other workers but the snapshot holder (read once per batch), the
+// TCP connection counter, the query log and the response rate limiter: each thread runs its own
+// io_context over its own sockets.
 class Worker {
  public:
   Worker(unsigned index, const resolver::SnapshotHolder& snapshots, const TcpOptions& tcp,
@@ -38,6 +40,8 @@ class Worker {
   void add_tcp(UniqueFd fd, int family);
   // The query log, shared by every worker; nullptr (the default) when it is off.
   void set_query_log(QueryLog* log) noexcept;
+  // UDP response rate limiting, shared by every worker; nullptr (the default) when it is off.
+  void set_rrl(ResponseRateLimiter* rrl) noexcept;
 
   void start();
   // From any thread; returns at once. The worker closes its sockets, gives open connections

@@ -19,9 +19,11 @@
 namespace globaldns::dns {
 
 class QueryLog;
+class ResponseRateLimiter;
 
 // Touched only by its worker's thread (single-threaded io_context), except `stats`, which
-// stats() reads, and `tcp_active`, which every worker shares.
+// stats() reads, and `tcp_active`, the query log and the rate limiter, which every worker
+// shares.
 class WorkerContext {
  public:
   // The largest TCP answer (RFC 1035 §4.2.2: a two-byte length).
@@ -43,6 +45,9 @@ class WorkerContext {
   // nullptr when the query log is off: the one branch the query path pays for it.
   QueryLog* query_log() const noexcept { return query_log_; }
   void set_query_log(QueryLog* log) noexcept { query_log_ = log; }
+  // UDP response rate limiting, shared by every worker; nullptr when it is off.
+  ResponseRateLimiter* rrl() const noexcept { return rrl_; }
+  void set_rrl(ResponseRateLimiter* rrl) noexcept { rrl_ = rrl; }
   const WorkerStats& stats() const noexcept { return stats_; }
   // This worker's per-query counters; null when metrics are off.
   metrics::QueryRecorder* recorder() noexcept { return recorder_; }
@@ -75,6 +80,7 @@ class WorkerContext {
   ConnectionList connections_;
   boost::asio::io_context* stop_io_ = nullptr;  // set by begin_stop()
   QueryLog* query_log_ = nullptr;               // owned by the Server, outlives the workers
+  ResponseRateLimiter* rrl_ = nullptr;          // likewise
 };
 
 }  // namespace globaldns::dns

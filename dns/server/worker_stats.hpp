@@ -23,6 +23,8 @@ struct alignas(64) WorkerStats {
   Counter tcp_timeouts{0};
   Counter udp_send_errors{0};
   Counter handler_exceptions{0};
+  Counter rrl_dropped{0};
+  Counter rrl_slipped{0};
 
   // Single-writer add: only the owning worker's thread may call this.
   static void add(Counter& counter, uint64_t n) noexcept {
@@ -40,6 +42,8 @@ struct alignas(64) WorkerStats {
     sum.tcp_timeouts += tcp_timeouts.load(std::memory_order_relaxed);
     sum.udp_send_errors += udp_send_errors.load(std::memory_order_relaxed);
     sum.handler_exceptions += handler_exceptions.load(std::memory_order_relaxed);
+    sum.rrl_dropped += rrl_dropped.load(std::memory_order_relaxed);
+    sum.rrl_slipped += rrl_slipped.load(std::memory_order_relaxed);
   }
 };
 

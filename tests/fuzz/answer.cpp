@@ -2,7 +2,7 @@
 // TCP, with a snapshot and before one is published). Each response must be a drop, or a message
 // ldns parses, with the query's ID, QR set, the question echoed byte for byte when it was read,
 // and no larger than the transport allows (512 without EDNS, the client's EDNS size clamped to
-// [512, ours] over UDP, 65535 over TCP).
+// [512, ours] over UDP, 65535 over TCP). Likewise the RRL slip of the same bytes.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -82,6 +82,29 @@ void check(const r::Snapshot* snap, std::span<const uint8_t> query, r::Transport
   }
 }
 
+// The RRL slip (resolver::slip_answer): nothing, or the question mirrored with TC, NOERROR,
+// no records but an OPT, and never larger than the query's header, question and an OPT.
+void check_slip(std::span<const uint8_t> query) {
+  static std::vector<uint8_t> out(w::kTcpLimit);
+  const size_t size = r::slip_answer(snapshot(), query, out);
+  w::Query q;
+  const w::QueryStatus status = w::parse_query(query, q);
+  if (status != w::QueryStatus::Ok) {
+    if (size != 0) fail("a slip for a query with no question to mirror");
+    return;
+  }
+  if (size != q.question_end + (q.edns ? w::kOptRrSize : 0)) fail("a slip of the wrong size");
+  const LdnsPkt pkt = decode(out.data(), size);
+  if (!pkt) fail("ldns cannot parse the slip");
+  if (!ldns_pkt_qr(pkt.get()) || !ldns_pkt_tc(pkt.get())) fail("a slip without QR and TC");
+  if (ldns_pkt_get_rcode(pkt.get()) != LDNS_RCODE_NOERROR) fail("a slip with an error rcode");
+  if (ldns_pkt_ancount(pkt.get()) != 0 || ldns_pkt_nscount(pkt.get()) != 0)
+    fail("a slip with records");
+  if (std::memcmp(out.data() + w::kHeaderSize, query.data() + w::kHeaderSize,
+                  q.question_end - w::kHeaderSize) != 0)
+    fail("slip question not echoed byte for byte");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -90,5 +113,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(snap, query, r::Transport::Udp);
   check(snap, query, r::Transport::Tcp);
   check(nullptr, query, r::Transport::Udp);  // nothing published yet: SERVFAIL in zone
+  check_slip(query);
   return 0;
 }

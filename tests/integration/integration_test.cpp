@@ -8,9 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -1039,6 +1042,154 @@ TEST(Abuse, TenThousandTcpConnectionsBeyondTheCapAreClosedAndNothingGrows) {
 
 // gRPC is off unless asked for (ServerProcess's default); asked for on port 0, its bound port is
 // logged, and it listens there. What it answers: tests/integration/grpc_test.py.
+// A non-blocking UDP socket bound to `source` (every 127/8 address is local on Linux).
+int udp_socket_from(const char* source) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &a.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The value of an unlabelled sample on a /metrics page; -1 when it is missing.
+long metric_value(const std::string& page, const std::string& name) {
+  const size_t at = page.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::atol(page.c_str() + at + name.size() + 2);
+}
+
+// Response rate limiting at 20 per second, slip 2: a burst of 400 UDP queries from 127.0.0.1
+// gets a second's worth of full answers (plus what refilled during the burst); of the rest,
+// every second one comes back as an empty TC reply mirroring the question, the others get
+// nothing. Meanwhile another /24 (127.0.1.1) is answered in full, as is TCP from the limited
+// prefix, and /metrics counts exactly what was dropped and slipped.
+TEST(Rrl, UdpOverTheLimitIsSlippedOrDroppedWhileOtherPrefixesAndTcpAreServed) {
+  const fs::path log = fs::temp_directory_path() / ("globaldns-rrl-" + std::to_string(getpid()));
+  ServerProcess server(kBinary,
+                       {"serve", "--files", kExamples, "--threads", "2",
+                        "--rrl-responses-per-second", "20", "--rrl-slip", "2"},
+                       log);
+  const uint16_t port = server.port();
+  ASSERT_GE(wait_until_serving_examples(port).count(), 0) << server.log();
+  const uint16_t metrics_port = server.http_port("/metrics");
+  ASSERT_NE(metrics_port, 0) << server.log();
+  EXPECT_NE(server.log().find("response rate limiting on: 20 UDP responses per second per /24"),
+            std::string::npos)
+      << server.log();
+  // The polls above were answered from 127.0.0.0/24 too: let its bucket fill up again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+
+  const int limited = udp_socket_from("127.0.0.1");
+  const int other = udp_socket_from("127.0.1.1");
+  ASSERT_GE(limited, 0);
+  ASSERT_GE(other, 0) << "127.0.1.1 is not a local address here";
+  const int bigger = 1 << 20;
+  setsockopt(limited, SOL_SOCKET, SO_RCVBUF, &bigger, sizeof bigger);
+  const auto to = loopback(port);
+  auto query_with_id = [](uint16_t id) {
+    auto q = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+    q[0] = static_cast<uint8_t>(id >> 8);
+    q[1] = static_cast<uint8_t>(id);
+    return q;
+  };
+  constexpr int kBurst = 400;
+  constexpr int kOther = 15;  // under the other prefix's burst of 20
+  int full = 0, tc = 0, other_full = 0, bad = 0;
+  std::string why_bad;
+  std::vector<uint8_t> reply(65535);
+  const auto burst_start = Clock::now();
+  auto last_reply = burst_start;
+  auto drain = [&] {
+    for (int fd : {limited, other}) {
+      for (;;) {
+        const ssize_t n = recv(fd, reply.data(), reply.size(), 0);
+        if (n <= 0) break;
+        last_reply = Clock::now();
+        auto pkt = decode(reply.data(), static_cast<size_t>(n));
+        const uint16_t id = static_cast<uint16_t>(reply[0] << 8 | reply[1]);
+        const auto sent = query_with_id(id);
+        const bool question_mirrored =
+            static_cast<size_t>(n) >= sent.size() &&
+            std::equal(sent.begin() + 12, sent.end(), reply.begin() + 12);
+        if (!pkt || !question_mirrored || ldns_pkt_get_rcode(pkt.get()) != LDNS_RCODE_NOERROR) {
+          ++bad;
+          why_bad = "undecodable or foreign reply";
+        } else if (ldns_pkt_tc(pkt.get())) {
+          if (fd == other || ldns_pkt_ancount(pkt.get()) != 0 || ldns_pkt_nscount(pkt.get()) != 0 ||
+              ldns_pkt_arcount(pkt.get()) != 0 || static_cast<size_t>(n) != sent.size()) {
+            ++bad;
+            why_bad = "a TC reply with records, or to the other prefix";
+          } else {
+            ++tc;
+          }
+        } else if (ldns_pkt_ancount(pkt.get()) == 1) {
+          ++(fd == limited ? full : other_full);
+        } else {
+          ++bad;
+          why_bad = "a reply without TC and without the answer";
+        }
+      }
+    }
+  };
+  for (int i = 0; i < kBurst; ++i) {
+    const auto q = query_with_id(static_cast<uint16_t>(i));
+    ASSERT_EQ(
+        sendto(limited, q.data(), q.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to),
+        static_cast<ssize_t>(q.size()));
+    if (i % (kBurst / kOther) == 0 && i / (kBurst / kOther) < kOther) {
+      const auto o = query_with_id(static_cast<uint16_t>(10000 + i));
+      sendto(other, o.data(), o.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    }
+    drain();
+  }
+  // Then until half a second passes with nothing more (at most 5 s).
+  const auto give_up = Clock::now() + std::chrono::seconds(5);
+  int quiet_ms = 0;
+  while (quiet_ms < 500 && Clock::now() < give_up) {
+    const int before = full + tc + other_full + bad;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    drain();
+    quiet_ms = full + tc + other_full + bad == before ? quiet_ms + 50 : 0;
+  }
+  close(limited);
+  close(other);
+  // The server saw the burst within this window at most: what refilled meanwhile may pass.
+  const double burst_seconds = std::chrono::duration<double>(last_reply - burst_start).count();
+  const int withheld = kBurst - full;
+  std::printf(
+      "rrl: burst of %d, replies within %.3f s: %d full, %d TC, %d nothing; other prefix %d of "
+      "%d\n",
+      kBurst, burst_seconds, full, tc, withheld - tc, other_full, kOther);
+  EXPECT_EQ(bad, 0) << why_bad;
+  EXPECT_GE(full, 20);  // a full bucket: one second's worth at once
+  EXPECT_LE(full, 20 + static_cast<int>(20 * burst_seconds) + 2);
+  // Slip 2: every second withheld response is a TC reply, exactly, as nothing was lost on
+  // loopback; allow one either way for a poll that was limited before the burst.
+  EXPECT_NEAR(tc, withheld / 2, 1) << "withheld " << withheld;
+  EXPECT_EQ(other_full, kOther);
+
+  // TCP proves the client's address: never limited, even while UDP from its /24 is.
+  const auto over_tcp = tcp_exchange(port, query_with_id(7));
+  auto pkt = decode(over_tcp.data(), over_tcp.size());
+  ASSERT_TRUE(pkt);
+  EXPECT_FALSE(ldns_pkt_tc(pkt.get()));
+  EXPECT_EQ(ldns_pkt_ancount(pkt.get()), 1);
+
+  const HttpReply page = http_get(metrics_port, "/metrics");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NEAR(metric_value(page.body, "globaldns_dns_rrl_slipped_total"), tc, 1) << page.body;
+  EXPECT_NEAR(metric_value(page.body, "globaldns_dns_rrl_dropped_total"), withheld - tc, 1)
+      << page.body;
+  EXPECT_TRUE(server.running()) << server.log();
+  const auto status = server.stop();
+  EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << server.log();
+  EXPECT_NE(server.log().find("response rate limiting: "), std::string::npos) << server.log();
+  fs::remove(log);
+}
+
 TEST(Startup, GrpcOnPortZeroLogsTheBoundPort) {
   const fs::path dir = fs::temp_directory_path() / ("globaldns-grpc-" + std::to_string(getpid()));
   fs::create_directories(dir);

@@ -63,6 +63,38 @@ TEST(Validate, GrpcListenerTakesEveryInterfaceOrOff) {
   EXPECT_EQ(validate(c).size(), 1u);
 }
 
+TEST(Validate, RateLimitingIsOffByDefaultAndItsSettingsAreChecked) {
+  Config c;
+  EXPECT_EQ(c.rrl.responses_per_second, 0u);  // off
+  EXPECT_EQ(c.rrl.slip, 2u);
+  EXPECT_EQ(c.rrl.ipv4_prefix, 24u);
+  EXPECT_EQ(c.rrl.ipv6_prefix, 56u);
+  EXPECT_EQ(c.rrl.table_size, 65536u);
+  c.rrl.responses_per_second = 1000001;
+  c.rrl.slip = 11;
+  c.rrl.ipv4_prefix = 0;
+  c.rrl.ipv6_prefix = 129;
+  c.rrl.table_size = 1000;
+  EXPECT_EQ(validate(c), (std::vector<std::string>{
+                             "rrl.responses_per_second: expected an integer from 0 to 1000000, got "
+                             "\"1000001\"",
+                             "rrl.slip: expected an integer from 0 to 10, got \"11\"",
+                             "rrl.ipv4_prefix: expected an integer from 1 to 32, got \"0\"",
+                             "rrl.ipv6_prefix: expected an integer from 1 to 128, got \"129\"",
+                             "rrl.table_size: 1000 is not a power of two; use 512 or 1024",
+                         }));
+  c.rrl = {.responses_per_second = 20,
+           .slip = 0,
+           .ipv4_prefix = 32,
+           .ipv6_prefix = 128,
+           .table_size = 1};
+  EXPECT_TRUE(validate(c).empty());
+  c.rrl.table_size = 4194304 * 2;  // too large: the range says so, not the power-of-two check
+  EXPECT_EQ(validate(c),
+            std::vector<std::string>{"rrl.table_size: expected an integer from 1 to 4194304, got "
+                                     "\"8388608\""});
+}
+
 // Readable files in a fresh directory, removed at the end of the test.
 class GrpcTlsFiles : public testing::Test {
  protected:

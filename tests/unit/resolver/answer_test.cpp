@@ -439,6 +439,57 @@ TEST_F(AnswerTest, FormErrAndNotImpAndDrop) {
             Outcome::FormErr);
 }
 
+// The RRL slip: the question mirrored with TC, NOERROR whatever the answer would have been,
+// and no records but our OPT.
+TEST_F(AnswerTest, SlipMirrorsTheQuestionWithTcAndNoRecords) {
+  for (const std::string name :
+       {"httpbin.istio-testing.global.", "nothere.istio-testing.global.", "www.example.com."}) {
+    const auto query = make_query(name, LDNS_RR_TYPE_A);
+    std::vector<uint8_t> out(4096, 0xff);
+    const size_t size = slip_answer(snap_.get(), query, out);
+    ASSERT_EQ(size, query.size()) << name;  // header and question only
+    auto pkt = decode(out.data(), size);
+    ASSERT_TRUE(pkt) << name;
+    EXPECT_TRUE(ldns_pkt_qr(pkt.get()));
+    EXPECT_TRUE(ldns_pkt_tc(pkt.get()));
+    EXPECT_TRUE(ldns_pkt_rd(pkt.get()));
+    EXPECT_FALSE(ldns_pkt_aa(pkt.get()));
+    EXPECT_EQ(ldns_pkt_id(pkt.get()), 0x1234);
+    EXPECT_EQ(ldns_pkt_get_rcode(pkt.get()), LDNS_RCODE_NOERROR) << name;
+    EXPECT_EQ(ldns_pkt_qdcount(pkt.get()), 1);
+    EXPECT_EQ(
+        ldns_pkt_ancount(pkt.get()) + ldns_pkt_nscount(pkt.get()) + ldns_pkt_arcount(pkt.get()), 0);
+    EXPECT_TRUE(std::equal(query.begin() + 12, query.end(), out.begin() + 12)) << name;
+  }
+}
+
+TEST_F(AnswerTest, SlipKeepsOurOptAndTheDoBit) {
+  QueryOptions o;
+  o.edns = true;
+  o.edns_udp = 4096;
+  o.dnssec_ok = true;
+  const auto query = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A, o);
+  std::vector<uint8_t> out(4096);
+  const size_t size = slip_answer(snap_.get(), query, out);
+  ASSERT_EQ(size, query.size());  // the query's OPT has no options either
+  auto pkt = decode(out.data(), size);
+  ASSERT_TRUE(pkt);
+  EXPECT_TRUE(ldns_pkt_tc(pkt.get()));
+  EXPECT_EQ(ldns_pkt_ancount(pkt.get()), 0);
+  EXPECT_TRUE(ldns_pkt_edns(pkt.get()));
+  EXPECT_EQ(ldns_pkt_edns_udp_size(pkt.get()), 1232);
+  EXPECT_TRUE(ldns_pkt_edns_do(pkt.get()));
+}
+
+TEST_F(AnswerTest, NoSlipWithoutAQuestionToMirror) {
+  auto two = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
+  two[5] = 2;
+  std::vector<uint8_t> out(4096);
+  EXPECT_EQ(slip_answer(snap_.get(), two, out), 0u);  // FORMERR: no slip
+  const std::vector<uint8_t> garbage = {1, 2, 3, 4, 5};
+  EXPECT_EQ(slip_answer(snap_.get(), garbage, out), 0u);
+}
+
 TEST_F(AnswerTest, ServFailBeforeAnySnapshot) {
   auto q = make_query("httpbin.istio-testing.global.", LDNS_RR_TYPE_A);
   std::vector<uint8_t> out(512);

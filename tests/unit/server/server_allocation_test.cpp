@@ -13,8 +13,10 @@ namespace {
 
 using namespace test;
 
-// With `counters`, each query is also counted (coredns_dns_*): that must allocate nothing either.
-void expect_no_allocation(metrics::QueryCounters* counters) {
+// With `counters`, each query is also counted (coredns_dns_*), and with `rrl` rate limited: that
+// must allocate nothing either.
+void expect_no_allocation(metrics::QueryCounters* counters, const RrlOptions& rrl = {},
+                          ServerStats* stats = nullptr) {
   // Only the server's threads count: the test thread allocates freely (gtest, its buffers).
   globaldns::testing::t_allocations_exempt = true;
   resolver::SnapshotHolder holder;
@@ -23,6 +25,7 @@ void expect_no_allocation(metrics::QueryCounters* counters) {
   options.listen.push_back(ListenAddress{"127.0.0.1", 0});
   options.threads = 1;
   options.query_counters = counters;
+  options.rrl = rrl;
   Server server(options, holder);
   ASSERT_TRUE(server.start().ok());
   const uint16_t port = server.bound_udp().front().port;
@@ -41,6 +44,7 @@ void expect_no_allocation(metrics::QueryCounters* counters) {
   globaldns::testing::g_count_allocations = false;
   EXPECT_EQ(globaldns::testing::g_allocations.load(), 0u);
   EXPECT_GE(server.stats().udp_queries, 550u);
+  if (stats != nullptr) *stats = server.stats();
 }
 
 TEST(ServerAllocationTest, UdpQueriesAllocateNothingOnTheWorker) {
@@ -56,6 +60,19 @@ TEST(ServerAllocationTest, CountingQueriesAllocatesNothingOnTheWorker) {
   counters.write(page);
   // Every query was counted: 550 A queries in the test zone (make_query asks within it).
   EXPECT_NE(page.text().find("type=\"A\"} 550\n"), std::string::npos) << page.text();
+}
+
+// Over the limit with slip 1, every reply is rebuilt as a TC slip: no allocation for the
+// limiter's check, the slip, or the counters (the limiter's one warning per 10 s comes during
+// the warm-up).
+TEST(ServerAllocationTest, RateLimitedQueriesAllocateNothingOnTheWorker) {
+  RrlOptions rrl;
+  rrl.responses_per_second = 10;
+  rrl.slip = 1;
+  ServerStats stats;
+  expect_no_allocation(nullptr, rrl, &stats);
+  EXPECT_GE(stats.rrl_slipped, 500u);
+  EXPECT_EQ(stats.rrl_dropped, 0u);
 }
 
 }  // namespace

@@ -139,6 +139,9 @@ TEST_F(ServerTest, ManyUdpQueriesInFlightFromOneSocketAreAllAnswered) {
     answered.insert(parsed->id);
   }
   EXPECT_EQ(answered.size(), kQueries);
+  // Response rate limiting is off unless asked for: a burst from one client is not limited.
+  EXPECT_EQ(ServerOptions{}.rrl.responses_per_second, 0u);
+  EXPECT_EQ(server_->stats().rrl_dropped + server_->stats().rrl_slipped, 0u);
 }
 
 TEST_F(ServerTest, SeveralWorkersShareOnePortForUdpAndTcp) {
