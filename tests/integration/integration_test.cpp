@@ -870,6 +870,14 @@ ProcessUse process_use(pid_t pid) {
 // (REFUSED), FORMERR, shorter than a header and random bytes, for 5 s at most, while a second
 // client asks a valid question every 20 ms: it keeps being answered, and the server's resident
 // size and descriptors stay where they were.
+// The sanitized server answers several times slower than the flood arrives; beyond what it can
+// take the kernel drops even a retried probe. There the flood is held near dnsperf's rate.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr double kFloodCap = 150'000;
+#else
+constexpr double kFloodCap = 0;  // as fast as the sender goes
+#endif
+
 TEST(Abuse, UdpFloodOfMixedQueriesLeavesValidOnesAnsweredAndMemoryFlat) {
   const fs::path log = fs::temp_directory_path() / ("globaldns-flood-" + std::to_string(getpid()));
   ServerProcess server(kBinary, {"serve", "--files", kExamples, "--threads", "2"}, log);
@@ -924,6 +932,13 @@ TEST(Abuse, UdpFloodOfMixedQueriesLeavesValidOnesAnsweredAndMemoryFlat) {
     const auto started = Clock::now();
     const auto until = started + std::chrono::seconds(5);
     for (long round = 0; sent < 5'000'000 && !stop && Clock::now() < until; ++round) {
+      if (kFloodCap != 0) {
+        const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        if (static_cast<double>(sent) > kFloodCap * seconds) {
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+          continue;
+        }
+      }
       const int fd = fds[round % kSockets];
       const int n = sendmmsg(fd, out.data(), kBatch, 0);
       if (n > 0) sent += n;
@@ -937,13 +952,20 @@ TEST(Abuse, UdpFloodOfMixedQueriesLeavesValidOnesAnsweredAndMemoryFlat) {
     flood_seconds = std::chrono::duration<double>(Clock::now() - started).count();
     for (const int fd : fds) close(fd);
   });
-  int probes = 0, answered = 0;
+  // A probe is a client as resolvers are: 200 ms per try, three tries. Beyond what the server
+  // can take the kernel drops datagrams from a full socket buffer, the probe's among them, so a
+  // first try may go unanswered; a retry must not.
+  int probes = 0, answered = 0, first_try = 0;
   const auto until = Clock::now() + std::chrono::seconds(5);
   while (Clock::now() < until && probes < 250) {
     ++probes;
-    if (a_records(port, "httpbin.istio-testing.global.", 200) ==
-        std::vector<std::string>{"240.0.0.2"}) {
-      ++answered;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (a_records(port, "httpbin.istio-testing.global.", 200) ==
+          std::vector<std::string>{"240.0.0.2"}) {
+        ++answered;
+        if (attempt == 0) ++first_try;
+        break;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -951,16 +973,16 @@ TEST(Abuse, UdpFloodOfMixedQueriesLeavesValidOnesAnsweredAndMemoryFlat) {
   flood.join();
   const ProcessUse after = process_use(server.pid());
   std::printf(
-      "flood: %ld datagrams sent in %.1f s (%.0f/s), %ld replies; probes answered %d of %d; "
-      "RSS %ld -> %ld kB, fds %ld -> %ld\n",
+      "flood: %ld datagrams sent in %.1f s (%.0f/s), %ld replies; probes answered %d of %d "
+      "(%d at the first try); RSS %ld -> %ld kB, fds %ld -> %ld\n",
       sent.load(), flood_seconds.load(),
       static_cast<double>(sent.load()) / std::max(flood_seconds.load(), 1e-3), received.load(),
-      answered, probes, before.rss_kb, after.rss_kb, before.fds, after.fds);
+      answered, probes, first_try, before.rss_kb, after.rss_kb, before.fds, after.fds);
   EXPECT_TRUE(server.running()) << server.log();
   EXPECT_GT(sent.load(), 10'000);
   EXPECT_GT(received.load(), 0);
   // Valid queries keep their answers: the flood shares the workers, it does not stop them.
-  EXPECT_GE(answered * 10, probes * 9) << answered << " of " << probes;
+  EXPECT_GE(answered * 100, probes * 98) << answered << " of " << probes;
   EXPECT_EQ(after.fds, before.fds);
   EXPECT_LE(after.rss_kb, before.rss_kb + 4096);  // nothing grows per query
   EXPECT_EQ(a_records(port, "httpbin.istio-testing.global."),
