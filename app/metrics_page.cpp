@@ -130,6 +130,16 @@ void write_sources(Exposition& out, const MetricsSources& s) {
   for (const Row& r : rows)
     out.sample("globaldns_source_last_success_timestamp_seconds", {{"source", r.name}},
                r.last_success);
+  if (s.files_configured) {
+    // The Kubernetes sources say the same with globaldns_kube_connected.
+    out.family("globaldns_source_failures",
+               "Paths of the source that cannot be used now (missing, unreadable or not decoding "
+               "files, directories that cannot be listed); each keeps serving its last good "
+               "contents.",
+               Type::Gauge);
+    out.sample("globaldns_source_failures", {{"source", "files"}},
+               static_cast<double>(s.files_failures));
+  }
   if (s.kube.empty()) return;
   out.family("globaldns_kube_connected",
              "1 while the cluster's last list or watch request is healthy.", Type::Gauge);

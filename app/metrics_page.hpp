@@ -32,6 +32,7 @@ struct MetricsSources {
   bool files_configured = false;
   bool files_loaded = false;
   int64_t files_last_load_unix = 0;  // 0: never
+  size_t files_failures = 0;         // sync::FileSource::failures()
 };
 
 std::string metrics_page(const MetricsSources& sources);

@@ -157,9 +157,14 @@ class Service {
   }
 
   http::Response metrics_response() const {
-    const MetricsSources sources{
-        server_,       *query_counters_,     controller_, kube_, !config_.files.empty(),
-        files_loaded_, files_last_load_unix_};
+    const MetricsSources sources{server_,
+                                 *query_counters_,
+                                 controller_,
+                                 kube_,
+                                 !config_.files.empty(),
+                                 files_loaded_,
+                                 files_last_load_unix_,
+                                 files_ ? files_->failures() : 0};
     return {200, metrics_page(sources), metrics::kContentType};
   }
 

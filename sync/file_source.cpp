@@ -404,9 +404,11 @@ bool FileSource::stop_loading() {
 
 void FileSource::publish_status() {
   bool complete = true;
+  size_t failures = 0;
   std::vector<std::string> problems;
   const auto collect = [&](const FileState& file, const std::string& display) {
     complete = complete && file.decoded_once;
+    if (file.missing || !file.read_error.empty() || !file.decode_error.empty()) ++failures;
     if (file.missing) problems.push_back(display + ": missing; serving its last contents");
     if (!file.read_error.empty()) problems.push_back(file.read_error);
     if (!file.decode_error.empty()) problems.push_back(file.decode_error);
@@ -416,13 +418,17 @@ void FileSource::publish_status() {
     if (path.kind == PathKind::File) {
       collect(path.file, path.path);
     } else {
-      if (!path.list_error.empty()) problems.push_back(path.list_error);
+      if (!path.list_error.empty()) {
+        ++failures;
+        problems.push_back(path.list_error);
+      }
       for (const auto& [name, file] : path.files) {
         collect(file, (fs::path(path.path) / name).string());
       }
     }
   }
   complete_.store(complete, std::memory_order_release);
+  failures_.store(failures, std::memory_order_relaxed);
   std::lock_guard lock(problems_mutex_);
   problems_ = std::move(problems);
 }

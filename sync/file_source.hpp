@@ -89,6 +89,9 @@ class FileSource {
   bool complete() const noexcept { return complete_.load(std::memory_order_acquire); }
   // What is wrong now: YAML errors, skipped objects, missing files. Any thread.
   std::vector<std::string> problems() const;
+  // Paths that cannot be used now, each still serving its last good contents: configured files
+  // missing, files unreadable or not decoding, directories that cannot be listed. Any thread.
+  size_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
   // Files read so far; a rescan does not read a file whose stat() is as when last read.
   uint64_t reads() const noexcept { return reads_; }
   // Every file's entries merged, as the callback gets them (io_context thread only; O(n)).
@@ -178,6 +181,7 @@ class FileSource {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 
   std::atomic<bool> complete_{false};
+  std::atomic<size_t> failures_{0};
   mutable std::mutex problems_mutex_;
   std::vector<std::string> problems_;
 };

@@ -790,6 +790,69 @@ TEST(Startup, PermissionDeniedOnAPortIsOneClearLine) {
   EXPECT_EQ(out, "globaldns: cannot bind UDP 127.0.0.1:53: Permission denied\n");
 }
 
+// The sample of a labelled series on a /metrics page, e.g. `name{source="files"}`; -1 if absent.
+double labelled_metric(const std::string& page, const std::string& series) {
+  const size_t at = page.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::atof(page.c_str() + at + series.size() + 2);
+}
+
+// A watched directory that becomes unreadable (mode 000 for a server running as nobody; root
+// would read it anyway): its last files keep serving, the log and globaldns_source_failures say
+// so, and once it is readable again the server notices by itself and follows new files.
+TEST(Faults, UnreadableDirectoryKeepsServingAndRecoversByItself) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run globaldns as nobody";
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  int code = 0;
+  run_command(as_nobody + kBinary + " --version", &code);
+  if (code != 0) GTEST_SKIP() << "nobody cannot run " << kBinary;
+  const fs::path dir =
+      fs::temp_directory_path() / ("globaldns-unreadable-" + std::to_string(getpid()));
+  const fs::path entries = dir / "entries";
+  fs::remove_all(dir);
+  fs::create_directories(entries);
+  fs::copy_file(kExamples, entries / "serviceentries.yaml");
+  ASSERT_EQ(chown(dir.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(chown(entries.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(chown((entries / "serviceentries.yaml").c_str(), 65534, 65534), 0);
+  ServerProcess server("/usr/bin/setpriv",
+                       {"--reuid=65534", "--regid=65534", "--clear-groups", kBinary, "serve",
+                        "--files", entries.string()},
+                       dir / "server.log");
+  const uint16_t port = server.port();
+  ASSERT_GE(wait_until_serving_examples(port).count(), 0) << server.log();
+  const uint16_t metrics_port = server.http_port("/metrics");
+  ASSERT_NE(metrics_port, 0) << server.log();
+  const std::string failures = "globaldns_source_failures{source=\"files\"}";
+  const auto failures_now = [&] {
+    return labelled_metric(http_get(metrics_port, "/metrics").body, failures);
+  };
+  EXPECT_EQ(failures_now(), 0);
+
+  fs::permissions(entries, fs::perms::none);
+  EXPECT_GE(wait_for([&] { return failures_now() == 1; }).count(), 0) << server.log();
+  EXPECT_NE(server.log().find("Permission denied; keeping the last 1 file(s)"), std::string::npos)
+      << server.log();
+  EXPECT_EQ(a_records(port, "httpbin.istio-testing.global."),
+            std::vector<std::string>{"240.0.0.2"});
+
+  fs::permissions(entries, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
+  EXPECT_GE(wait_for([&] { return failures_now() == 0; }).count(), 0) << server.log();
+  EXPECT_NE(server.log().find("is readable again"), std::string::npos) << server.log();
+  // Live again: a new file is picked up without a restart or a signal.
+  write_file(entries / "more.yaml",
+             service_entry("bar", "svc", "svc.bar.global", "240.0.1.1", "2024-01-01T00:00:00Z"));
+  EXPECT_GE(wait_for([&] {
+              return a_records(port, "svc.bar.global.") == std::vector<std::string>{"240.0.1.1"};
+            }).count(),
+            0)
+      << server.log();
+  EXPECT_EQ(a_records(port, "httpbin.istio-testing.global."),
+            std::vector<std::string>{"240.0.0.2"});
+  server.stop();
+  fs::remove_all(dir);
+}
+
 // kill -9 under load, then a restart: there is no state on disk to recover (the files are only
 // read), so the new process answers as soon as it has read them. It prints how soon.
 TEST(Faults, KillNineUnderLoadThenARestartAnswersAgain) {

@@ -538,8 +538,9 @@ TEST_F(KubeServe, TooManyRequestsStormIsBackedOff) {
       << show(ask(port, "b.ns1.global."));
 }
 
-// 8. The API server refuses connections for a minute: answers stay the last data, the log says
-// so, and a change after it returns is picked up. ctest label "slow".
+// 8. The API server refuses connections for a minute: answers stay the last data, the log and
+// globaldns_kube_connected say so, and a change after it returns is picked up. ctest label
+// "slow".
 TEST_F(KubeServe, ApiDownForAMinuteKeepsServing) {
   FakeKubeServer& fake = start_fake();
   fake.control("/apply", std::string("[")
@@ -550,6 +551,16 @@ TEST_F(KubeServe, ApiDownForAMinuteKeepsServing) {
   ServerProcess& gd = start_on(fake, write_config("", 200, 5000));
   ASSERT_TRUE(wait_ready(gd, "a.ns1.global.", "240.1.0.1"));
   const uint16_t port = gd.port();
+  const uint16_t metrics_port = gd.http_port("/metrics");
+  ASSERT_NE(metrics_port, 0) << gd.log();
+  // The value of globaldns_kube_connected (one cluster here), as text.
+  const auto connected = [&] {
+    const std::string page = http_get(metrics_port, "/metrics").body;
+    const size_t at = page.find("\nglobaldns_kube_connected{");
+    const size_t space = at == std::string::npos ? at : page.find("} ", at);
+    return space == std::string::npos ? std::string("absent") : page.substr(space + 2, 1);
+  };
+  EXPECT_EQ(connected(), "1");
 
   const std::vector<std::pair<std::string, std::string>> expected{{"a.ns1.global.", "240.1.0.1"},
                                                                   {"b.ns2.global.", "240.1.0.2"}};
@@ -576,12 +587,14 @@ TEST_F(KubeServe, ApiDownForAMinuteKeepsServing) {
   const std::string log = gd.log();
   EXPECT_NE(log.find("API server unreachable"), std::string::npos) << log;
   EXPECT_NE(log.find("still serving its 2 ServiceEntries"), std::string::npos) << log;
+  EXPECT_EQ(connected(), "0");  // the metrics say so too
 
   fake.control("/fault", R"({"up":true})");
   fake.control("/apply", se("ns1", "c", "240.1.0.3"));
   EXPECT_TRUE(eventually([&] { return serves(port, "c.ns1.global.", "240.1.0.3"); }, 20s))
       << show(ask(port, "c.ns1.global."));
   EXPECT_NE(gd.log().find("recovered"), std::string::npos);
+  EXPECT_EQ(connected(), "1");
 }
 
 // 9. 100,000 ServiceEntries: ready within a minute (under ASan too), sampled answers right.

@@ -200,6 +200,7 @@ TEST_F(Metrics, CountsKnownTrafficExactly) {
       {"globaldns_service_entries_skipped{reason=\"host_outside_zones\"}", "1"},
       {"globaldns_service_entries_skipped{reason=\"invalid_host\"}", "0"},
       {"globaldns_source_loaded{source=\"files\"}", "1"},
+      {"globaldns_source_failures{source=\"files\"}", "0"},
       {"globaldns_snapshot_publishes_total", "1"},
   };
   for (const auto& [key, value] : want) {
