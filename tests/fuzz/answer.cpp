@@ -16,9 +16,8 @@
 #include "dns/wire/query.hpp"
 #include "resolver/answer.hpp"
 #include "resolver/snapshot.hpp"
-#include "resolver/snapshot_builder.hpp"
+#include "tests/fuzz/test_zone_snapshot.hpp"
 #include "tests/support/ldns_check.hpp"
-#include "tests/unit/resolver/test_zone.hpp"
 
 // After the C++ headers: ldns's common.h redefines `bool` for C, which breaks <optional>.
 #include <ldns/ldns.h>
@@ -31,19 +30,11 @@ using globaldns::testing::decode;
 using globaldns::testing::LdnsPkt;
 
 [[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "answer: %s\n", what);
-  std::abort();
+  globaldns::fuzz::fail("answer", what);
 }
 
-// Two zones; hosts with one and several A records, a dual-stack host, a wildcard beside an
-// exact name, empty non-terminals (a.b.global above deep.a.b.global) and CHAOS names.
 const r::Snapshot* snapshot() {
-  static const std::shared_ptr<const r::Snapshot> snap = [] {
-    auto built = r::build_snapshot(globaldns::resolver::testzone::data());
-    if (!built.ok()) fail("the test zone does not build");
-    return built.value();
-  }();
-  return snap.get();
+  return globaldns::fuzz::test_zone_snapshot();
 }
 
 void check(const r::Snapshot* snap, std::span<const uint8_t> query, r::Transport transport) {

@@ -22,8 +22,7 @@
 #include "dns/wire/constants.hpp"
 #include "resolver/answer.hpp"
 #include "resolver/snapshot.hpp"
-#include "resolver/snapshot_builder.hpp"
-#include "tests/unit/resolver/test_zone.hpp"
+#include "tests/fuzz/test_zone_snapshot.hpp"
 
 namespace {
 
@@ -32,17 +31,11 @@ namespace w = globaldns::dns::wire;
 using globaldns::dns::TcpFramer;
 
 [[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "tcp_framing: %s\n", what);
-  std::abort();
+  globaldns::fuzz::fail("tcp_framing", what);
 }
 
 const r::Snapshot* snapshot() {
-  static const std::shared_ptr<const r::Snapshot> snap = [] {
-    auto built = r::build_snapshot(globaldns::resolver::testzone::data());
-    if (!built.ok()) fail("the test zone does not build");
-    return built.value();
-  }();
-  return snap.get();
+  return globaldns::fuzz::test_zone_snapshot();
 }
 
 // The one-shot split: every whole frame of `stream`, where each ends, and whether a
