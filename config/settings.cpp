@@ -38,7 +38,9 @@ const std::vector<Setting>& table() {
           .max = 1024,
           .flag = "threads",
           .metavar = "N",
-          .help = "Worker threads, each with its own sockets. 0 starts one per CPU core.",
+          .help = "DNS workers, each with its own sockets: per listen address a thread blocking on "
+                  "its UDP socket, and one thread for its TCP listeners. 0 starts one per CPU "
+                  "core.",
       },
       {
           GLOBALDNS_SETTING(health),

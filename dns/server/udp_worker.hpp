@@ -1,11 +1,11 @@
-// UdpWorker: one worker's UDP socket, served in batches with recvmmsg/sendmmsg (Linux).
+// UdpWorker: one UDP socket served by a thread of its own, in batches with recvmmsg/sendmmsg.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/udp.hpp>
+#include <string>
+#include <thread>
 
 #include "dns/server/query_origin.hpp"
 #include "dns/server/unique_fd.hpp"
@@ -14,9 +14,12 @@ namespace globaldns::dns {
 
 class WorkerContext;
 
-// Asio only tells us the socket is readable (async_wait); we then drain it ourselves with
-// non-blocking recvmmsg into preallocated slots, answer each datagram into its own slot and
-// send the batch back with one sendmmsg. Nothing is allocated or locked per packet.
+// The thread blocks in recvmmsg(MSG_WAITFORONE) on its socket, answers each datagram into its
+// own preallocated slot and sends the batch back with one sendmmsg: two system calls per batch,
+// as the reflector in bench/ does. Waiting through an event loop instead (epoll_wait, then the
+// re-arm, then the loop's own bookkeeping) cost 5-6 % of the machine's QPS ceiling
+// (docs/PERFORMANCE.md). TCP stays on the worker's io_context thread. Nothing is allocated or
+// locked per packet.
 class UdpWorker {
  public:
   static constexpr unsigned kBatch = 64;
@@ -27,30 +30,36 @@ class UdpWorker {
   static constexpr size_t kAnswerMax = 4096;
 
   // `wildcard`: bound to 0.0.0.0 or ::, so each reply names its source address explicitly.
-  UdpWorker(boost::asio::io_context& io, UniqueFd fd, int family, bool wildcard, QueryOrigin origin,
-            WorkerContext& context);
+  // `context` is this thread's alone (snapshot reader, counters); `name` names the thread.
+  UdpWorker(UniqueFd fd, bool wildcard, QueryOrigin origin, std::unique_ptr<WorkerContext> context,
+            std::string name);
   ~UdpWorker();
   UdpWorker(const UdpWorker&) = delete;
   UdpWorker& operator=(const UdpWorker&) = delete;
 
+  // Starts the thread (std::system_error if it cannot).
   void start();
-  void stop();
+  // From any thread; returns at once. Datagrams still queued are not answered.
+  void request_stop() noexcept;
+  void join();
+  WorkerContext& context() noexcept { return *context_; }
+  const WorkerContext& context() const noexcept { return *context_; }
 
  private:
   struct Slots;
 
-  void wait();
-  void drain() noexcept;
+  void run() noexcept;
   unsigned answer_batch(unsigned received) noexcept;
   void send_batch(unsigned count) noexcept;
 
-  std::unique_ptr<Slots> slots_;  // before socket_: if this throws, nobody owns the fd twice
-  boost::asio::ip::udp::socket socket_;
-  WorkerContext& context_;
-  int fd_;
+  std::unique_ptr<Slots> slots_;
+  UniqueFd fd_;
+  std::unique_ptr<WorkerContext> context_;
+  std::string name_;
   bool wildcard_;
-  bool stopped_ = false;
   QueryOrigin origin_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
 };
 
 }  // namespace globaldns::dns

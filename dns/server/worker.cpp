@@ -26,8 +26,17 @@ constexpr std::chrono::milliseconds kStopGrace{500};
 Worker::Worker(unsigned index, const resolver::SnapshotHolder& snapshots, const TcpOptions& tcp,
                std::atomic<unsigned>& tcp_active, metrics::QueryCounters* counters)
     : index_(index),
-      context_(std::make_unique<WorkerContext>(snapshots, tcp, tcp_active,
-                                               counters ? &counters->add_recorder() : nullptr)) {}
+      snapshots_(snapshots),
+      tcp_options_(tcp),
+      tcp_active_(tcp_active),
+      counters_(counters),
+      context_(make_context()) {}
+
+std::unique_ptr<WorkerContext> Worker::make_context() {
+  // One recorder per thread: QueryRecorder has a single writer.
+  return std::make_unique<WorkerContext>(snapshots_, tcp_options_, tcp_active_,
+                                         counters_ ? &counters_->add_recorder() : nullptr);
+}
 
 // join() throws only if the thread is this one or not joinable: bugs, for which terminating is
 // the right outcome.
@@ -42,8 +51,11 @@ Worker::~Worker() {  // NOLINT(bugprone-exception-escape)
 void Worker::add_udp(UniqueFd fd, int family, bool wildcard) {
   const QueryOrigin origin{static_cast<unsigned>(udp_.size()),
                            family == AF_INET6 ? metrics::Family::Ip6 : metrics::Family::Ip4};
-  udp_.push_back(
-      std::make_unique<UdpWorker>(io_, std::move(fd), family, wildcard, origin, *context_));
+  // "gdns-udp-0" for the first address, "gdns-udp-0.1" for the second (15 bytes at most).
+  std::string name = "gdns-udp-" + std::to_string(index_);
+  if (!udp_.empty()) name.append(".").append(std::to_string(udp_.size()));
+  udp_.push_back(std::make_unique<UdpWorker>(std::move(fd), wildcard, origin, make_context(),
+                                             std::move(name)));
 }
 
 void Worker::add_tcp(UniqueFd fd, int family) {
@@ -53,20 +65,29 @@ void Worker::add_tcp(UniqueFd fd, int family) {
 }
 
 void Worker::set_query_log(QueryLog* log) noexcept {
-  context_->set_query_log(log);
+  query_log_ = log;
 }
 
 void Worker::set_rrl(ResponseRateLimiter* rrl) noexcept {
-  context_->set_rrl(rrl);
+  rrl_ = rrl;
 }
 
 void Worker::start() {
-  for (const auto& udp : udp_) udp->start();
+  context_->set_query_log(query_log_);
+  for (const auto& udp : udp_) {
+    udp->context().set_query_log(query_log_);
+    udp->context().set_rrl(rrl_);
+  }
   for (const auto& tcp : tcp_) tcp->start();
   thread_ = std::thread([this] { run(); });
+  // Named here rather than by the thread itself, so the name is there once start() returns.
+  const std::string name = "gdns-tcp-" + std::to_string(index_);
+  (void)::pthread_setname_np(thread_.native_handle(), name.substr(0, 15).c_str());  // top -H
+  for (const auto& udp : udp_) udp->start();
 }
 
 void Worker::request_stop() noexcept {
+  for (const auto& udp : udp_) udp->request_stop();
   if (stop_requested_.exchange(true)) return;
   try {
     boost::asio::post(io_, [this] { begin_stop(); });
@@ -77,16 +98,16 @@ void Worker::request_stop() noexcept {
 }
 
 void Worker::join() {
+  for (const auto& udp : udp_) udp->join();
   if (thread_.joinable()) thread_.join();
 }
 
 void Worker::add_stats_to(ServerStats& sum) const {
   context_->stats().add_to(sum);
+  for (const auto& udp : udp_) udp->context().stats().add_to(sum);
 }
 
 void Worker::run() noexcept {
-  const std::string name = "gdns-worker-" + std::to_string(index_);
-  (void)::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());  // for top -H
   for (;;) {
     try {
       io_.run();
@@ -103,7 +124,6 @@ void Worker::run() noexcept {
 }
 
 void Worker::begin_stop() {
-  for (const auto& udp : udp_) udp->stop();
   for (const auto& tcp : tcp_) tcp->stop();
   context_->begin_stop(&io_);  // stops io_ as soon as no connection is left
   if (io_.stopped()) return;

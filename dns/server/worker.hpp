@@ -24,9 +24,10 @@ class WorkerContext;
 class UdpWorker;
 class TcpListener;
 
-// Shares nothing with the other workers but the snapshot holder (read once per batch), the
-// TCP connection counter, the query log and the response rate limiter: each thread runs its own
-// io_context over its own sockets.
+// One io_context thread for the worker's TCP listeners and connections, and one thread per
+// UDP socket (UdpWorker) blocking in recvmmsg. Each thread has its own WorkerContext (snapshot
+// reader, counters); they share nothing with the other workers but the snapshot holder (read
+// once per batch), the TCP connection counter, the query log and the response rate limiter.
 class Worker {
  public:
   Worker(unsigned index, const resolver::SnapshotHolder& snapshots, const TcpOptions& tcp,
@@ -38,26 +39,34 @@ class Worker {
   // Before start() only, one UDP socket and one listener per listen address, in its order.
   void add_udp(UniqueFd fd, int family, bool wildcard);
   void add_tcp(UniqueFd fd, int family);
-  // The query log, shared by every worker; nullptr (the default) when it is off.
+  // Before start(). The query log, shared by every worker; nullptr (the default) when it is off.
   void set_query_log(QueryLog* log) noexcept;
-  // UDP response rate limiting, shared by every worker; nullptr (the default) when it is off.
+  // Before start(). UDP response rate limiting, shared by every worker; nullptr (the default)
+  // when it is off.
   void set_rrl(ResponseRateLimiter* rrl) noexcept;
 
   void start();
-  // From any thread; returns at once. The worker closes its sockets, gives open connections
-  // a short grace to flush their answers, then its thread ends.
+  // From any thread; returns at once. The UDP threads end at once; the TCP thread closes its
+  // listeners, gives open connections a short grace to flush their answers, then ends.
   void request_stop() noexcept;
   void join();
   void add_stats_to(ServerStats& sum) const;
 
  private:
+  std::unique_ptr<WorkerContext> make_context();
   void run() noexcept;
   void begin_stop();
 
   unsigned index_;
+  const resolver::SnapshotHolder& snapshots_;
+  const TcpOptions tcp_options_;
+  std::atomic<unsigned>& tcp_active_;
+  metrics::QueryCounters* const counters_;
+  QueryLog* query_log_ = nullptr;
+  ResponseRateLimiter* rrl_ = nullptr;
   // Declared before io_ so it outlives it: connections still owned by pending handlers die
   // with io_ and then give their slot back through the context.
-  std::unique_ptr<WorkerContext> context_;
+  std::unique_ptr<WorkerContext> context_;  // the TCP thread's
   // Hint 1: one thread runs it, so Asio can skip most of its internal locking.
   boost::asio::io_context io_{1};
   std::vector<std::unique_ptr<UdpWorker>> udp_;

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -452,11 +454,50 @@ TEST_F(ServerTest, UndecodableDatagramIsDroppedAndCounted) {
   ASSERT_NO_FATAL_FAILURE(start(loopback_options(1)));
   UniqueFd fd = udp_socket("127.0.0.1");
   ASSERT_TRUE(udp_send(fd.get(), "127.0.0.1", port_, {0x12, 0x34, 0x00}));  // no full header
+  // An empty datagram looks like what a shut-down socket returns: it is a query to drop, and
+  // the worker goes on.
+  ASSERT_TRUE(udp_send(fd.get(), "127.0.0.1", port_, {}));
   ASSERT_TRUE(udp_send(fd.get(), "127.0.0.1", port_, make_query(0x0BAD)));
   auto reply = udp_receive(fd.get(), Clock::now() + kPatience);
   ASSERT_TRUE(reply.has_value());
   expect_answer(parse_response(*reply), 0x0BAD);  // the first reply is to the real query
-  EXPECT_GE(server_->stats().dropped, 1u);
+  EXPECT_EQ(server_->stats().dropped, 2u);
+  EXPECT_EQ(server_->stats().udp_queries, 3u);
+}
+
+// The names of this process's threads (/proc/self/task/*/comm) that start with `prefix`.
+std::multiset<std::string> thread_names(const std::string& prefix) {
+  std::multiset<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name) && name.starts_with(prefix)) names.insert(name);
+  }
+  return names;
+}
+
+// Each UDP socket has a thread blocked in recvmmsg, and TCP a thread per worker; stop() must
+// wake every blocked one (nothing arrives to wake them) and leave no thread behind.
+TEST_F(ServerTest, StopEndsTheThreadBlockedOnEveryUdpSocket) {
+  ServerOptions options = loopback_options(2);
+  options.listen.push_back(ListenAddress{"127.0.0.2", 0});
+  ASSERT_NO_FATAL_FAILURE(start(options));
+  const uint16_t second_port = server_->bound_udp().at(1).port;
+  expect_answer(udp_ask("127.0.0.1", port_, 1), 1);
+  expect_answer(udp_ask("127.0.0.2", second_port, 2), 2);
+  EXPECT_EQ(thread_names("gdns-"),
+            (std::multiset<std::string>{"gdns-tcp-0", "gdns-tcp-1", "gdns-udp-0", "gdns-udp-0.1",
+                                        "gdns-udp-1", "gdns-udp-1.1"}));
+
+  const auto before = Clock::now();
+  server_->stop();
+  EXPECT_LT(Clock::now() - before, kPatience);  // a bound: a thread never woken hangs here
+  EXPECT_TRUE(thread_names("gdns-").empty());
+  // The sockets are closed: a query now gets no answer.
+  UniqueFd fd = udp_socket("127.0.0.1");
+  ASSERT_TRUE(udp_send(fd.get(), "127.0.0.1", port_, make_query(3)));
+  EXPECT_FALSE(udp_receive(fd.get(), Clock::now() + 200ms).has_value());
+  EXPECT_EQ(server_->stats().udp_queries, 2u);
 }
 
 TEST_F(ServerTest, StartReportsAPortInUse) {
