@@ -120,7 +120,7 @@ void BM_ExplainOne(benchmark::State& state) {
 }
 BENCHMARK(BM_ExplainOne)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(20);
 
-// update_source() of one entry: translation, index, ZoneBuilder upsert and, when `build` is
+// update_source() of one entry among range(0): translation, index, ZoneBuilder upsert and, when `build` is
 // set, ZoneBuilder::build and publish. Without it the build hook returns a fixed snapshot.
 void update_one(benchmark::State& state, bool build) {
   quiet();
@@ -136,10 +136,18 @@ void update_one(benchmark::State& state, bool build) {
     };
   }
   SyncController controller(settings(), holder, hooks);
-  (void)controller.replace_source("cluster1", all_entries());
+  const auto entries = static_cast<int>(state.range(0));
+  if (entries == kEntries) {
+    (void)controller.replace_source("cluster1", all_entries());
+  } else {
+    std::vector<ServiceEntry> all;
+    all.reserve(static_cast<size_t>(entries));
+    for (int i = 0; i < entries; ++i) all.push_back(make_entry(i));
+    (void)controller.replace_source("cluster1", std::move(all));
+  }
   int n = 0;
   for (auto _ : state) {
-    const int i = (n * 7919) % kEntries;
+    const int i = (n * 7919) % entries;
     auto summary = controller.update_source("cluster1", {make_entry(i, 1 + (n & 1))}, {});
     if (summary.outcome != ApplyOutcome::Published) {
       state.SkipWithError("not published");
@@ -153,12 +161,18 @@ void update_one(benchmark::State& state, bool build) {
 void BM_ControllerUpdateOneWithoutBuild(benchmark::State& state) {
   update_one(state, false);
 }
-BENCHMARK(BM_ControllerUpdateOneWithoutBuild)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ControllerUpdateOneWithoutBuild)->Arg(kEntries)->Unit(benchmark::kMicrosecond);
 
 void BM_ControllerUpdateOneEndToEnd(benchmark::State& state) {
   update_one(state, true);
 }
-BENCHMARK(BM_ControllerUpdateOneEndToEnd)->Unit(benchmark::kMillisecond)->Iterations(20);
+// At 1M, the size of issue 6's "100 changes per second" run: what each change costs the
+// process besides answering.
+BENCHMARK(BM_ControllerUpdateOneEndToEnd)
+    ->Arg(kEntries)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(20);
 
 // replace_source() of every entry into an empty controller, build and publish included: a
 // first Kubernetes list, or the first load of the files, at 100k and 1M entries.
