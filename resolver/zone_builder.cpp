@@ -76,43 +76,69 @@ size_t label_count(std::string_view wire) {
 // A name that is a node: a host (it has addresses), a zone apex, or an ancestor of a host inside
 // the host's zone, which is an empty non-terminal unless it has addresses itself (RFC 8020).
 // A name that is none of these is erased, so "in the table" and "is a node" are the same thing.
+// Its name and addresses live in its NameTable's byte arena: 32 bytes here plus the bytes
+// themselves, where two std::strings cost 64 plus a heap block for any name over 15 bytes
+// (most names), and encoding a shard then reads two contiguous arrays.
 struct Entry {
-  std::string name;    // lower-cased wire form
-  std::string addrs;   // v4 addresses (4 bytes each), then v6 (16 bytes each); no duplicates
-  uint64_t hash = 0;   // Snapshot::hash_name(name)
-  uint32_t below = 0;  // hosts strictly below this name and inside its zone
+  uint64_t hash = 0;      // Snapshot::hash_name(name)
+  uint32_t name_at = 0;   // lower-cased wire form, in the table's bytes
+  uint32_t addrs_at = 0;  // v4 addresses (4 bytes each), then v6 (16 bytes each); no duplicates
+  uint32_t below = 0;     // hosts strictly below this name and inside its zone
   uint16_t v4 = 0;
   uint16_t v6 = 0;
+  uint8_t name_length = 0;
   uint8_t zone = 0;
   bool apex = false;
   bool host() const noexcept { return v4 != 0 || v6 != 0; }
+  size_t addrs_length() const noexcept { return 4 * size_t{v4} + 16 * size_t{v6}; }
 };
 
 // One shard's names: entries kept contiguous (encoding walks them in order) and indexed by an
 // open-addressing table on the low hash bits, with backward-shift deletion so no tombstones
-// pile up as hosts come and go. An Entry pointer is valid until the next insert or erase.
+// pile up as hosts come and go. An Entry pointer, and a view of its bytes, is valid until the
+// next insert, erase or set_addrs.
 class NameTable {
  public:
+  std::string_view name(const Entry& e) const noexcept {
+    return {reinterpret_cast<const char*>(bytes_.data()) + e.name_at, e.name_length};
+  }
+  std::string_view addrs(const Entry& e) const noexcept {
+    return {reinterpret_cast<const char*>(bytes_.data()) + e.addrs_at, e.addrs_length()};
+  }
+
   Entry* find(std::string_view name, uint64_t hash) {
     for (size_t s = hash & mask_; slots_[s] != kNoNode; s = (s + 1) & mask_) {
       Entry& e = entries_[slots_[s]];
-      if (e.hash == hash && e.name == name) return &e;
+      if (e.hash == hash && this->name(e) == name) return &e;
     }
     return nullptr;
   }
-  // `name` must not be in the table yet.
-  Entry& insert(std::string name, uint64_t hash) {
+  // `name` (a wire name, at most 255 bytes) must not be in the table yet and must not point
+  // into this table.
+  Entry& insert(std::string_view name, uint64_t hash) {
     if ((entries_.size() + 1) * 2 > slots_.size()) grow(slots_.size() * 2);
     size_t s = hash & mask_;
     while (slots_[s] != kNoNode) s = (s + 1) & mask_;
     slots_[s] = static_cast<uint32_t>(entries_.size());
     Entry& e = entries_.emplace_back();
-    e.name = std::move(name);
+    e.name_at = append(name);
+    e.name_length = static_cast<uint8_t>(name.size());
+    e.addrs_at = e.name_at + e.name_length;
     e.hash = hash;
     return e;
   }
+  // Replaces e's addresses: `addrs` holds v4 then v6 addresses, and must not point into this
+  // table.
+  void set_addrs(Entry& e, std::string_view addrs, uint16_t v4, uint16_t v6) {
+    garbage_ += e.addrs_length();
+    e.addrs_at = append(addrs);
+    e.v4 = v4;
+    e.v6 = v6;
+    compact_if_wasteful();
+  }
   void erase(const Entry* e) {
     const uint32_t index = static_cast<uint32_t>(e - entries_.data());
+    garbage_ += e->name_length + e->addrs_length();
     size_t hole = slot_of(index);
     slots_[hole] = kNoNode;
     // Backward shift: pull later members of the probe run into the hole when their home slot
@@ -128,18 +154,44 @@ class NameTable {
     const uint32_t last = static_cast<uint32_t>(entries_.size() - 1);
     if (index != last) {
       slots_[slot_of(last)] = index;
-      entries_[index] = std::move(entries_.back());
+      entries_[index] = entries_.back();
     }
     entries_.pop_back();
+    compact_if_wasteful();
   }
-  void reserve(size_t n) {
-    entries_.reserve(n);
-    if (n * 2 > slots_.size()) grow(std::bit_ceil(n * 2));
+  void reserve(size_t entries, size_t bytes) {
+    entries_.reserve(entries);
+    bytes_.reserve(bytes);
+    if (entries * 2 > slots_.size()) grow(std::bit_ceil(entries * 2));
   }
   const std::vector<Entry>& entries() const noexcept { return entries_; }
   bool empty() const noexcept { return entries_.empty(); }
+  size_t byte_count() const noexcept { return bytes_.size() - garbage_; }
 
  private:
+  uint32_t append(std::string_view b) {
+    const auto at = static_cast<uint32_t>(bytes_.size());
+    bytes_.insert(bytes_.end(), b.begin(), b.end());
+    return at;
+  }
+  // Replaced addresses and erased names leave their bytes behind; once they are over half the
+  // arena, copy the live bytes out in entry order (amortised O(1) per change).
+  void compact_if_wasteful() {
+    if (garbage_ < 4096 || garbage_ * 2 < bytes_.size()) return;
+    std::vector<uint8_t> live;
+    live.reserve(bytes_.size() - garbage_);
+    for (Entry& e : entries_) {
+      const auto at = static_cast<uint32_t>(live.size());
+      live.insert(live.end(), bytes_.begin() + e.name_at,
+                  bytes_.begin() + e.name_at + e.name_length);
+      live.insert(live.end(), bytes_.begin() + e.addrs_at,
+                  bytes_.begin() + e.addrs_at + static_cast<ptrdiff_t>(e.addrs_length()));
+      e.name_at = at;
+      e.addrs_at = at + e.name_length;
+    }
+    bytes_ = std::move(live);
+    garbage_ = 0;
+  }
   size_t slot_of(uint32_t index) const {
     size_t s = entries_[index].hash & mask_;
     while (slots_[s] != index) s = (s + 1) & mask_;
@@ -158,6 +210,8 @@ class NameTable {
   std::vector<Entry> entries_;
   std::vector<uint32_t> slots_ = std::vector<uint32_t>(4, kNoNode);
   size_t mask_ = 3;
+  std::vector<uint8_t> bytes_;  // every entry's name and addresses
+  size_t garbage_ = 0;          // bytes of bytes_ no entry refers to
 };
 
 struct ZoneState {
@@ -243,7 +297,7 @@ class ShardEncoder {
     size_t rr_bytes = 0;
     size_t rrsets = 0;
     for (const Entry& e : names.entries()) {
-      name_bytes += e.name.size();
+      name_bytes += e.name_length;
       rr_bytes += e.v4 * size_t{16} + e.v6 * size_t{28};
       rrsets += (e.v4 != 0) + (e.v6 != 0) + (e.apex ? 2 : 0);
       if (e.apex) rr_bytes += 256 + zones[e.zone].ns_rrset.size();
@@ -283,7 +337,7 @@ class ShardEncoder {
 
     std::vector<uint32_t> wildcards;
     for (const Entry& e : names.entries()) {
-      const std::string& name = e.name;
+      const std::string_view name = names.name(e);
       Node n;
       n.hash = e.hash;
       n.name_offset = static_cast<uint32_t>(s.names_.size());
@@ -304,7 +358,7 @@ class ShardEncoder {
         append(z.ns_rrset);
         close_rrset(n);
       }
-      const std::string_view addrs(e.addrs);
+      const std::string_view addrs = names.addrs(e);
       if (e.v4) {
         open_rrset(w::rrtype::A, e.v4);
         for (size_t i = 0; i < e.v4; ++i) address_rr(w::rrtype::A, addrs.substr(4 * i, 4));
@@ -404,7 +458,7 @@ struct ZoneBuilder::State {
       Entry* e = table.find(up, hash);
       if (delta > 0) {
         if (!e) {
-          e = &table.insert(std::string(up), hash);
+          e = &table.insert(up, hash);
           e->zone = zone;
           mark(sh);
         }
@@ -433,26 +487,23 @@ struct ZoneBuilder::State {
     uint16_t v4 = 0;
     uint16_t v6 = 0;
     if (merge && e) {
-      addrs = e->addrs;
+      addrs = table.addrs(*e);
       v4 = e->v4;
       v6 = e->v6;
     }
     if (auto merged = merge_addresses(host, addrs, v4, v6); !merged) return merged;
-    if (e && e->host() && e->v4 == v4 && e->v6 == v6 && e->addrs == addrs) return Ok{};
+    if (e && e->host() && e->v4 == v4 && e->v6 == v6 && table.addrs(*e) == addrs) return Ok{};
     const bool was_host = e && e->host();
     if (!e) {
-      e = &table.insert(std::move(*wire), hash);
+      e = &table.insert(*wire, hash);
       e->zone = static_cast<uint8_t>(zone);
     }
-    e->addrs = std::move(addrs);
-    e->v4 = v4;
-    e->v6 = v6;
+    table.set_addrs(*e, addrs, v4, v6);
     mark(sh);
     if (!was_host) {
       ++hosts;
-      // A copy: count_below may insert into this table and move the entry.
-      const std::string name = e->name;
-      count_below(name, static_cast<uint8_t>(zone), +1);
+      // *wire, not the entry's bytes: count_below may insert into this table and move them.
+      count_below(*wire, static_cast<uint8_t>(zone), +1);
     }
     return Ok{};
   }
@@ -464,8 +515,7 @@ struct ZoneBuilder::State {
     Entry* e = table.find(wire, hash);
     if (!e || !e->host()) return;
     const uint8_t zone = e->zone;
-    e->addrs.clear();
-    e->v4 = e->v6 = 0;
+    table.set_addrs(*e, {}, 0, 0);
     --hosts;
     mark(sh);
     if (e->below == 0 && !e->apex) table.erase(e);
@@ -536,7 +586,9 @@ Result<Ok> ZoneBuilder::add(const HostRecords& host) {
 void ZoneBuilder::reserve(size_t hosts) {
   // Hosts spread evenly over the shards; leave room for their empty non-terminals.
   const size_t per_shard = hosts / kShards + hosts / kShards / 4 + 4;
-  for (NameTable& table : state_->names) table.reserve(per_shard);
+  // A host's bytes: about 25 of wire name ("svc<i>.ns<j>.global" at 1M) and one IPv4 address.
+  const size_t bytes_per_shard = (hosts / kShards + 4) * 29;
+  for (NameTable& table : state_->names) table.reserve(per_shard, bytes_per_shard);
 }
 
 void ZoneBuilder::remove(std::string_view name) {
