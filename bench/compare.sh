@@ -3,7 +3,8 @@
 # machine's ceiling), same data, on loopback; one table per zone size.
 #
 #   bench/compare.sh [-n "NAMES..."] [-r ROUNDS] [-l SECONDS] [-p "reflector globaldns nsd knot"]
-#                    [-t THREADS] [-w WARMUP] [-Q RATE] [-P PERCENT] [-b BINARY] [-o OUTDIR]
+#                    [-t THREADS] [-w WARMUP] [-Q RATE] [-P PERCENT] [-C SERVER:CLIENT]
+#                    [-b BINARY] [-o OUTDIR]
 #
 #   -n NAMES    names in the data set, one or more sizes (default "10000 1000000"):
 #               svc<i>.ns<j>.global, 100 per namespace; every size is a separate run and table
@@ -21,6 +22,10 @@
 #               (-Q 2000, one socket) runs alongside with -v and its per-query latencies give the
 #               p99 (dnsperf 2.10 has no histogram; -v on the loaded client itself would make
 #               the client the bottleneck and measure its own queue)
+#   -C S:C      pin every server to CPUs S and dnsperf to CPUs C (taskset lists, e.g. 1:0);
+#               default: nothing pinned (below). On a 2-core machine "-C 1:0" gives each server
+#               exactly the one core the load generator leaves it, so the scheduler's placement
+#               of server threads next to dnsperf's no longer varies between servers and runs
 #   -b BINARY   globaldns binary to use; without it, build/globaldns and build/bench/reflector are
 #               built with the project's Release configuration (scripts/lib.sh); with it, the
 #               reflector is taken from the same build tree (BINARY/../../bench/reflector) or
@@ -45,7 +50,7 @@
 # about servers x (WARMUP + (ROUNDS + 1) x (SECONDS + 1)) + 2 x (SECONDS + 1) s plus start-up
 # (about 4 minutes at the defaults) plus start-up, which for globaldns at 1M names from files is
 # about 40 s (docs/PERFORMANCE.md); one dnsperf run is killed after SECONDS+30 s.
-# Nothing is pinned to a core: on a 2-core machine the servers and dnsperf share both cores, so
+# Without -C nothing is pinned to a core: on a 2-core machine the servers and dnsperf share both cores, so
 # QPS is capped by the load generator; CPU µs/query (the server's own) separates servers better.
 set -euo pipefail
 
@@ -72,6 +77,9 @@ WARMUP=2
 FIXED_RATE=20000
 LATENCY_PERCENT=80
 GDNS_BIN=""
+PIN=""          # -C: "SERVER_CPUS:CLIENT_CPUS", empty for none
+SERVER_PIN=()   # command prefixes that apply it
+CLIENT_PIN=()
 REFLECTOR_BIN=""
 OUT=/tmp/globaldns-bench
 
@@ -84,7 +92,7 @@ SKIPPED=()      # "server: reason"
 
 parse_args() {
   local opt
-  while getopts "n:r:l:p:t:w:Q:P:b:o:h" opt; do
+  while getopts "n:r:l:p:t:w:Q:P:C:b:o:h" opt; do
     case $opt in
       n) SIZES=$OPTARG ;;
       r) ROUNDS=$OPTARG ;;
@@ -94,6 +102,7 @@ parse_args() {
       w) WARMUP=$OPTARG ;;
       Q) FIXED_RATE=$OPTARG ;;
       P) LATENCY_PERCENT=$OPTARG ;;
+      C) PIN=$OPTARG ;;
       b) GDNS_BIN=$OPTARG ;;
       o) OUT=$OPTARG ;;
       h)
@@ -114,6 +123,12 @@ parse_args() {
     [[ $v =~ ^[0-9]+$ ]] || die "-w, -Q and -P take whole numbers, got '$v'"
   done
   ((LATENCY_PERCENT <= 100)) || die "-P takes a percentage (0-100), got '$LATENCY_PERCENT'"
+  if [[ -n $PIN ]]; then
+    [[ $PIN =~ ^[0-9,-]+:[0-9,-]+$ ]] || die "-C takes SERVER_CPUS:CLIENT_CPUS (e.g. 1:0), got '$PIN'"
+    command -v taskset >/dev/null || die "-C needs taskset (util-linux)"
+    SERVER_PIN=(taskset -c "${PIN%%:*}")
+    CLIENT_PIN=(taskset -c "${PIN##*:}")
+  fi
   OUT=$(realpath -m "$OUT")
   [[ -z $GDNS_BIN ]] || GDNS_BIN=$(realpath -m "$GDNS_BIN")
   local s
@@ -274,20 +289,21 @@ start_server() {
   mkdir -p "$dir"
   case $name in
     globaldns)
-      "$GDNS_BIN" serve --listen "$ADDR:$(port_of globaldns)" --files "$DATA/serviceentries" \
+      "${SERVER_PIN[@]}" "$GDNS_BIN" serve --listen "$ADDR:$(port_of globaldns)" --files "$DATA/serviceentries" \
         --threads "$THREADS" --health off --ready off --grpc off --metrics "$ADDR:0" \
         --lameduck-ms 0 >"$dir/out.log" 2>&1 &
       ;;
     nsd)
       write_nsd_config "$dir"
-      nsd -d -c "$dir/nsd.conf" >"$dir/out.log" 2>&1 &
+      "${SERVER_PIN[@]}" nsd -d -c "$dir/nsd.conf" >"$dir/out.log" 2>&1 &
       ;;
     knot)
       write_knot_config "$dir"
-      knotd -c "$dir/knot.conf" >"$dir/out.log" 2>&1 &
+      "${SERVER_PIN[@]}" knotd -c "$dir/knot.conf" >"$dir/out.log" 2>&1 &
       ;;
     reflector)
-      "$REFLECTOR_BIN" "$ADDR" "$(port_of reflector)" "$THREADS" >"$dir/out.log" 2>&1 &
+      "${SERVER_PIN[@]}" "$REFLECTOR_BIN" "$ADDR" "$(port_of reflector)" "$THREADS" \
+        >"$dir/out.log" 2>&1 &
       ;;
   esac
   echo $! >"$dir/pid"
@@ -382,7 +398,7 @@ dnsperf_run() {
   local name=$1 seconds=$2 out=$3
   shift 3
   timeout --foreground --kill-after=5 $((seconds + 30)) \
-    dnsperf -s "$ADDR" -p "$(port_of "$name")" -d "$DATA/queries.txt" "${DNSPERF_FLAGS[@]}" \
+    "${CLIENT_PIN[@]}" dnsperf -s "$ADDR" -p "$(port_of "$name")" -d "$DATA/queries.txt" "${DNSPERF_FLAGS[@]}" \
     -l "$seconds" "$@" >"$out" 2>&1
 }
 
@@ -415,7 +431,7 @@ measure() {
   t0=$(now)
   local probe=$out.probe probe_pid=""
   if [[ $mode == p99 ]]; then
-    timeout --kill-after=5 $((DURATION + 30)) dnsperf -s "$ADDR" -p "$(port_of "$name")" \
+    timeout --kill-after=5 $((DURATION + 30)) "${CLIENT_PIN[@]}" dnsperf -s "$ADDR" -p "$(port_of "$name")" \
       -d "$DATA/queries.txt" -c 1 -T 1 -q 100 -t 1 -Q "$PROBE_RATE" -l "$DURATION" -v >"$probe" 2>&1 &
     probe_pid=$!
   fi
@@ -759,8 +775,13 @@ main() {
     # shellcheck disable=SC2016  # the backquotes are Markdown
     printf -- '- load: `dnsperf -s %s -p PORT -d queries.txt %s -l %s`, %d interleaved round(s), %d s warm-up; then one run per server at `-Q %s`; then globaldns and NSD at %s%% of globaldns'"'"'s median QPS with a light `-Q %s -v` probe alongside for the p99\n' \
       "$ADDR" "${DNSPERF_FLAGS[*]}" "$DURATION" "$ROUNDS" "$WARMUP" "$FIXED_RATE" "$LATENCY_PERCENT" "$PROBE_RATE"
-    printf -- '- host: %d cores, %s; no CPU pinning: servers (%d threads/processes each) and dnsperf share all cores\n' \
-      "$(nproc)" "$(uname -r)" "$THREADS"
+    if [[ -n $PIN ]]; then
+      printf -- '- host: %d cores, %s; pinned (-C %s): servers (%d threads/processes each) on CPUs %s, dnsperf on CPUs %s\n' \
+        "$(nproc)" "$(uname -r)" "$PIN" "$THREADS" "${PIN%%:*}" "${PIN##*:}"
+    else
+      printf -- '- host: %d cores, %s; no CPU pinning: servers (%d threads/processes each) and dnsperf share all cores\n' \
+        "$(nproc)" "$(uname -r)" "$THREADS"
+    fi
     printf -- '- %s before, %s after\n' "$load_before" "$(uptime | sed 's/.*load/load/')"
     printf -- '- versions: %s\n' "$(versions | paste -sd ';' | sed 's/;/; /g')"
     cat "$NOTES"
