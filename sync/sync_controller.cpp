@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -75,11 +77,53 @@ ApplySummary SyncController::replace_source(const std::string& name,
                                             std::vector<ServiceEntry> entries) {
   std::lock_guard lock(mutex_);
   Source& source = sources_[name];
-  // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
-  auto previous = std::move(source.by_key);
-  source.by_key.clear();
-  source.entries = entries.size();
+  for (auto it = source.parts.begin(); it != source.parts.end();) {
+    if (it->first.empty()) {
+      ++it;
+      continue;
+    }
+    erase_part_locked(it->second);
+    it = source.parts.erase(it);
+  }
+  replace_part_locked(source.parts[""], std::move(entries));
   source.loaded = true;
+  return finish_locked(index_->take_changes());
+}
+
+ApplySummary SyncController::replace_source_parts(const std::string& name, SourceParts change) {
+  std::lock_guard lock(mutex_);
+  Source& source = sources_[name];
+  if (change.scope == PartsScope::Whole) {
+    std::set<std::string_view> named;
+    for (const SourcePart& part : change.parts) named.insert(part.name);
+    for (auto it = source.parts.begin(); it != source.parts.end();) {
+      if (named.count(it->first) != 0) {
+        ++it;
+        continue;
+      }
+      erase_part_locked(it->second);
+      it = source.parts.erase(it);
+    }
+  }
+  for (SourcePart& part : change.parts) {
+    if (part.entries.empty()) {
+      if (const auto it = source.parts.find(part.name); it != source.parts.end()) {
+        erase_part_locked(it->second);
+        source.parts.erase(it);
+      }
+      continue;
+    }
+    replace_part_locked(source.parts[part.name], std::move(part.entries));
+  }
+  if (change.load == SourceLoad::Complete) source.loaded = true;
+  return finish_locked(index_->take_changes());
+}
+
+void SyncController::replace_part_locked(Part& part, std::vector<ServiceEntry> entries) {
+  // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
+  auto previous = std::move(part.by_key);
+  part.by_key.clear();
+  part.entries = entries.size();
   if (previous.empty()) {
     // A first list: nothing to match against, and into an empty index a bulk load.
     std::vector<std::string> keys;
@@ -87,8 +131,8 @@ ApplySummary SyncController::replace_source(const std::string& name,
     for (const auto& entry : entries) keys.push_back(entry.key());
     const auto handles = index_->insert_all(std::move(entries));
     for (size_t i = 0; i < handles.size(); ++i)
-      source.by_key[std::move(keys[i])].push_back(handles[i]);
-    return finish_locked(index_->take_changes());
+      part.by_key[std::move(keys[i])].push_back(handles[i]);
+    return;
   }
   for (auto& entry : entries) {
     std::string key = entry.key();
@@ -105,30 +149,36 @@ ApplySummary SyncController::replace_source(const std::string& name,
       }
     }
     if (handle == 0) handle = index_->insert(std::move(entry));
-    source.by_key[std::move(key)].push_back(handle);
+    part.by_key[std::move(key)].push_back(handle);
   }
   for (const auto& [key, handles] : previous) {
     for (const auto handle : handles) index_->erase(handle);
   }
-  return finish_locked(index_->take_changes());
+}
+
+void SyncController::erase_part_locked(Part& part) {
+  for (const auto& [key, handles] : part.by_key) {
+    for (const auto handle : handles) index_->erase(handle);
+  }
+  part.by_key.clear();
+  part.entries = 0;
 }
 
 ApplySummary SyncController::update_source(const std::string& name,
                                            std::vector<ServiceEntry> upserts,
                                            const std::vector<std::string>& removed_keys) {
   std::lock_guard lock(mutex_);
-  Source& source = sources_[name];
-  for (const auto& key : removed_keys) erase_copies(source, key);
+  Part& part = sources_[name].parts[""];
+  for (const auto& key : removed_keys) erase_copies(part, key);
   for (auto& entry : upserts) {
     std::string key = entry.key();
-    if (const auto it = source.by_key.find(key); it != source.by_key.end() &&
-                                                 it->second.size() == 1 &&
-                                                 index_->entry(it->second.front()) == entry) {
+    if (const auto it = part.by_key.find(key); it != part.by_key.end() && it->second.size() == 1 &&
+                                               index_->entry(it->second.front()) == entry) {
       continue;  // a resync or a status-only update that changed nothing we read
     }
-    erase_copies(source, key);
-    source.by_key[std::move(key)].push_back(index_->insert(std::move(entry)));
-    ++source.entries;
+    erase_copies(part, key);
+    part.by_key[std::move(key)].push_back(index_->insert(std::move(entry)));
+    ++part.entries;
   }
   return finish_locked(index_->take_changes());
 }
@@ -137,9 +187,7 @@ ApplySummary SyncController::remove_source(const std::string& name) {
   std::lock_guard lock(mutex_);
   required_.erase(name);
   if (const auto it = sources_.find(name); it != sources_.end()) {
-    for (const auto& [key, handles] : it->second.by_key) {
-      for (const auto handle : handles) index_->erase(handle);
-    }
+    for (auto& [part_name, part] : it->second.parts) erase_part_locked(part);
     sources_.erase(it);
   }
   return finish_locked(index_->take_changes());
@@ -156,8 +204,10 @@ ApplySummary SyncController::update_settings(SyncSettings settings) {
   // Everything again under the new rules, then only the difference is reported.
   auto next = std::make_unique<TranslationIndex>(settings.translate);
   for (auto& [name, source] : sources_) {
-    for (auto& [key, handles] : source.by_key) {
-      for (auto& handle : handles) handle = next->insert(index_->entry(handle));
+    for (auto& [part_name, part] : source.parts) {
+      for (auto& [key, handles] : part.by_key) {
+        for (auto& handle : handles) handle = next->insert(index_->entry(handle));
+      }
     }
   }
   (void)next->take_changes();
@@ -185,7 +235,9 @@ std::vector<SourceSummary> SyncController::sources() const {
   std::lock_guard lock(mutex_);
   std::vector<SourceSummary> out;
   for (const auto& [name, source] : sources_) {
-    out.push_back(SourceSummary{name, source.entries, source.loaded});
+    size_t entries = 0;
+    for (const auto& [part_name, part] : source.parts) entries += part.entries;
+    out.push_back(SourceSummary{name, entries, source.loaded});
   }
   return out;
 }
@@ -202,12 +254,12 @@ Explanation SyncController::explain(std::string_view name) const {
   return explanation;
 }
 
-void SyncController::erase_copies(Source& source, const std::string& key) {
-  const auto it = source.by_key.find(key);
-  if (it == source.by_key.end()) return;
+void SyncController::erase_copies(Part& part, const std::string& key) {
+  const auto it = part.by_key.find(key);
+  if (it == part.by_key.end()) return;
   for (const auto handle : it->second) index_->erase(handle);
-  source.entries -= it->second.size();
-  source.by_key.erase(it);
+  part.entries -= it->second.size();
+  part.by_key.erase(it);
 }
 
 bool SyncController::ready_locked() const {
