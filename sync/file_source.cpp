@@ -96,7 +96,6 @@ size_t hash_entries(const std::vector<ServiceEntry>& entries) {
   for (const ServiceEntry& e : entries) {
     text(e.namespace_);
     text(e.name);
-    text(e.creation_timestamp);
     mix(e.created_unix ? static_cast<size_t>(*e.created_unix) : 0);
     mix(e.created_unix.has_value() ? 1 : 0);
     mix(e.hosts.size());

@@ -31,10 +31,11 @@ struct StatusAddress {
 struct ServiceEntry {
   std::string namespace_;  // metadata.namespace ("default" when absent, as kubectl would apply it)
   std::string name;        // metadata.name
-  std::string creation_timestamp;  // metadata.creationTimestamp as written (RFC 3339), may be empty
-  std::optional<int64_t> created_unix;  // parsed creationTimestamp; absent sorts last (newest)
-  std::vector<std::string> hosts;       // spec.hosts as written
-  std::vector<std::string> addresses;   // spec.addresses as written (IPs or CIDRs)
+  // metadata.creationTimestamp, parsed: only ever compared, so its text (a decode warning
+  // quotes it) is not kept. Absent or not RFC 3339: sorts last (newest).
+  std::optional<int64_t> created_unix;
+  std::vector<std::string> hosts;      // spec.hosts as written
+  std::vector<std::string> addresses;  // spec.addresses as written (IPs or CIDRs)
   std::vector<StatusAddress> status_addresses;
   Resolution resolution = Resolution::Unset;
   std::string origin;  // where it came from, for messages: "file.yaml:12" or "cluster1"

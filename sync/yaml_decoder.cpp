@@ -209,12 +209,11 @@ class ObjectDecoder {
 
     const Node* created = find(*metadata, "creationTimestamp");
     if (created != nullptr && is_scalar(*created)) {
-      entry.creation_timestamp = created->scalar;
-      entry.created_unix = parse_rfc3339(entry.creation_timestamp);
+      entry.created_unix = parse_rfc3339(created->scalar);
       if (!entry.created_unix) {
         // Kept: only precedence suffers, and the entry then counts as the newest.
         out_.problems.push_back(where(line_or(created, line)) + ": " + entry.key() +
-                                ": creationTimestamp \"" + entry.creation_timestamp +
+                                ": creationTimestamp \"" + created->scalar +
                                 "\" is not RFC 3339; treated as newest");
       }
     }
