@@ -108,7 +108,8 @@ size_t hash_entries(const std::vector<ServiceEntry>& entries) {
       text(status.host);
     }
     mix(static_cast<size_t>(e.resolution));
-    text(e.origin);
+    text(e.origin.where());
+    mix(e.origin.line());
   }
   return h;
 }

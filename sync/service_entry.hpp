@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sync/origin.hpp"
+
 namespace globaldns::sync {
 
 enum class Resolution : uint8_t { None, Static, Dns, DnsRoundRobin, Unset };
@@ -38,7 +40,7 @@ struct ServiceEntry {
   std::vector<std::string> addresses;  // spec.addresses as written (IPs or CIDRs)
   std::vector<StatusAddress> status_addresses;
   Resolution resolution = Resolution::Unset;
-  std::string origin;  // where it came from, for messages: "file.yaml:12" or "cluster1"
+  Origin origin;  // where it came from, for messages: "file.yaml:12" or "cluster1"
 
   std::string key() const { return namespace_ + "/" + name; }
   // The file source compares decoded sets to call back only on a real change.

@@ -241,8 +241,8 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const std::string& key) c
   view.skips = served->translation.skipped;
   for (const Copy* copy : it->second.copies) {
     if (copy == served) continue;
-    view.duplicates.push_back(
-        Conflict{"", served->key, copy->key, served->entry.origin, copy->entry.origin});
+    view.duplicates.push_back(Conflict{"", served->key, copy->key, served->entry.origin.text(),
+                                       copy->entry.origin.text()});
   }
   return view;
 }
@@ -255,8 +255,8 @@ TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name
   view.records = *records;
   for (const auto& [claimant, claim] : it->second.claimants) {
     if (claimant == winner) continue;
-    view.conflicts.push_back(
-        Conflict{name, winner->key, claimant->key, winner->entry.origin, claimant->entry.origin});
+    view.conflicts.push_back(Conflict{name, winner->key, claimant->key, winner->entry.origin.text(),
+                                      claimant->entry.origin.text()});
   }
   return view;
 }
@@ -338,16 +338,16 @@ Translation TranslationIndex::translation() const {
   for (const Copy* copy : order_) {
     const Copy* served = *keys_.at(copy->key).copies.begin();
     if (copy != served) {
-      out.conflicts.push_back(
-          Conflict{"", served->key, copy->key, served->entry.origin, copy->entry.origin});
+      out.conflicts.push_back(Conflict{"", served->key, copy->key, served->entry.origin.text(),
+                                       copy->entry.origin.text()});
       continue;
     }
     for (const auto& skip : copy->translation.skipped) out.skipped.push_back(skip);
     for (const auto& claim : copy->translation.claims) {
       const Copy* winner = hosts_.find(claim.name)->second.claimants.begin()->first;
       if (winner == copy) continue;
-      out.conflicts.push_back(
-          Conflict{claim.name, winner->key, copy->key, winner->entry.origin, copy->entry.origin});
+      out.conflicts.push_back(Conflict{claim.name, winner->key, copy->key,
+                                       winner->entry.origin.text(), copy->entry.origin.text()});
     }
   }
   return out;

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include <array>
+#include <cstdint>
 #include <exception>
 #include <map>
 #include <memory>
@@ -91,7 +92,8 @@ std::vector<std::string> string_list(const Node* node, int fallback_line, const 
 // Turns a decoded document (or one item of a List) into entries, problems and notes.
 class ObjectDecoder {
  public:
-  ObjectDecoder(std::string_view source, DecodedEntries& out) : source_(source), out_(out) {}
+  ObjectDecoder(std::string_view source, DecodedEntries& out)
+      : source_(source), file_(source), out_(out) {}
 
   // `streamed_items`: what the items of a streamed top-level `items` sequence decoded to.
   void document(const Node& doc, DecodedEntries& streamed_items) {
@@ -176,7 +178,7 @@ class ObjectDecoder {
         throw BadObject{line, "unsupported apiVersion \"" + api_version + "\" for ServiceEntry"};
       }
       ServiceEntry entry = fields(node, line);
-      entry.origin = where(line);
+      entry.origin = file_.with_line(static_cast<uint32_t>(line));
       out_.entries.push_back(std::move(entry));
     } catch (const BadObject& bad) {
       out_.problems.push_back(where(bad.line) + ": " + label(node) + ": " + bad.reason +
@@ -269,6 +271,7 @@ class ObjectDecoder {
   }
 
   std::string_view source_;
+  Origin file_;  // interned once: every entry's origin is this file at its line
   DecodedEntries& out_;
   DecodedEntries* streamed_items_ = nullptr;
 };

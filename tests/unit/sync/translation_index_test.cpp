@@ -66,9 +66,7 @@ class Generator {
       }
     }
     e.resolution = chance(10) ? Resolution::None : Resolution::Static;
-    e.origin = "f";
-    e.origin += std::to_string(below(3));
-    e.origin += ".yaml:1";
+    e.origin = Origin("f" + std::to_string(below(3)) + ".yaml").with_line(1);
     return e;
   }
 
