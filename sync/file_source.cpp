@@ -91,26 +91,7 @@ bool yaml_name(const std::string& name) {
 // same size and byte hash are taken as the same bytes.
 size_t hash_entries(const std::vector<ServiceEntry>& entries) {
   size_t h = entries.size();
-  const auto mix = [&h](size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
-  const auto text = [&mix](std::string_view t) { mix(std::hash<std::string_view>{}(t)); };
-  for (const ServiceEntry& e : entries) {
-    text(e.namespace_);
-    text(e.name);
-    mix(e.created_unix ? static_cast<size_t>(*e.created_unix) : 0);
-    mix(e.created_unix.has_value() ? 1 : 0);
-    mix(e.hosts.size());
-    for (const auto& host : e.hosts) text(host);
-    mix(e.addresses.size());
-    for (const auto& address : e.addresses) text(address);
-    mix(e.status_addresses.size());
-    for (const auto& status : e.status_addresses) {
-      text(status.value);
-      text(status.host);
-    }
-    mix(static_cast<size_t>(e.resolution));
-    text(e.origin.where());
-    mix(e.origin.line());
-  }
+  for (const ServiceEntry& e : entries) h = hash_entry(e, h);
   return h;
 }
 
