@@ -42,6 +42,13 @@ bool same_zone_settings(resolver::ZoneData a, resolver::ZoneData b) {
   return a == b;
 }
 
+// A part's copies are found by this hash of their namespace/name, so that the part keeps no
+// key strings: the entry in the index says which key a copy is.
+size_t key_hash(std::string_view namespace_, std::string_view name) {
+  const size_t h = std::hash<std::string_view>{}(namespace_);
+  return h ^ (std::hash<std::string_view>{}(name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
 bool same_records(const resolver::HostRecords* current,
                   const std::optional<resolver::HostRecords>& served) {
   if (current == nullptr) return !served.has_value();
@@ -121,47 +128,39 @@ ApplySummary SyncController::replace_source_parts(const std::string& name, Sourc
 
 void SyncController::replace_part_locked(Part& part, std::vector<ServiceEntry> entries) {
   // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
-  auto previous = std::move(part.by_key);
-  part.by_key.clear();
-  part.entries = entries.size();
+  auto previous = std::move(part.copies);
+  part.copies.clear();
+  part.copies.reserve(entries.size());
   if (previous.empty()) {
     // A first list: nothing to match against, and into an empty index a bulk load.
-    std::vector<std::string> keys;
-    keys.reserve(entries.size());
-    for (const auto& entry : entries) keys.push_back(entry.key());
+    std::vector<size_t> hashes;
+    hashes.reserve(entries.size());
+    for (const auto& entry : entries) hashes.push_back(key_hash(entry.namespace_, entry.name));
     const auto handles = index_->insert_all(std::move(entries));
-    for (size_t i = 0; i < handles.size(); ++i)
-      part.by_key[std::move(keys[i])].push_back(handles[i]);
+    for (size_t i = 0; i < handles.size(); ++i) part.copies.emplace(hashes[i], handles[i]);
     return;
   }
   for (auto& entry : entries) {
-    std::string key = entry.key();
+    const size_t hash = key_hash(entry.namespace_, entry.name);
     TranslationIndex::Handle handle = 0;
-    if (const auto it = previous.find(key); it != previous.end()) {
-      auto& handles = it->second;
-      for (size_t i = 0; i < handles.size(); ++i) {
-        if (index_->entry(handles[i]) == entry) {
-          handle = handles[i];
-          handles[i] = handles.back();
-          handles.pop_back();
-          break;
-        }
+    // Equal entries have equal keys: other keys under the same hash never match.
+    const auto [first, last] = previous.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+      if (index_->entry(it->second) == entry) {
+        handle = it->second;
+        previous.erase(it);
+        break;
       }
     }
     if (handle == 0) handle = index_->insert(std::move(entry));
-    part.by_key[std::move(key)].push_back(handle);
+    part.copies.emplace(hash, handle);
   }
-  for (const auto& [key, handles] : previous) {
-    for (const auto handle : handles) index_->erase(handle);
-  }
+  for (const auto& [hash, handle] : previous) index_->erase(handle);
 }
 
 void SyncController::erase_part_locked(Part& part) {
-  for (const auto& [key, handles] : part.by_key) {
-    for (const auto handle : handles) index_->erase(handle);
-  }
-  part.by_key.clear();
-  part.entries = 0;
+  for (const auto& [hash, handle] : part.copies) index_->erase(handle);
+  part.copies.clear();
 }
 
 ApplySummary SyncController::update_source(const std::string& name,
@@ -169,16 +168,25 @@ ApplySummary SyncController::update_source(const std::string& name,
                                            const std::vector<std::string>& removed_keys) {
   std::lock_guard lock(mutex_);
   Part& part = sources_[name].parts[""];
-  for (const auto& key : removed_keys) erase_copies(part, key);
+  for (const auto& key : removed_keys) {
+    const size_t slash = std::min(key.find('/'), key.size());
+    erase_copies(part, std::string_view(key).substr(0, slash),
+                 std::string_view(key).substr(std::min(slash + 1, key.size())));
+  }
   for (auto& entry : upserts) {
-    std::string key = entry.key();
-    if (const auto it = part.by_key.find(key); it != part.by_key.end() && it->second.size() == 1 &&
-                                               index_->entry(it->second.front()) == entry) {
-      continue;  // a resync or a status-only update that changed nothing we read
+    const size_t hash = key_hash(entry.namespace_, entry.name);
+    size_t held = 0;
+    bool same = false;
+    const auto [first, last] = part.copies.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+      const ServiceEntry& copy = index_->entry(it->second);
+      if (copy.namespace_ != entry.namespace_ || copy.name != entry.name) continue;
+      ++held;
+      same = copy == entry;
     }
-    erase_copies(part, key);
-    part.by_key[std::move(key)].push_back(index_->insert(std::move(entry)));
-    ++part.entries;
+    if (held == 1 && same) continue;  // a resync or a status-only update that changed nothing
+    erase_copies(part, entry.namespace_, entry.name);
+    part.copies.emplace(hash, index_->insert(std::move(entry)));
   }
   return finish_locked(index_->take_changes());
 }
@@ -205,9 +213,7 @@ ApplySummary SyncController::update_settings(SyncSettings settings) {
   auto next = std::make_unique<TranslationIndex>(settings.translate);
   for (auto& [name, source] : sources_) {
     for (auto& [part_name, part] : source.parts) {
-      for (auto& [key, handles] : part.by_key) {
-        for (auto& handle : handles) handle = next->insert(index_->entry(handle));
-      }
+      for (auto& [hash, handle] : part.copies) handle = next->insert(index_->entry(handle));
     }
   }
   (void)next->take_changes();
@@ -236,7 +242,7 @@ std::vector<SourceSummary> SyncController::sources() const {
   std::vector<SourceSummary> out;
   for (const auto& [name, source] : sources_) {
     size_t entries = 0;
-    for (const auto& [part_name, part] : source.parts) entries += part.entries;
+    for (const auto& [part_name, part] : source.parts) entries += part.copies.size();
     out.push_back(SourceSummary{name, entries, source.loaded});
   }
   return out;
@@ -254,12 +260,17 @@ Explanation SyncController::explain(std::string_view name) const {
   return explanation;
 }
 
-void SyncController::erase_copies(Part& part, const std::string& key) {
-  const auto it = part.by_key.find(key);
-  if (it == part.by_key.end()) return;
-  for (const auto handle : it->second) index_->erase(handle);
-  part.entries -= it->second.size();
-  part.by_key.erase(it);
+void SyncController::erase_copies(Part& part, std::string_view namespace_, std::string_view name) {
+  const auto [first, last] = part.copies.equal_range(key_hash(namespace_, name));
+  for (auto it = first; it != last;) {
+    const ServiceEntry& copy = index_->entry(it->second);
+    if (copy.namespace_ != namespace_ || copy.name != name) {
+      ++it;
+      continue;
+    }
+    index_->erase(it->second);
+    it = part.copies.erase(it);
+  }
 }
 
 bool SyncController::ready_locked() const {

@@ -130,9 +130,9 @@ class SyncController {
 
  private:
   struct Part {
-    // The copies this part holds in the index, by namespace/name.
-    std::unordered_map<std::string, std::vector<TranslationIndex::Handle>> by_key;
-    size_t entries = 0;
+    // The copies this part holds in the index, by a hash of their namespace/name: 32 bytes a
+    // copy, where a map of key strings to handles cost about 120.
+    std::unordered_multimap<size_t, TranslationIndex::Handle> copies;
   };
   struct Source {
     // By name; a source given whole (replace_source(), update_source()) is the one part "".
@@ -145,7 +145,7 @@ class SyncController {
   void report(const IndexChanges& changes);
   void replace_part_locked(Part& part, std::vector<ServiceEntry> entries);
   void erase_part_locked(Part& part);
-  void erase_copies(Part& part, const std::string& key);
+  void erase_copies(Part& part, std::string_view namespace_, std::string_view name);
   bool ready_locked() const;
   Result<Ok> sync_builder_locked();
 
