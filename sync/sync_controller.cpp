@@ -94,7 +94,7 @@ ApplySummary SyncController::replace_source(const std::string& name,
   }
   replace_part_locked(source.parts[""], std::move(entries));
   source.loaded = true;
-  return finish_locked(index_->take_changes());
+  return finish_locked(take_changes_locked());
 }
 
 ApplySummary SyncController::replace_source_parts(const std::string& name, SourceParts change) {
@@ -123,7 +123,7 @@ ApplySummary SyncController::replace_source_parts(const std::string& name, Sourc
     replace_part_locked(source.parts[part.name], std::move(part.entries));
   }
   if (change.load == SourceLoad::Complete) source.loaded = true;
-  return finish_locked(index_->take_changes());
+  return finish_locked(take_changes_locked());
 }
 
 void SyncController::replace_part_locked(Part& part, std::vector<ServiceEntry> entries) {
@@ -188,7 +188,7 @@ ApplySummary SyncController::update_source(const std::string& name,
     erase_copies(part, entry.namespace_, entry.name);
     part.copies.emplace(hash, index_->insert(std::move(entry)));
   }
-  return finish_locked(index_->take_changes());
+  return finish_locked(take_changes_locked());
 }
 
 ApplySummary SyncController::remove_source(const std::string& name) {
@@ -198,7 +198,7 @@ ApplySummary SyncController::remove_source(const std::string& name) {
     for (auto& [part_name, part] : it->second.parts) erase_part_locked(part);
     sources_.erase(it);
   }
-  return finish_locked(index_->take_changes());
+  return finish_locked(take_changes_locked());
 }
 
 void SyncController::require_sources(std::vector<std::string> sources) {
@@ -216,7 +216,7 @@ ApplySummary SyncController::update_settings(SyncSettings settings) {
       for (auto& [hash, handle] : part.copies) handle = next->insert(index_->entry(handle));
     }
   }
-  (void)next->take_changes();
+  (void)next->take_changes(TranslationIndex::HostChanges::Omitted);
   IndexChanges changes = diff_translations(index_->translation(), next->translation());
   index_ = std::move(next);
   // A new builder whenever what is served changes; the hosts go through pending_ otherwise.
@@ -302,6 +302,13 @@ Result<Ok> SyncController::sync_builder_locked() {
     }
   }
   return Ok{};
+}
+
+IndexChanges SyncController::take_changes_locked() {
+  // Without a builder the next build starts from the whole index: which hosts changed is not
+  // needed, and on a first load of 1M entries listing them is a copy of every host's records.
+  return index_->take_changes(builder_ ? TranslationIndex::HostChanges::Listed
+                                       : TranslationIndex::HostChanges::Omitted);
 }
 
 ApplySummary SyncController::finish_locked(IndexChanges changes) {

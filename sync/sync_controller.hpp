@@ -140,6 +140,7 @@ class SyncController {
     bool loaded = false;
   };
 
+  IndexChanges take_changes_locked();
   ApplySummary finish_locked(IndexChanges changes);
   ApplySummary summary_locked(ApplyOutcome outcome) const;
   void report(const IndexChanges& changes);

@@ -267,7 +267,7 @@ TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name
   return view;
 }
 
-IndexChanges TranslationIndex::take_changes() {
+IndexChanges TranslationIndex::take_changes(HostChanges hosts) {
   if (loaded_from_empty_) {
     // Empty before the load: everything held now is new.
     loaded_from_empty_ = false;
@@ -275,7 +275,12 @@ IndexChanges TranslationIndex::take_changes() {
     touched_hosts_.clear();
     // diff_translations(Translation{}, translation()), without a second copy of every host's
     // records alongside the first.
-    Translation now = translation();
+    Translation now;
+    if (hosts == HostChanges::Listed) {
+      now = translation();
+    } else {
+      problems_into(now);
+    }
     IndexChanges changes;
     diff_into({}, now.skipped, skip_identity, changes.new_skips, changes.gone_skips);
     diff_into({}, now.conflicts, conflict_identity, changes.new_conflicts, changes.gone_conflicts);
@@ -298,7 +303,7 @@ IndexChanges TranslationIndex::take_changes() {
     HostBefore after = host_view(name);
     diff_into(before.conflicts, after.conflicts, conflict_identity, changes.new_conflicts,
               changes.gone_conflicts);
-    if (before.records != after.records) {
+    if (hosts == HostChanges::Listed && before.records != after.records) {
       changes.hosts.push_back(
           IndexChanges::Host{name, std::move(before.records), std::move(after.records)});
     }
@@ -341,6 +346,11 @@ Translation TranslationIndex::translation() const {
   Translation out;
   out.hosts.reserve(hosts_.size());
   for_each_host([&](const resolver::HostRecords& records) { out.hosts.push_back(records); });
+  problems_into(out);
+  return out;
+}
+
+void TranslationIndex::problems_into(Translation& out) const {
   for (const Copy* copy : order_) {
     const Copy* served = keys_.at(copy->key).copies.front();
     if (copy != served) {
@@ -356,7 +366,6 @@ Translation TranslationIndex::translation() const {
                                        winner->entry.origin.text(), copy->entry.origin.text()});
     }
   }
-  return out;
 }
 
 }  // namespace globaldns::sync

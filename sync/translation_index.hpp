@@ -64,8 +64,15 @@ class TranslationIndex {
   void erase(Handle handle);  // unknown handles are a bug, ignored
   const ServiceEntry& entry(Handle handle) const;
 
+  // Whether take_changes() lists the hosts whose records changed.
+  enum class HostChanges : uint8_t {
+    Listed,
+    // Not needed (a caller that will build from the whole index): after a bulk load from
+    // empty, listing them would copy every host's records (~150 MB at 1M entries).
+    Omitted,
+  };
   // The net changes since the previous call (or construction).
-  IndexChanges take_changes();
+  IndexChanges take_changes(HostChanges hosts = HostChanges::Listed);
 
   // The records served for `name` (normalised: lower case, no trailing dot); null if none.
   const resolver::HostRecords* host(std::string_view name) const;
@@ -132,6 +139,8 @@ class TranslationIndex {
   std::unique_ptr<Copy> make_copy(ServiceEntry entry);
   void touch_key(const std::string& key);
   void touch_host(const std::string& name);
+  // translate()'s skips and conflicts, in its order.
+  void problems_into(Translation& out) const;
   KeyBefore key_view(const std::string& key) const;
   HostBefore host_view(const std::string& name) const;
 

@@ -240,9 +240,17 @@ TEST(TranslationIndexTest, BulkLoadIntoAnEmptyIndexEqualsTranslate) {
       kept.erase(kept.begin() + static_cast<long>(victim));
     }
     const Translation now = translate(kept, options());
-    const IndexChanges changes = index.take_changes();
+    // Every other round the hosts are not asked for (a controller that will build from the
+    // whole index): the skips and conflicts are reported all the same.
+    const bool omit = round % 2 == 1;
+    const IndexChanges changes = index.take_changes(omit ? TranslationIndex::HostChanges::Omitted
+                                                         : TranslationIndex::HostChanges::Listed);
     const IndexChanges diff = diff_translations(Translation{}, now);
-    EXPECT_EQ(host_names(changes.hosts), host_names(diff.hosts)) << "round " << round;
+    if (omit) {
+      EXPECT_TRUE(changes.hosts.empty()) << "round " << round;
+    } else {
+      EXPECT_EQ(host_names(changes.hosts), host_names(diff.hosts)) << "round " << round;
+    }
     EXPECT_EQ(changes.new_skips.size(), diff.new_skips.size()) << "round " << round;
     EXPECT_EQ(changes.new_conflicts.size(), diff.new_conflicts.size()) << "round " << round;
     EXPECT_TRUE(changes.gone_skips.empty() && changes.gone_conflicts.empty());
