@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <cstdio>
+#include <iterator>
 
 #include "app/commands.hpp"
 #include "app/wiring.hpp"
@@ -32,8 +33,10 @@ int run_check_command(const std::vector<std::string>& args) {
 
   boost::asio::io_context io;
   std::vector<sync::ServiceEntry> entries;
-  sync::FileSource source(io, file_source_options(*config),
-                          [&](std::vector<sync::ServiceEntry> e) { entries = std::move(e); });
+  sync::FileSource source(io, file_source_options(*config), [&](sync::SourceParts change) {
+    for (auto& part : change.parts)
+      std::move(part.entries.begin(), part.entries.end(), std::back_inserter(entries));
+  });
   if (auto loaded = source.load_initial(); !loaded) {
     std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());
     return kExitFailure;

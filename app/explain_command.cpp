@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -116,8 +117,10 @@ int explain_offline(const config::Config& config, const std::string& name, bool 
   }
   boost::asio::io_context io;
   std::vector<sync::ServiceEntry> entries;
-  sync::FileSource source(io, file_source_options(config),
-                          [&](std::vector<sync::ServiceEntry> e) { entries = std::move(e); });
+  sync::FileSource source(io, file_source_options(config), [&](sync::SourceParts change) {
+    for (auto& part : change.parts)
+      std::move(part.entries.begin(), part.entries.end(), std::back_inserter(entries));
+  });
   if (auto loaded = source.load_initial(); !loaded) {
     std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());
     return kExitUsage;

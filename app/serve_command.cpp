@@ -275,27 +275,25 @@ class Service {
     options.interrupted = std::move(interrupted);
     // The callback runs on io_'s thread (load_initial() on this one, before io_ runs).
     // The callback needs the source it belongs to, which exists only after construction.
-    auto self = std::make_shared<sync::FileSource*>(nullptr);
     const bool any_files = !config.files.empty();
-    auto source = std::make_unique<sync::FileSource>(
-        io_, std::move(options), [this, self, any_files](std::vector<sync::ServiceEntry> entries) {
-          on_files(**self, any_files, std::move(entries));
-        });
-    *self = source.get();
-    return source;
+    return std::make_unique<sync::FileSource>(
+        io_, std::move(options),
+        [this, any_files](sync::SourceParts change) { on_files(any_files, std::move(change)); });
   }
 
-  // Until every file has loaded once the files are not handed on, so queries get SERVFAIL
-  // rather than NXDOMAIN for names that are only missing because their file is broken.
-  void on_files(const sync::FileSource& source, bool any_files,
-                std::vector<sync::ServiceEntry> entries) {
-    if (!files_loaded_ && any_files && !source.complete()) return;
-    if (!files_loaded_ && any_files) spdlog::info("every ServiceEntry file loaded");
-    files_loaded_ = true;
-    files_last_load_unix_ = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-    controller_.replace_source(kFilesSource, std::move(entries));
+  // The controller holds the files' entries (the source keeps none), and publishes nothing
+  // until the "files" source is loaded (SourceLoad::Complete: every file loaded once), so
+  // queries get SERVFAIL rather than NXDOMAIN for names only missing because a file is broken.
+  void on_files(bool any_files, sync::SourceParts change) {
+    const bool loaded = change.load == sync::SourceLoad::Complete;
+    if (!files_loaded_ && any_files && loaded) spdlog::info("every ServiceEntry file loaded");
+    files_loaded_ = files_loaded_ || loaded;
+    if (files_loaded_) {
+      files_last_load_unix_ = std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+    }
+    controller_.replace_source_parts(kFilesSource, std::move(change));
     note_ready();
     // Translating a whole set leaves tens of MB freed but kept by malloc at 1M entries; hand
     // it back so the resident size reflects what is served.

@@ -88,11 +88,11 @@ void add_findings(const TranslationIndex& index, const TranslationIndex::Held& h
   ExplainFinding finding;
   finding.host = host;
   finding.entry = entry.key();
-  finding.origin = entry.origin;
+  finding.origin = entry.origin.text();
   if (held.translation == nullptr) {
     finding.kind = ExplainFinding::Kind::DuplicateCopy;
     finding.other = held.served_copy->key();
-    finding.other_origin = held.served_copy->origin;
+    finding.other_origin = held.served_copy->origin.text();
     out.push_back(std::move(finding));
     return;
   }
@@ -103,7 +103,7 @@ void add_findings(const TranslationIndex& index, const TranslationIndex::Held& h
     if (claimants.empty() || claimants.front().entry == &entry) return;  // it serves the host
     finding.kind = ExplainFinding::Kind::LostConflict;
     finding.other = claimants.front().entry->key();
-    finding.other_origin = claimants.front().entry->origin;
+    finding.other_origin = claimants.front().entry->origin.text();
     out.push_back(std::move(finding));
     return;
   }
@@ -237,7 +237,7 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
   if (!out.owner.empty()) {
     const auto claimants = index.claimants(out.owner);
     out.entry = claimants.front().entry->key();
-    out.origin = claimants.front().entry->origin;
+    out.origin = claimants.front().entry->origin.text();
     out.records = *claimants.front().records;
   }
 

@@ -87,6 +87,19 @@ bool yaml_name(const std::string& name) {
   return name.ends_with(".yaml") || name.ends_with(".yml");
 }
 
+// Two decodes of a file that hash the same are taken as the same entries, as two reads with the
+// same size and byte hash are taken as the same bytes.
+size_t hash_entries(const std::vector<ServiceEntry>& entries) {
+  size_t h = entries.size();
+  for (const ServiceEntry& e : entries) h = hash_entry(e, h);
+  return h;
+}
+
+// A file's part name: its path, behind the position of the configured path it was found by.
+std::string part_name(size_t configured, const std::string& display) {
+  return std::to_string(configured) + " " + display;
+}
+
 std::string entry_count(size_t n) {
   return std::to_string(n) + (n == 1 ? " entry" : " entries");
 }
@@ -124,6 +137,7 @@ Result<Ok> FileSource::load_initial() {
       state.watch_dir = parent.empty() ? "." : parent.string();
       const ReadOutcome read = read_file(path, options_.limits.max_bytes);
       if (read.status != ReadStatus::Ok) return Error{read.error};
+      state.file.part = part_name(paths_.size(), path);
     } else {
       return Error{path + ": neither a regular file nor a directory"};
     }
@@ -131,12 +145,22 @@ Result<Ok> FileSource::load_initial() {
   }
   loading_ = true;
   interrupted_ = false;
-  refresh_all();
+  std::vector<SourcePart> changed;
+  refresh_all(changed);
   loading_ = false;
-  if (interrupted_) return Error{std::string(kLoadInterrupted)};
-  notify();
+  if (interrupted_) {
+    // What was decoded is not handed on: forget it was read, so that a rescan hands it on.
+    for (auto& path : paths_) {
+      std::string part = std::move(path.file.part);
+      path.file = FileState{};
+      path.file.part = std::move(part);
+      path.files.clear();
+    }
+    return Error{std::string(kLoadInterrupted)};
+  }
   size_t loaded = 0;
-  for_each_file([&](const FileState& file) { loaded += file.entries.size(); });
+  for_each_file([&](const FileState& file) { loaded += file.entries; });
+  notify(std::move(changed), PartsScope::Whole);
   spdlog::info("files: loaded {} from {} path(s){}", entry_count(loaded), paths_.size(),
                complete() ? "" : " (some files have errors)");
   return ok_result();
@@ -239,12 +263,17 @@ void FileSource::arm_poll() {
 void FileSource::rescan() {
   add_watches();
   const bool was_complete = complete();
+  std::vector<SourcePart> changed;
+  refresh_all(changed);
   // Also on becoming complete: a fixed file may add no entries, yet readiness waits for it.
-  if (refresh_all() || (!was_complete && complete())) notify();
+  if (!changed.empty() || (!was_complete && complete())) {
+    notify(std::move(changed), PartsScope::Changed);
+  }
 }
 
 FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string& display,
-                                             PathKind configured_as) {
+                                             PathKind configured_as,
+                                             std::vector<SourcePart>& changed) {
   // The poll rescans every file every 2 s: at 1M entries, reading and hashing 388 MB of YAML
   // each time cost 7 % of a core while idle. A stat() does.
   if (state.stamp && !state.missing && state.read_error.empty()) {
@@ -259,7 +288,7 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
     if (configured_as == PathKind::Directory) return Refresh::Vanished;
     if (!state.missing) {
       spdlog::warn("files: {} disappeared; keeping its last {} until it is back", display,
-                   entry_count(state.entries.size()));
+                   entry_count(state.entries));
       state.missing = true;
     }
     return Refresh::Unchanged;
@@ -270,8 +299,7 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
   }
   if (read.status == ReadStatus::Failed) {
     if (state.read_error != read.error) {
-      spdlog::error("files: {}; keeping its last {}", read.error,
-                    entry_count(state.entries.size()));
+      spdlog::error("files: {}; keeping its last {}", read.error, entry_count(state.entries));
       state.read_error = std::move(read.error);
     }
     return Refresh::Unchanged;
@@ -292,7 +320,7 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
   if (!decoded) {
     // Logged once: the same bytes are not decoded again.
     spdlog::error("files: {}; keeping the last good contents ({})", decoded.error(),
-                  entry_count(state.entries.size()));
+                  entry_count(state.entries));
     state.decode_error = decoded.error();
     return Refresh::Unchanged;
   }
@@ -302,13 +330,19 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
   for (const auto& problem : decoded->problems) spdlog::warn("files: {}", problem);
   for (const auto& note : decoded->notes) spdlog::info("files: {}", note);
   state.problems = std::move(decoded->problems);
-  if (decoded->entries == state.entries) return Refresh::Unchanged;
+  // A file read for the first time with no entries has nothing to hand on either.
+  const size_t hash = hash_entries(decoded->entries);
+  if (decoded->entries.size() == state.entries && hash == state.entries_hash) {
+    return Refresh::Unchanged;
+  }
   spdlog::info("files: {}: {}", display, entry_count(decoded->entries.size()));
-  state.entries = std::move(decoded->entries);
+  state.entries = decoded->entries.size();
+  state.entries_hash = hash;
+  changed.push_back(SourcePart{state.part, std::move(decoded->entries)});
   return Refresh::Changed;
 }
 
-bool FileSource::refresh_directory(PathState& path) {
+void FileSource::refresh_directory(PathState& path, std::vector<SourcePart>& changed) {
   std::error_code ec;
   fs::directory_iterator it(path.path, ec);
   if (ec) {
@@ -318,7 +352,7 @@ bool FileSource::refresh_directory(PathState& path) {
       spdlog::warn("files: {}; keeping the last {} file(s)", error, path.files.size());
       path.list_error = error;
     }
-    return false;
+    return;
   }
   if (!path.list_error.empty()) spdlog::info("files: {} is readable again", path.path);
   path.list_error.clear();
@@ -332,62 +366,43 @@ bool FileSource::refresh_directory(PathState& path) {
   if (ec) {
     // A listing cut short would look like removed files: keep everything until the next scan.
     spdlog::warn("files: listing {} failed: {}", path.path, ec.message());
-    return false;
+    return;
   }
 
-  bool changed = false;
   for (auto file = path.files.begin(); file != path.files.end();) {
     if (names.count(file->first) != 0) {
       ++file;
       continue;
     }
     spdlog::info("files: {}/{} removed; dropping its {}", path.path, file->first,
-                 entry_count(file->second.entries.size()));
-    changed = changed || !file->second.entries.empty();
+                 entry_count(file->second.entries));
+    if (file->second.entries != 0) changed.push_back(SourcePart{file->second.part, {}});
     file = path.files.erase(file);
   }
   for (const auto& name : names) {
-    if (stop_loading()) return changed;
+    if (stop_loading()) return;
     const std::string display = (fs::path(path.path) / name).string();
     FileState& state = path.files[name];
-    switch (refresh_file(state, display, PathKind::Directory)) {
-      case Refresh::Unchanged:
-        break;
-      case Refresh::Changed:
-        changed = true;
-        break;
-      case Refresh::Vanished:  // removed between the listing and the read
-        changed = changed || !state.entries.empty();
-        path.files.erase(name);
-        break;
+    if (state.part.empty())
+      state.part = part_name(static_cast<size_t>(&path - paths_.data()), display);
+    // Removed between the listing and the read.
+    if (refresh_file(state, display, PathKind::Directory, changed) == Refresh::Vanished) {
+      if (state.entries != 0) changed.push_back(SourcePart{state.part, {}});
+      path.files.erase(name);
     }
   }
-  return changed;
 }
 
-bool FileSource::refresh_all() {
-  bool changed = false;
+void FileSource::refresh_all(std::vector<SourcePart>& changed) {
   for (auto& path : paths_) {
     if (stop_loading()) break;
     if (path.kind == PathKind::File) {
-      changed = refresh_file(path.file, path.path, PathKind::File) == Refresh::Changed || changed;
+      (void)refresh_file(path.file, path.path, PathKind::File, changed);
     } else {
-      changed = refresh_directory(path) || changed;
+      refresh_directory(path, changed);
     }
   }
   publish_status();
-  return changed;
-}
-
-std::vector<ServiceEntry> FileSource::entries() const {
-  size_t total = 0;
-  for_each_file([&](const FileState& file) { total += file.entries.size(); });
-  std::vector<ServiceEntry> merged;
-  merged.reserve(total);
-  for_each_file([&](const FileState& file) {
-    merged.insert(merged.end(), file.entries.begin(), file.entries.end());
-  });
-  return merged;
 }
 
 FileSource::FileStamp FileSource::stamp_of(const struct stat& st) {
@@ -438,10 +453,11 @@ std::vector<std::string> FileSource::problems() const {
   return problems_;
 }
 
-void FileSource::notify() {
+void FileSource::notify(std::vector<SourcePart> changed, PartsScope scope) {
   if (!on_change_) return;
   try {
-    on_change_(entries());
+    on_change_(SourceParts{std::move(changed), scope,
+                           complete() ? SourceLoad::Complete : SourceLoad::Partial});
   } catch (const std::exception& e) {
     // The callback is the rest of the program; it must not take the watcher down with it.
     spdlog::error("files: change callback failed: {}", e.what());

@@ -24,6 +24,7 @@
 
 #include "resolver/result.hpp"
 #include "sync/service_entry.hpp"
+#include "sync/source_parts.hpp"
 #include "sync/yaml_decoder.hpp"
 
 namespace globaldns::sync {
@@ -57,12 +58,15 @@ inline constexpr std::string_view kLoadInterrupted = "loading ServiceEntry files
 // its entries; a configured file that disappears keeps its entries with a warning, because
 // editors and ConfigMap updates briefly remove files, and deleting is not how operators
 // remove entries. Only files whose bytes changed are decoded again: a file's size and a hash
-// of its bytes are kept, not the bytes (388 MB of YAML at 1M entries).
+// of its bytes are kept, not the bytes (388 MB of YAML at 1M entries). Nor are the decoded
+// entries kept: each file is one part (named by its path) handed on when its entries change,
+// and the callee holds them (SyncController::replace_source_parts()).
 class FileSource {
  public:
-  // Called when a file's entries changed, and when complete() first becomes true, with every
-  // file's entries merged into a new vector the callee may keep (the source does not).
-  using Callback = std::function<void(std::vector<ServiceEntry> all_entries)>;
+  // Called with the files whose entries changed, each with all its entries (none: the file is
+  // gone or empty), and when complete() first becomes true; load_initial()'s call has every
+  // file with entries (PartsScope::Whole). `load` says whether complete() holds.
+  using Callback = std::function<void(SourceParts change)>;
 
   FileSource(boost::asio::io_context& io, FileSourceOptions options, Callback on_change);
   // stop() cancels timers and closes with an error_code; Asio's cancel() throws only on a bad
@@ -94,8 +98,6 @@ class FileSource {
   size_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
   // Files read so far; a rescan does not read a file whose stat() is as when last read.
   uint64_t reads() const noexcept { return reads_; }
-  // Every file's entries merged, as the callback gets them (io_context thread only; O(n)).
-  std::vector<ServiceEntry> entries() const;
 
  private:
   enum class PathKind : uint8_t { File, Directory };
@@ -110,6 +112,9 @@ class FileSource {
   };
 
   struct FileState {
+    // Its part of the source, unique even when a file is configured twice, or both alone and
+    // through its directory (each is one copy, as before parts existed).
+    std::string part;
     // Of the bytes as last read, decoded successfully or not.
     std::optional<std::pair<size_t, size_t>> fingerprint;  // size, hash
     // stat() of the file when it was last read; equal on a later scan means unchanged without
@@ -117,7 +122,10 @@ class FileSource {
     // last second: a second write in the same timestamp tick would look the same.
     std::optional<FileStamp> stamp;
     bool decoded_once = false;
-    std::vector<ServiceEntry> entries;  // from the last successful decode
+    // Of the last successful decode, which the callback got: a new decode that hashes the
+    // same (a comment edited) is not handed on again.
+    size_t entries = 0;
+    size_t entries_hash = 0;
     std::vector<std::string> problems;  // skipped objects of that decode
     std::string read_error;
     std::string decode_error;
@@ -135,7 +143,7 @@ class FileSource {
 
   enum class Refresh : uint8_t { Unchanged, Changed, Vanished };
 
-  // Every file's state, in the order their entries are merged.
+  // Every file's state.
   template <typename Fn>
   void for_each_file(Fn&& fn) const {
     for (const auto& path : paths_) {
@@ -151,11 +159,13 @@ class FileSource {
   // Asks options_.interrupted during the initial load; remembers a yes.
   bool stop_loading();
 
-  Refresh refresh_file(FileState& state, const std::string& display, PathKind configured_as);
-  bool refresh_directory(PathState& path);
-  bool refresh_all();
+  // Each appends the files whose entries changed to `changed`.
+  Refresh refresh_file(FileState& state, const std::string& display, PathKind configured_as,
+                       std::vector<SourcePart>& changed);
+  void refresh_directory(PathState& path, std::vector<SourcePart>& changed);
+  void refresh_all(std::vector<SourcePart>& changed);
   void publish_status();
-  void notify();
+  void notify(std::vector<SourcePart> changed, PartsScope scope);
 
   void add_watches();
   void read_events();

@@ -1,11 +1,15 @@
 // ServiceEntry: the fields of an Istio networking.istio.io ServiceEntry that DNS needs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "sync/origin.hpp"
 
 namespace globaldns::sync {
 
@@ -31,17 +35,43 @@ struct StatusAddress {
 struct ServiceEntry {
   std::string namespace_;  // metadata.namespace ("default" when absent, as kubectl would apply it)
   std::string name;        // metadata.name
-  std::string creation_timestamp;  // metadata.creationTimestamp as written (RFC 3339), may be empty
-  std::optional<int64_t> created_unix;  // parsed creationTimestamp; absent sorts last (newest)
-  std::vector<std::string> hosts;       // spec.hosts as written
-  std::vector<std::string> addresses;   // spec.addresses as written (IPs or CIDRs)
+  // metadata.creationTimestamp, parsed: only ever compared, so its text (a decode warning
+  // quotes it) is not kept. Absent or not RFC 3339: sorts last (newest).
+  std::optional<int64_t> created_unix;
+  std::vector<std::string> hosts;      // spec.hosts as written
+  std::vector<std::string> addresses;  // spec.addresses as written (IPs or CIDRs)
   std::vector<StatusAddress> status_addresses;
   Resolution resolution = Resolution::Unset;
-  std::string origin;  // where it came from, for messages: "file.yaml:12" or "cluster1"
+  Origin origin;  // where it came from, for messages: "file.yaml:12" or "cluster1"
 
   std::string key() const { return namespace_ + "/" + name; }
-  // The file source compares decoded sets to call back only on a real change.
+  // The controller keeps a copy it holds when a list or a part brings it again unchanged.
   bool operator==(const ServiceEntry&) const = default;
 };
+
+// A 64-bit hash of every field, mixed into `seed`: sources that keep no entries (the file
+// source, the Kubernetes reflector) remember this to tell a changed entry from a resent one.
+inline size_t hash_entry(const ServiceEntry& e, size_t seed = 0) {
+  size_t h = seed;
+  const auto mix = [&h](size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+  const auto text = [&mix](std::string_view t) { mix(std::hash<std::string_view>{}(t)); };
+  text(e.namespace_);
+  text(e.name);
+  mix(e.created_unix ? static_cast<size_t>(*e.created_unix) : 0);
+  mix(e.created_unix.has_value() ? 1 : 0);
+  mix(e.hosts.size());
+  for (const auto& host : e.hosts) text(host);
+  mix(e.addresses.size());
+  for (const auto& address : e.addresses) text(address);
+  mix(e.status_addresses.size());
+  for (const auto& status : e.status_addresses) {
+    text(status.value);
+    text(status.host);
+  }
+  mix(static_cast<size_t>(e.resolution));
+  text(e.origin.where());
+  mix(e.origin.line());
+  return h;
+}
 
 }  // namespace globaldns::sync

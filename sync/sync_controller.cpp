@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -38,6 +40,13 @@ bool same_zone_settings(resolver::ZoneData a, resolver::ZoneData b) {
   b.hosts.clear();
   a.serial = b.serial = 0;
   return a == b;
+}
+
+// A part's copies are found by this hash of their namespace/name, so that the part keeps no
+// key strings: the entry in the index says which key a copy is.
+size_t key_hash(std::string_view namespace_, std::string_view name) {
+  const size_t h = std::hash<std::string_view>{}(namespace_);
+  return h ^ (std::hash<std::string_view>{}(name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
 }
 
 bool same_records(const resolver::HostRecords* current,
@@ -75,74 +84,121 @@ ApplySummary SyncController::replace_source(const std::string& name,
                                             std::vector<ServiceEntry> entries) {
   std::lock_guard lock(mutex_);
   Source& source = sources_[name];
-  // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
-  auto previous = std::move(source.by_key);
-  source.by_key.clear();
-  source.entries = entries.size();
+  for (auto it = source.parts.begin(); it != source.parts.end();) {
+    if (it->first.empty()) {
+      ++it;
+      continue;
+    }
+    erase_part_locked(it->second);
+    it = source.parts.erase(it);
+  }
+  replace_part_locked(source.parts[""], std::move(entries));
   source.loaded = true;
+  return finish_locked(take_changes_locked());
+}
+
+ApplySummary SyncController::replace_source_parts(const std::string& name, SourceParts change) {
+  std::lock_guard lock(mutex_);
+  Source& source = sources_[name];
+  if (change.scope == PartsScope::Whole) {
+    std::set<std::string_view> named;
+    for (const SourcePart& part : change.parts) named.insert(part.name);
+    for (auto it = source.parts.begin(); it != source.parts.end();) {
+      if (named.count(it->first) != 0) {
+        ++it;
+        continue;
+      }
+      erase_part_locked(it->second);
+      it = source.parts.erase(it);
+    }
+  }
+  for (SourcePart& part : change.parts) {
+    if (part.entries.empty()) {
+      if (const auto it = source.parts.find(part.name); it != source.parts.end()) {
+        erase_part_locked(it->second);
+        source.parts.erase(it);
+      }
+      continue;
+    }
+    replace_part_locked(source.parts[part.name], std::move(part.entries));
+  }
+  if (change.load == SourceLoad::Complete) source.loaded = true;
+  return finish_locked(take_changes_locked());
+}
+
+void SyncController::replace_part_locked(Part& part, std::vector<ServiceEntry> entries) {
+  // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
+  auto previous = std::move(part.copies);
+  part.copies.clear();
+  part.copies.reserve(entries.size());
   if (previous.empty()) {
     // A first list: nothing to match against, and into an empty index a bulk load.
-    std::vector<std::string> keys;
-    keys.reserve(entries.size());
-    for (const auto& entry : entries) keys.push_back(entry.key());
+    std::vector<size_t> hashes;
+    hashes.reserve(entries.size());
+    for (const auto& entry : entries) hashes.push_back(key_hash(entry.namespace_, entry.name));
     const auto handles = index_->insert_all(std::move(entries));
-    for (size_t i = 0; i < handles.size(); ++i)
-      source.by_key[std::move(keys[i])].push_back(handles[i]);
-    return finish_locked(index_->take_changes());
+    for (size_t i = 0; i < handles.size(); ++i) part.copies.emplace(hashes[i], handles[i]);
+    return;
   }
   for (auto& entry : entries) {
-    std::string key = entry.key();
+    const size_t hash = key_hash(entry.namespace_, entry.name);
     TranslationIndex::Handle handle = 0;
-    if (const auto it = previous.find(key); it != previous.end()) {
-      auto& handles = it->second;
-      for (size_t i = 0; i < handles.size(); ++i) {
-        if (index_->entry(handles[i]) == entry) {
-          handle = handles[i];
-          handles[i] = handles.back();
-          handles.pop_back();
-          break;
-        }
+    // Equal entries have equal keys: other keys under the same hash never match.
+    const auto [first, last] = previous.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+      if (index_->entry(it->second) == entry) {
+        handle = it->second;
+        previous.erase(it);
+        break;
       }
     }
     if (handle == 0) handle = index_->insert(std::move(entry));
-    source.by_key[std::move(key)].push_back(handle);
+    part.copies.emplace(hash, handle);
   }
-  for (const auto& [key, handles] : previous) {
-    for (const auto handle : handles) index_->erase(handle);
-  }
-  return finish_locked(index_->take_changes());
+  for (const auto& [hash, handle] : previous) index_->erase(handle);
+}
+
+void SyncController::erase_part_locked(Part& part) {
+  for (const auto& [hash, handle] : part.copies) index_->erase(handle);
+  part.copies.clear();
 }
 
 ApplySummary SyncController::update_source(const std::string& name,
                                            std::vector<ServiceEntry> upserts,
                                            const std::vector<std::string>& removed_keys) {
   std::lock_guard lock(mutex_);
-  Source& source = sources_[name];
-  for (const auto& key : removed_keys) erase_copies(source, key);
-  for (auto& entry : upserts) {
-    std::string key = entry.key();
-    if (const auto it = source.by_key.find(key); it != source.by_key.end() &&
-                                                 it->second.size() == 1 &&
-                                                 index_->entry(it->second.front()) == entry) {
-      continue;  // a resync or a status-only update that changed nothing we read
-    }
-    erase_copies(source, key);
-    source.by_key[std::move(key)].push_back(index_->insert(std::move(entry)));
-    ++source.entries;
+  Part& part = sources_[name].parts[""];
+  for (const auto& key : removed_keys) {
+    const size_t slash = std::min(key.find('/'), key.size());
+    erase_copies(part, std::string_view(key).substr(0, slash),
+                 std::string_view(key).substr(std::min(slash + 1, key.size())));
   }
-  return finish_locked(index_->take_changes());
+  for (auto& entry : upserts) {
+    const size_t hash = key_hash(entry.namespace_, entry.name);
+    size_t held = 0;
+    bool same = false;
+    const auto [first, last] = part.copies.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+      const ServiceEntry& copy = index_->entry(it->second);
+      if (copy.namespace_ != entry.namespace_ || copy.name != entry.name) continue;
+      ++held;
+      same = copy == entry;
+    }
+    if (held == 1 && same) continue;  // a resync or a status-only update that changed nothing
+    erase_copies(part, entry.namespace_, entry.name);
+    part.copies.emplace(hash, index_->insert(std::move(entry)));
+  }
+  return finish_locked(take_changes_locked());
 }
 
 ApplySummary SyncController::remove_source(const std::string& name) {
   std::lock_guard lock(mutex_);
   required_.erase(name);
   if (const auto it = sources_.find(name); it != sources_.end()) {
-    for (const auto& [key, handles] : it->second.by_key) {
-      for (const auto handle : handles) index_->erase(handle);
-    }
+    for (auto& [part_name, part] : it->second.parts) erase_part_locked(part);
     sources_.erase(it);
   }
-  return finish_locked(index_->take_changes());
+  return finish_locked(take_changes_locked());
 }
 
 void SyncController::require_sources(std::vector<std::string> sources) {
@@ -156,11 +212,11 @@ ApplySummary SyncController::update_settings(SyncSettings settings) {
   // Everything again under the new rules, then only the difference is reported.
   auto next = std::make_unique<TranslationIndex>(settings.translate);
   for (auto& [name, source] : sources_) {
-    for (auto& [key, handles] : source.by_key) {
-      for (auto& handle : handles) handle = next->insert(index_->entry(handle));
+    for (auto& [part_name, part] : source.parts) {
+      for (auto& [hash, handle] : part.copies) handle = next->insert(index_->entry(handle));
     }
   }
-  (void)next->take_changes();
+  (void)next->take_changes(TranslationIndex::HostChanges::Omitted);
   IndexChanges changes = diff_translations(index_->translation(), next->translation());
   index_ = std::move(next);
   // A new builder whenever what is served changes; the hosts go through pending_ otherwise.
@@ -185,7 +241,9 @@ std::vector<SourceSummary> SyncController::sources() const {
   std::lock_guard lock(mutex_);
   std::vector<SourceSummary> out;
   for (const auto& [name, source] : sources_) {
-    out.push_back(SourceSummary{name, source.entries, source.loaded});
+    size_t entries = 0;
+    for (const auto& [part_name, part] : source.parts) entries += part.copies.size();
+    out.push_back(SourceSummary{name, entries, source.loaded});
   }
   return out;
 }
@@ -202,12 +260,17 @@ Explanation SyncController::explain(std::string_view name) const {
   return explanation;
 }
 
-void SyncController::erase_copies(Source& source, const std::string& key) {
-  const auto it = source.by_key.find(key);
-  if (it == source.by_key.end()) return;
-  for (const auto handle : it->second) index_->erase(handle);
-  source.entries -= it->second.size();
-  source.by_key.erase(it);
+void SyncController::erase_copies(Part& part, std::string_view namespace_, std::string_view name) {
+  const auto [first, last] = part.copies.equal_range(key_hash(namespace_, name));
+  for (auto it = first; it != last;) {
+    const ServiceEntry& copy = index_->entry(it->second);
+    if (copy.namespace_ != namespace_ || copy.name != name) {
+      ++it;
+      continue;
+    }
+    index_->erase(it->second);
+    it = part.copies.erase(it);
+  }
 }
 
 bool SyncController::ready_locked() const {
@@ -239,6 +302,13 @@ Result<Ok> SyncController::sync_builder_locked() {
     }
   }
   return Ok{};
+}
+
+IndexChanges SyncController::take_changes_locked() {
+  // Without a builder the next build starts from the whole index: which hosts changed is not
+  // needed, and on a first load of 1M entries listing them is a copy of every host's records.
+  return index_->take_changes(builder_ ? TranslationIndex::HostChanges::Listed
+                                       : TranslationIndex::HostChanges::Omitted);
 }
 
 ApplySummary SyncController::finish_locked(IndexChanges changes) {

@@ -22,6 +22,7 @@
 #include "resolver/zone_data.hpp"
 #include "sync/explain.hpp"
 #include "sync/service_entry.hpp"
+#include "sync/source_parts.hpp"
 #include "sync/translate.hpp"
 #include "sync/translation_index.hpp"
 
@@ -74,7 +75,7 @@ struct SyncCounters {
 struct SourceSummary {
   std::string name;
   size_t entries = 0;   // copies held (duplicates of one namespace/name counted)
-  bool loaded = false;  // has had replace_source() at least once
+  bool loaded = false;  // has had replace_source(), or SourceLoad::Complete parts, once
 };
 
 // Merges ServiceEntries from named sources (files, Kubernetes clusters) and keeps the served
@@ -92,17 +93,22 @@ class SyncController {
   SyncController(SyncSettings settings, resolver::SnapshotHolder& holder, SyncHooks hooks = {});
   ~SyncController();
 
-  // The whole current set of `source` (a file reload, a Kubernetes list or relist). The same
-  // namespace/name may appear more than once. Only what differs from what the source had is
-  // re-translated.
+  // The whole current set of `source` (a Kubernetes list or relist). The same namespace/name
+  // may appear more than once. Only what differs from what the source had is re-translated.
   ApplySummary replace_source(const std::string& source, std::vector<ServiceEntry> entries);
+  // Some parts of `source` (the file source: one part per file), each replacing what that
+  // part held, so that a source need not keep its entries to hand on the whole set; as
+  // replace_source() only what differs is re-translated. The source counts as loaded (see
+  // require_sources()) once a change says SourceLoad::Complete.
+  ApplySummary replace_source_parts(const std::string& source, SourceParts change);
   // Watch events of a source whose namespace/names are unique: `removed_keys`
   // ("namespace/name") are applied first, then `upserts` (the last of one key wins).
   ApplySummary update_source(const std::string& source, std::vector<ServiceEntry> upserts,
                              const std::vector<std::string>& removed_keys);
   // Drops a source's entries; it is no longer required.
   ApplySummary remove_source(const std::string& source);
-  // Nothing is published until each of these sources has had replace_source() once, so that
+  // Nothing is published until each of these sources has loaded (replace_source(), or parts
+  // with SourceLoad::Complete), so that
   // queries get SERVFAIL, not NXDOMAIN, for names only missing because a source is not loaded
   // yet. Once something is published this no longer holds anything back.
   void require_sources(std::vector<std::string> sources);
@@ -123,18 +129,24 @@ class SyncController {
   Explanation explain(std::string_view name) const;
 
  private:
+  struct Part {
+    // The copies this part holds in the index, by a hash of their namespace/name: 32 bytes a
+    // copy, where a map of key strings to handles cost about 120.
+    std::unordered_multimap<size_t, TranslationIndex::Handle> copies;
+  };
   struct Source {
-    // The copies this source holds in the index, by namespace/name.
-    std::unordered_map<std::string, std::vector<TranslationIndex::Handle>> by_key;
-    size_t entries = 0;
+    // By name; a source given whole (replace_source(), update_source()) is the one part "".
+    std::map<std::string, Part> parts;
     bool loaded = false;
   };
 
+  IndexChanges take_changes_locked();
   ApplySummary finish_locked(IndexChanges changes);
   ApplySummary summary_locked(ApplyOutcome outcome) const;
   void report(const IndexChanges& changes);
-  Source& source_locked(const std::string& name);
-  void erase_copies(Source& source, const std::string& key);
+  void replace_part_locked(Part& part, std::vector<ServiceEntry> entries);
+  void erase_part_locked(Part& part);
+  void erase_copies(Part& part, std::string_view namespace_, std::string_view name);
   bool ready_locked() const;
   Result<Ok> sync_builder_locked();
 

@@ -113,7 +113,7 @@ class EntryWork {
 
   void skip(SkipReason code, std::string subject, std::string reason) {
     out.skipped.push_back(
-        Skip{entry_.key(), entry_.origin, std::move(subject), std::move(reason), code});
+        Skip{entry_.key(), entry_.origin.text(), std::move(subject), std::move(reason), code});
   }
 
   // Parses `text` and checks it against the allowed ranges; skips it with a reason if not served.
@@ -305,8 +305,8 @@ Translation translate(const std::vector<ServiceEntry>& input, const TranslateOpt
     const auto [it, inserted] = keys.emplace(entry->key(), entry);
     if (!inserted) {
       // The same object twice: the first copy in order is served, this one dropped whole.
-      out.conflicts.push_back(
-          Conflict{"", it->second->key(), entry->key(), it->second->origin, entry->origin});
+      out.conflicts.push_back(Conflict{"", it->second->key(), entry->key(),
+                                       it->second->origin.text(), entry->origin.text()});
       continue;
     }
     EntryTranslation one = translator.translate(*entry);
@@ -315,8 +315,8 @@ Translation translate(const std::vector<ServiceEntry>& input, const TranslateOpt
       const auto found = claims.find(claim.name);
       if (found != claims.end()) {
         const ServiceEntry& winner = *found->second.first;
-        out.conflicts.push_back(
-            Conflict{claim.name, winner.key(), entry->key(), winner.origin, entry->origin});
+        out.conflicts.push_back(Conflict{claim.name, winner.key(), entry->key(),
+                                         winner.origin.text(), entry->origin.text()});
         continue;
       }
       std::string name = claim.name;

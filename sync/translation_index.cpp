@@ -131,7 +131,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
     order_.insert(order_.end(), copy);  // sorted: each insert is at the end
     KeyState& state = keys_[copy->key];
     const bool first = state.copies.empty();
-    state.copies.insert(state.copies.end(), copy);
+    state.copies.push_back(copy);
     if (!first) {
       ++conflicts_;  // a later duplicate copy, dropped whole
       continue;
@@ -149,10 +149,11 @@ TranslationIndex::Handle TranslationIndex::insert(ServiceEntry entry) {
 
   touch_key(copy.key);
   KeyState& state = keys_[copy.key];
-  Copy* const previous = state.copies.empty() ? nullptr : *state.copies.begin();
+  Copy* const previous = state.copies.empty() ? nullptr : state.copies.front();
   if (previous != nullptr) ++conflicts_;  // one more duplicate copy
-  state.copies.insert(&copy);
-  if (*state.copies.begin() == &copy) {
+  state.copies.insert(std::lower_bound(state.copies.begin(), state.copies.end(), &copy, Order{}),
+                      &copy);
+  if (state.copies.front() == &copy) {
     if (previous != nullptr) deactivate(*previous);
     activate(copy);
   }
@@ -168,12 +169,12 @@ void TranslationIndex::erase(Handle handle) {
   touch_key(copy.key);
   const auto key_it = keys_.find(copy.key);
   KeyState& state = key_it->second;
-  state.copies.erase(&copy);
+  state.copies.erase(std::find(state.copies.begin(), state.copies.end(), &copy));
   order_.erase(&copy);
   if (!state.copies.empty()) --conflicts_;  // one duplicate fewer
   if (copy.active) {
     deactivate(copy);
-    if (!state.copies.empty()) activate(**state.copies.begin());
+    if (!state.copies.empty()) activate(*state.copies.front());
   }
   if (state.copies.empty()) keys_.erase(key_it);
   copies_.erase(found);
@@ -197,7 +198,10 @@ void TranslationIndex::activate(Copy& copy) {
       ++conflicts_;
       addresses_ -= address_count(*host.claimants.begin()->second);
     }
-    host.claimants.emplace(&copy, &claim);
+    const auto at = std::lower_bound(
+        host.claimants.begin(), host.claimants.end(), &copy,
+        [](const auto& claimant, const Copy* c) { return Order{}(claimant.first, c); });
+    host.claimants.emplace(at, &copy, &claim);
     addresses_ += address_count(*host.claimants.begin()->second);
   }
 }
@@ -208,7 +212,9 @@ void TranslationIndex::deactivate(Copy& copy) {
     const auto it = hosts_.find(claim.name);
     HostState& host = it->second;
     addresses_ -= address_count(*host.claimants.begin()->second);
-    host.claimants.erase(&copy);
+    host.claimants.erase(
+        std::find_if(host.claimants.begin(), host.claimants.end(),
+                     [&](const auto& claimant) { return claimant.first == &copy; }));
     if (host.claimants.empty()) {
       --names_;
       hosts_.erase(it);
@@ -237,12 +243,12 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const std::string& key) c
   KeyBefore view;
   const auto it = keys_.find(key);
   if (it == keys_.end()) return view;
-  const Copy* served = *it->second.copies.begin();
+  const Copy* served = it->second.copies.front();
   view.skips = served->translation.skipped;
   for (const Copy* copy : it->second.copies) {
     if (copy == served) continue;
-    view.duplicates.push_back(
-        Conflict{"", served->key, copy->key, served->entry.origin, copy->entry.origin});
+    view.duplicates.push_back(Conflict{"", served->key, copy->key, served->entry.origin.text(),
+                                       copy->entry.origin.text()});
   }
   return view;
 }
@@ -255,13 +261,13 @@ TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name
   view.records = *records;
   for (const auto& [claimant, claim] : it->second.claimants) {
     if (claimant == winner) continue;
-    view.conflicts.push_back(
-        Conflict{name, winner->key, claimant->key, winner->entry.origin, claimant->entry.origin});
+    view.conflicts.push_back(Conflict{name, winner->key, claimant->key, winner->entry.origin.text(),
+                                      claimant->entry.origin.text()});
   }
   return view;
 }
 
-IndexChanges TranslationIndex::take_changes() {
+IndexChanges TranslationIndex::take_changes(HostChanges hosts) {
   if (loaded_from_empty_) {
     // Empty before the load: everything held now is new.
     loaded_from_empty_ = false;
@@ -269,7 +275,12 @@ IndexChanges TranslationIndex::take_changes() {
     touched_hosts_.clear();
     // diff_translations(Translation{}, translation()), without a second copy of every host's
     // records alongside the first.
-    Translation now = translation();
+    Translation now;
+    if (hosts == HostChanges::Listed) {
+      now = translation();
+    } else {
+      problems_into(now);
+    }
     IndexChanges changes;
     diff_into({}, now.skipped, skip_identity, changes.new_skips, changes.gone_skips);
     diff_into({}, now.conflicts, conflict_identity, changes.new_conflicts, changes.gone_conflicts);
@@ -292,7 +303,7 @@ IndexChanges TranslationIndex::take_changes() {
     HostBefore after = host_view(name);
     diff_into(before.conflicts, after.conflicts, conflict_identity, changes.new_conflicts,
               changes.gone_conflicts);
-    if (before.records != after.records) {
+    if (hosts == HostChanges::Listed && before.records != after.records) {
       changes.hosts.push_back(
           IndexChanges::Host{name, std::move(before.records), std::move(after.records)});
     }
@@ -326,7 +337,7 @@ void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn
       fn(Held{&copy->entry, &copy->translation, &copy->entry});
       continue;
     }
-    const Copy* served = *keys_.at(copy->key).copies.begin();
+    const Copy* served = keys_.at(copy->key).copies.front();
     fn(Held{&copy->entry, nullptr, &served->entry});
   }
 }
@@ -335,22 +346,26 @@ Translation TranslationIndex::translation() const {
   Translation out;
   out.hosts.reserve(hosts_.size());
   for_each_host([&](const resolver::HostRecords& records) { out.hosts.push_back(records); });
+  problems_into(out);
+  return out;
+}
+
+void TranslationIndex::problems_into(Translation& out) const {
   for (const Copy* copy : order_) {
-    const Copy* served = *keys_.at(copy->key).copies.begin();
+    const Copy* served = keys_.at(copy->key).copies.front();
     if (copy != served) {
-      out.conflicts.push_back(
-          Conflict{"", served->key, copy->key, served->entry.origin, copy->entry.origin});
+      out.conflicts.push_back(Conflict{"", served->key, copy->key, served->entry.origin.text(),
+                                       copy->entry.origin.text()});
       continue;
     }
     for (const auto& skip : copy->translation.skipped) out.skipped.push_back(skip);
     for (const auto& claim : copy->translation.claims) {
       const Copy* winner = hosts_.find(claim.name)->second.claimants.begin()->first;
       if (winner == copy) continue;
-      out.conflicts.push_back(
-          Conflict{claim.name, winner->key, copy->key, winner->entry.origin, copy->entry.origin});
+      out.conflicts.push_back(Conflict{claim.name, winner->key, copy->key,
+                                       winner->entry.origin.text(), copy->entry.origin.text()});
     }
   }
-  return out;
 }
 
 }  // namespace globaldns::sync

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "resolver/zone_data.hpp"
@@ -63,8 +64,15 @@ class TranslationIndex {
   void erase(Handle handle);  // unknown handles are a bug, ignored
   const ServiceEntry& entry(Handle handle) const;
 
+  // Whether take_changes() lists the hosts whose records changed.
+  enum class HostChanges : uint8_t {
+    Listed,
+    // Not needed (a caller that will build from the whole index): after a bulk load from
+    // empty, listing them would copy every host's records (~150 MB at 1M entries).
+    Omitted,
+  };
   // The net changes since the previous call (or construction).
-  IndexChanges take_changes();
+  IndexChanges take_changes(HostChanges hosts = HostChanges::Listed);
 
   // The records served for `name` (normalised: lower case, no trailing dot); null if none.
   const resolver::HostRecords* host(std::string_view name) const;
@@ -107,12 +115,14 @@ class TranslationIndex {
   struct Order {
     bool operator()(const Copy* a, const Copy* b) const;
   };
-  using Claimants = std::map<const Copy*, const resolver::HostRecords*, Order>;
+  // Both are sorted vectors, not sets: almost every key has one copy and almost every host
+  // one claimant, and a set's header and node cost about 100 bytes more than a vector's.
+  using Claimants = std::vector<std::pair<const Copy*, const resolver::HostRecords*>>;
   struct HostState {
-    Claimants claimants;  // entries that would serve the host; the first one does
+    Claimants claimants;  // entries that would serve the host, by Order; the first one does
   };
   struct KeyState {
-    std::set<Copy*, Order> copies;  // the first one is served, the others dropped whole
+    std::vector<Copy*> copies;  // by Order; the first one is served, the others dropped whole
   };
   // A touched key or host as it was before the batch, to report net changes.
   struct KeyBefore {
@@ -129,6 +139,8 @@ class TranslationIndex {
   std::unique_ptr<Copy> make_copy(ServiceEntry entry);
   void touch_key(const std::string& key);
   void touch_host(const std::string& name);
+  // translate()'s skips and conflicts, in its order.
+  void problems_into(Translation& out) const;
   KeyBefore key_view(const std::string& key) const;
   HostBefore host_view(const std::string& name) const;
 

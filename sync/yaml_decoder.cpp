@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include <array>
+#include <cstdint>
 #include <exception>
 #include <map>
 #include <memory>
@@ -91,7 +92,8 @@ std::vector<std::string> string_list(const Node* node, int fallback_line, const 
 // Turns a decoded document (or one item of a List) into entries, problems and notes.
 class ObjectDecoder {
  public:
-  ObjectDecoder(std::string_view source, DecodedEntries& out) : source_(source), out_(out) {}
+  ObjectDecoder(std::string_view source, DecodedEntries& out)
+      : source_(source), file_(source), out_(out) {}
 
   // `streamed_items`: what the items of a streamed top-level `items` sequence decoded to.
   void document(const Node& doc, DecodedEntries& streamed_items) {
@@ -176,7 +178,7 @@ class ObjectDecoder {
         throw BadObject{line, "unsupported apiVersion \"" + api_version + "\" for ServiceEntry"};
       }
       ServiceEntry entry = fields(node, line);
-      entry.origin = where(line);
+      entry.origin = file_.with_line(static_cast<uint32_t>(line));
       out_.entries.push_back(std::move(entry));
     } catch (const BadObject& bad) {
       out_.problems.push_back(where(bad.line) + ": " + label(node) + ": " + bad.reason +
@@ -209,12 +211,11 @@ class ObjectDecoder {
 
     const Node* created = find(*metadata, "creationTimestamp");
     if (created != nullptr && is_scalar(*created)) {
-      entry.creation_timestamp = created->scalar;
-      entry.created_unix = parse_rfc3339(entry.creation_timestamp);
+      entry.created_unix = parse_rfc3339(created->scalar);
       if (!entry.created_unix) {
         // Kept: only precedence suffers, and the entry then counts as the newest.
         out_.problems.push_back(where(line_or(created, line)) + ": " + entry.key() +
-                                ": creationTimestamp \"" + entry.creation_timestamp +
+                                ": creationTimestamp \"" + created->scalar +
                                 "\" is not RFC 3339; treated as newest");
       }
     }
@@ -270,6 +271,7 @@ class ObjectDecoder {
   }
 
   std::string_view source_;
+  Origin file_;  // interned once: every entry's origin is this file at its line
   DecodedEntries& out_;
   DecodedEntries* streamed_items_ = nullptr;
 };

@@ -88,11 +88,11 @@ ServiceEntry fields(const boost::json::object& object, std::vector<std::string>*
   // YAML null, that is simply no timestamp.
   const boost::json::value* created = metadata->if_contains("creationTimestamp");
   if (created != nullptr && created->is_string()) {
-    entry.creation_timestamp = created->get_string();
-    entry.created_unix = parse_rfc3339(entry.creation_timestamp);
+    const std::string_view text = created->get_string();
+    entry.created_unix = parse_rfc3339(text);
     if (!entry.created_unix && warnings != nullptr) {
       // Kept: only precedence suffers, and the entry then counts as the newest.
-      warnings->push_back(entry.key() + ": creationTimestamp \"" + entry.creation_timestamp +
+      warnings->push_back(entry.key() + ": creationTimestamp \"" + std::string(text) +
                           "\" is not RFC 3339; treated as newest");
     }
   }

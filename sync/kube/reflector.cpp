@@ -45,6 +45,16 @@ std::optional<milliseconds> retry_after(const HttpResponse& response) {
   return milliseconds(std::min<long>(seconds, 3600) * 1000);
 }
 
+// What the store keeps of an object: equal for a resend, different (but for one time in 2^64)
+// for any change, as comparing the objects was.
+size_t fingerprint(const KubeObject& object) {
+  size_t h = hash_entry(object.entry);
+  h ^= std::hash<std::string>{}(object.resource_version) + 0x9e3779b97f4a7c15ULL + (h << 6) +
+       (h >> 2);
+  h ^= std::hash<std::string>{}(object.uid) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h;
+}
+
 std::string namespace_of(const std::string& key) {
   const size_t slash = key.find('/');
   return slash == std::string::npos ? std::string() : key.substr(0, slash);
@@ -196,8 +206,18 @@ void Reflector::commit_list(std::string rv) {
     logged_list_problems_ = list_problems_;
   }
   const bool first = !state_.synced_once;
-  const bool changed = first || pending_ != store_;
-  store_ = std::move(pending_);
+  std::map<std::string, size_t> listed;
+  for (const auto& [key, object] : pending_)
+    listed.emplace_hint(listed.end(), key, fingerprint(object));
+  const bool changed = first || listed != store_;
+  store_ = std::move(listed);
+  if (first || changed) {
+    // The whole store goes out; events until then edit it.
+    staged_.clear();
+    for (auto& [key, object] : pending_) {
+      staged_.emplace_hint(staged_.end(), key, std::move(object.entry));
+    }
+  }
   pending_.clear();
   rv_ = std::move(rv);
   problem_keys_.clear();
@@ -293,18 +313,19 @@ bool Reflector::apply_line(std::string_view line) {
     const std::string ns = namespace_of(event.key);
     if (wanted(ns)) {
       if (event.type == EventType::Deleted) {
-        if (store_.erase(event.key) > 0) mark_changed(event.key);
+        if (store_.erase(event.key) > 0) stage(event.key, std::nullopt);
         problem_keys_.erase(event.key);
       } else if (event.object) {
-        auto [it, inserted] = store_.try_emplace(event.key, *event.object);
-        if (inserted || !(it->second == *event.object)) {
-          it->second = std::move(*event.object);
-          mark_changed(event.key);
+        const size_t print = fingerprint(*event.object);
+        auto [it, inserted] = store_.try_emplace(event.key, print);
+        if (inserted || it->second != print) {
+          it->second = print;
+          stage(event.key, std::move(event.object->entry));
         }
         problem_keys_.erase(event.key);
         if (!event.warning.empty()) spdlog::warn("{}: {}", options_.origin, event.warning);
       } else {
-        if (store_.erase(event.key) > 0) mark_changed(event.key);
+        if (store_.erase(event.key) > 0) stage(event.key, std::nullopt);
         if (problem_keys_.insert(event.key).second)
           spdlog::warn("{}: {}; entry dropped", options_.origin, event.problem);
       }
@@ -442,8 +463,16 @@ void Reflector::mark_success() {
 
 // ---- snapshots and state ----
 
-void Reflector::mark_changed(const std::string& key) {
-  if (!replaced_) changed_.insert(key);
+void Reflector::stage(const std::string& key, std::optional<ServiceEntry> entry) {
+  if (replaced_ && !entry) {
+    staged_.erase(key);  // the complete set goes out without it
+  } else {
+    staged_.insert_or_assign(key, std::move(entry));
+  }
+  mark_changed();
+}
+
+void Reflector::mark_changed() {
   if (change_armed_) return;
   change_armed_ = true;
   // Leading edge: a change after a quiet spell goes out as soon as the bytes already read are
@@ -460,30 +489,24 @@ void Reflector::mark_changed(const std::string& key) {
 
 void Reflector::mark_replaced() {
   replaced_ = true;
-  changed_.clear();
-  mark_changed({});
+  mark_changed();
 }
 
 void Reflector::emit_change() {
-  if (!replaced_ && changed_.empty()) return;
+  if (!replaced_ && staged_.empty()) return;
   const bool complete = replaced_;
   StoreChange change;
-  if (complete) {
-    change.complete = true;
-    change.upserts.reserve(store_.size());
-    for (const auto& [key, object] : store_) change.upserts.push_back(object.entry);
-  } else {
-    for (const std::string& key : changed_) {
-      auto it = store_.find(key);
-      if (it != store_.end()) {
-        change.upserts.push_back(it->second.entry);
-      } else {
-        change.removed.push_back(key);
-      }
+  change.complete = complete;
+  if (complete) change.upserts.reserve(staged_.size());
+  for (auto& [key, entry] : staged_) {
+    if (entry) {
+      change.upserts.push_back(std::move(*entry));
+    } else {
+      change.removed.push_back(key);
     }
   }
   replaced_ = false;
-  changed_.clear();
+  staged_.clear();
   publish_state();
   const auto started = now();
   if (on_change_) on_change_(std::move(change));

@@ -101,7 +101,7 @@ class Reflector {
   void stop();  // cancels the watch and timers; no callback afterwards
 
   const SyncState& state() const { return state_; }
-  size_t size() const { return store_.size(); }
+  size_t size() const { return store_.size(); }  // objects in the store
   const std::string& resource_version() const { return rv_; }
 
  private:
@@ -123,7 +123,8 @@ class Reflector {
   void run_next(Next next);
   std::chrono::milliseconds next_backoff();
   void mark_success();
-  void mark_changed(const std::string& key);
+  void stage(const std::string& key, std::optional<ServiceEntry> entry);
+  void mark_changed();
   void mark_replaced();
   void emit_change();
   void publish_state();
@@ -139,7 +140,10 @@ class Reflector {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   bool running_ = false;
 
-  std::map<std::string, KubeObject> store_;
+  // The store, as the fingerprint of each object (its entry, resourceVersion and uid) by
+  // namespace/name: enough to tell a change from a resend. The entries themselves are handed
+  // on and held by the callee (SyncController), not kept twice.
+  std::map<std::string, size_t> store_;
   std::string rv_;
   SyncState state_;
   SyncState published_;
@@ -169,8 +173,10 @@ class Reflector {
   // Coalescing.
   boost::asio::steady_timer change_timer_;
   bool change_armed_ = false;
-  bool replaced_ = false;          // a complete list is waiting to go out
-  std::set<std::string> changed_;  // keys touched by events since the last StoreChange
+  bool replaced_ = false;  // a complete list is waiting to go out
+  // What goes out with the next StoreChange, by key: when replaced_, every object of the store;
+  // otherwise the keys events touched, each with its entry now (nullopt: deleted).
+  std::map<std::string, std::optional<ServiceEntry>> staged_;
   Clock::time_point last_change_{};
   Clock::duration change_gap_{};  // the wait after an on_change, from its cost
 };

@@ -8,8 +8,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
+
+#include "resolver/snapshot_holder.hpp"
+#include "sync/sync_controller.hpp"
 
 namespace globaldns::sync {
 namespace {
@@ -62,6 +67,40 @@ std::vector<std::string> names(const std::vector<ServiceEntry>& entries) {
   return out;
 }
 
+// Holds what the source hands on as SyncController::replace_source_parts() does: the source
+// keeps no entries, so what its callee holds is all there is.
+class PartsHolder {
+ public:
+  void apply(SourceParts change) {
+    if (change.scope == PartsScope::Whole) {
+      std::set<std::string> named;
+      for (const auto& part : change.parts) named.insert(part.name);
+      std::erase_if(parts_, [&](const auto& item) { return named.count(item.first) == 0; });
+    }
+    for (auto& part : change.parts) {
+      if (part.entries.empty()) {
+        parts_.erase(part.name);
+      } else {
+        parts_[part.name] = std::move(part.entries);
+      }
+    }
+    loads_.push_back(change.load);
+  }
+  // Every part's entries, by part name.
+  std::vector<ServiceEntry> entries() const {
+    std::vector<ServiceEntry> out;
+    for (const auto& [name, entries] : parts_)
+      out.insert(out.end(), entries.begin(), entries.end());
+    return out;
+  }
+  const std::map<std::string, std::vector<ServiceEntry>>& parts() const { return parts_; }
+  const std::vector<SourceLoad>& loads() const { return loads_; }
+
+ private:
+  std::map<std::string, std::vector<ServiceEntry>> parts_;
+  std::vector<SourceLoad> loads_;
+};
+
 class FileSourceTest : public ::testing::Test {
  protected:
   // Inotify tests use a poll long enough that only inotify can make them pass in time.
@@ -73,8 +112,15 @@ class FileSourceTest : public ::testing::Test {
     options.watch = mode;
     options.poll_interval = poll;
     options.debounce = milliseconds(50);
-    return std::make_unique<FileSource>(
-        io_, options, [this](const std::vector<ServiceEntry>& all) { calls_.push_back(all); });
+    return std::make_unique<FileSource>(io_, options, callback());
+  }
+
+  // Each call leaves in calls_ everything the callee holds afterwards.
+  FileSource::Callback callback() {
+    return [this](SourceParts change) {
+      held_.apply(std::move(change));
+      calls_.push_back(held_.entries());
+    };
   }
 
   // Runs the io_context until `done` holds or kWait passes.
@@ -98,6 +144,7 @@ class FileSourceTest : public ::testing::Test {
 
   boost::asio::io_context io_;
   TempDir dir_;
+  PartsHolder held_;
   std::vector<std::vector<ServiceEntry>> calls_;
 };
 
@@ -136,14 +183,12 @@ TEST_F(FileSourceTest, InterruptedLoadStopsBetweenFilesAndHandsNothingOn) {
   options.paths = {conf.string()};
   // Asked before the directory, then before each file: the third ask comes after a.yaml.
   options.interrupted = [&] { return ++asked == 3; };
-  FileSource source(io_, options,
-                    [this](const std::vector<ServiceEntry>& all) { calls_.push_back(all); });
+  FileSource source(io_, options, callback());
   const auto loaded = source.load_initial();
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.error(), kLoadInterrupted);
   EXPECT_EQ(asked, 3);  // not asked again once it said yes
   EXPECT_TRUE(calls_.empty());
-  EXPECT_EQ(names(source.entries()), std::vector<std::string>{"a"});
 
   // Not asked outside the initial load: a later rescan reads everything.
   source.rescan();
@@ -226,7 +271,7 @@ TEST_F(FileSourceTest, BrokenEditKeepsLastGoodContentsUntilFixed) {
   write_file(file, "apiVersion: v1\nkind: [unclosed\n");
   ASSERT_TRUE(run_until([&] { return !source->problems().empty(); }));
   EXPECT_EQ(calls_.size(), 1u);  // nothing changed for the callback
-  EXPECT_EQ(names(source->entries()), std::vector<std::string>{"one"});
+  EXPECT_EQ(names(held_.entries()), std::vector<std::string>{"one"});
   EXPECT_TRUE(source->complete());  // it did load once
   EXPECT_EQ(source->problems()[0].rfind(file.string() + ":", 0), 0u);
 
@@ -285,7 +330,7 @@ TEST_F(FileSourceTest, ConfiguredFileThatDisappearsKeepsItsEntries) {
   fs::remove(file);
   ASSERT_TRUE(run_until([&] { return !source->problems().empty(); }));
   EXPECT_EQ(calls_.size(), 1u);
-  EXPECT_EQ(names(source->entries()), std::vector<std::string>{"one"});
+  EXPECT_EQ(names(held_.entries()), std::vector<std::string>{"one"});
   EXPECT_NE(source->problems()[0].find("missing"), std::string::npos);
 
   write_file(file, se_yaml("two", "two.global"));
@@ -410,6 +455,58 @@ TEST_F(FileSourceTest, PollAloneSeesChanges) {
   fs::remove(file);
   ASSERT_TRUE(run_until([&] { return calls_.size() == 3; }));
   EXPECT_TRUE(last().empty());
+}
+
+// The source keeps no entries: what is served after each change comes from the controller's
+// parts alone.
+TEST_F(FileSourceTest, ControllerHoldsEachFileAsAPart) {
+  SyncSettings settings;
+  settings.translate.zones = {"global."};
+  settings.translate.allowed = {parse_cidr("240.0.0.0/8").value()};
+  settings.zone.zones = {resolver::ZoneSpec{"global.", {}, {}}};
+  resolver::SnapshotHolder holder;
+  SyncController controller(settings, holder);
+  controller.require_sources({"files"});
+  const auto served = [&] {
+    std::vector<std::string> out;
+    for (const auto& host : controller.translation().hosts) out.push_back(host.name);
+    return out;
+  };
+  // The same object (ns/dup) in both files, with the same creationTimestamp (none): the copy
+  // whose origin sorts first, a.yaml's, is served.
+  write_file(dir_.path() / "a.yaml",
+             se_yaml("a", "a.global") + "---\n" + se_yaml("dup", "one.global"));
+  write_file(dir_.path() / "b.yaml",
+             se_yaml("b", "b.global") + "---\n" + se_yaml("dup", "two.global"));
+  const fs::path bad = dir_.path() / "c.yaml";
+  write_file(bad, "a: [\n");
+  FileSourceOptions options;
+  options.paths = {dir_.path().string()};
+  options.watch = WatchMode::PollOnly;
+  FileSource source(io_, options, [&](SourceParts change) {
+    (void)controller.replace_source_parts("files", std::move(change));
+  });
+  ASSERT_TRUE(source.load_initial().ok());
+  EXPECT_EQ(holder.current(), nullptr);  // c.yaml has never loaded: nothing published
+  EXPECT_EQ(served(), (std::vector<std::string>{"a.global", "b.global", "one.global"}));
+  write_file(bad, se_yaml("c", "c.global"));
+  source.rescan();
+  ASSERT_NE(holder.current(), nullptr);
+  EXPECT_EQ(served(), (std::vector<std::string>{"a.global", "b.global", "c.global", "one.global"}));
+  ASSERT_EQ(controller.sources().size(), 1u);
+  EXPECT_EQ(controller.sources()[0].entries, 5u);
+
+  // A file that stops decoding keeps its entries.
+  write_file(dir_.path() / "a.yaml", "kind: [unclosed\n");
+  source.rescan();
+  EXPECT_FALSE(source.problems().empty());
+  EXPECT_EQ(served(), (std::vector<std::string>{"a.global", "b.global", "c.global", "one.global"}));
+  // Removed from the directory, it drops them, and b.yaml's copy of ns/dup takes over.
+  fs::remove(dir_.path() / "a.yaml");
+  source.rescan();
+  EXPECT_EQ(served(), (std::vector<std::string>{"b.global", "c.global", "two.global"}));
+  EXPECT_EQ(controller.sources()[0].entries, 3u);
+  EXPECT_TRUE(controller.translation().conflicts.empty());
 }
 
 TEST_F(FileSourceTest, DestroyedSourceLeavesOnlyHarmlessHandlers) {

@@ -415,6 +415,160 @@ TEST_F(SyncControllerTest, SourcesMergeAndAreCounted) {
   EXPECT_EQ(controller.sources()[0].entries, 0u);
 }
 
+SourcePart part(std::string name, std::vector<ServiceEntry> entries) {
+  return SourcePart{std::move(name), std::move(entries)};
+}
+
+SourceParts changed(std::vector<SourcePart> parts, SourceLoad load = SourceLoad::Complete) {
+  return SourceParts{std::move(parts), PartsScope::Changed, load};
+}
+
+ServiceEntry at(ServiceEntry e, std::string origin) {
+  e.origin = std::move(origin);
+  return e;
+}
+
+std::vector<std::string> served_names(const Translation& t) {
+  std::vector<std::string> out;
+  for (const auto& host : t.hosts) out.push_back(host.name);
+  return out;
+}
+
+TEST_F(SyncControllerTest, ChangedPartReplacesOnlyItsOwnEntries) {
+  SyncController controller(settings(), holder_, hooks());
+  (void)controller.replace_source_parts(
+      "files",
+      changed({part("a.yaml", {at(entry("a", {"a.global"}, {"240.0.0.1"}), "a.yaml:1")}),
+               part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")})}));
+  EXPECT_EQ(served_names(controller.translation()),
+            (std::vector<std::string>{"a.global", "b.global"}));
+
+  // a.yaml now holds c instead of a; b.yaml, not named, keeps b.
+  const auto summary = controller.replace_source_parts(
+      "files",
+      changed({part("a.yaml", {at(entry("c", {"c.global"}, {"240.0.0.3"}), "a.yaml:1")})}));
+  EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
+  EXPECT_EQ(served_names(controller.translation()),
+            (std::vector<std::string>{"b.global", "c.global"}));
+  resolver::ZoneData expected = settings().zone;
+  expected.hosts = {{"b.global", {{240, 0, 0, 2}}, {}}, {"c.global", {{240, 0, 0, 3}}, {}}};
+  expect_serves(expected, {"a.global", "b.global", "c.global"});
+  ASSERT_EQ(controller.sources().size(), 1u);  // one "files" source, whatever its parts
+  EXPECT_EQ(controller.sources()[0].name, "files");
+  EXPECT_EQ(controller.sources()[0].entries, 2u);
+
+  // A part without entries is gone (a file removed from its directory).
+  EXPECT_EQ(controller.replace_source_parts("files", changed({part("b.yaml", {})})).outcome,
+            ApplyOutcome::Published);
+  EXPECT_EQ(served_names(controller.translation()), std::vector<std::string>{"c.global"});
+  EXPECT_EQ(controller.sources()[0].entries, 1u);
+
+  // Nothing changed in the parts named: nothing published.
+  const uint32_t serial = controller.serial();
+  EXPECT_EQ(
+      controller
+          .replace_source_parts(
+              "files",
+              changed({part("a.yaml", {at(entry("c", {"c.global"}, {"240.0.0.3"}), "a.yaml:1")})}))
+          .outcome,
+      ApplyOutcome::Unchanged);
+  EXPECT_EQ(controller.serial(), serial);
+}
+
+TEST_F(SyncControllerTest, WholePartsDropEveryPartNotNamed) {
+  SyncController controller(settings(), holder_, hooks());
+  (void)controller.replace_source_parts(
+      "files",
+      changed({part("a.yaml", {at(entry("a", {"a.global"}, {"240.0.0.1"}), "a.yaml:1")}),
+               part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")})}));
+  // A reload whose files are b.yaml and d.yaml.
+  (void)controller.replace_source_parts(
+      "files",
+      SourceParts{{part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")}),
+                   part("d.yaml", {at(entry("d", {"d.global"}, {"240.0.0.4"}), "d.yaml:1")})},
+                  PartsScope::Whole,
+                  SourceLoad::Complete});
+  EXPECT_EQ(served_names(controller.translation()),
+            (std::vector<std::string>{"b.global", "d.global"}));
+  EXPECT_EQ(controller.sources()[0].entries, 2u);
+  // replace_source() is the whole source too: the parts go, its entries stay.
+  (void)controller.replace_source("files", {entry("e", {"e.global"}, {"240.0.0.5"})});
+  EXPECT_EQ(served_names(controller.translation()), std::vector<std::string>{"e.global"});
+  EXPECT_EQ(controller.sources()[0].entries, 1u);
+}
+
+TEST_F(SyncControllerTest, PartsAreNotLoadedUntilTheSourceSaysComplete) {
+  SyncController controller(settings(), holder_, hooks());
+  controller.require_sources({"files"});
+  auto summary = controller.replace_source_parts(
+      "files",
+      changed({part("a.yaml", {entry("a", {"a.global"}, {"240.0.0.1"})})}, SourceLoad::Partial));
+  EXPECT_EQ(summary.outcome, ApplyOutcome::NotReady);
+  EXPECT_EQ(summary.names, 1u);  // held and translated, not served
+  EXPECT_FALSE(controller.sources()[0].loaded);
+  EXPECT_EQ(holder_.current(), nullptr);
+  // The broken file is fixed and has no entries: nothing new, but now complete.
+  summary = controller.replace_source_parts("files", changed({}, SourceLoad::Complete));
+  EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
+  EXPECT_TRUE(controller.sources()[0].loaded);
+  // Loaded stays loaded: a later file that does not decode holds nothing back.
+  summary = controller.replace_source_parts(
+      "files",
+      changed({part("b.yaml", {entry("b", {"b.global"}, {"240.0.0.2"})})}, SourceLoad::Partial));
+  EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
+}
+
+// The same namespace/name in two files: the copy the winner rule picks is served, whether the
+// files come as one merged list (as before parts) or as parts, in any order, and after either
+// file changes.
+TEST_F(SyncControllerTest, DuplicateAcrossPartsIsServedAsFromOneMergedList) {
+  auto one = entry("a", {"a.global", "one.global"}, {"240.0.0.1"});
+  auto two = entry("a", {"a.global", "two.global"}, {"240.0.0.2"});
+  const auto check = [&](ServiceEntry first, ServiceEntry second) {
+    first = at(std::move(first), "1.yaml:4");
+    second = at(std::move(second), "2.yaml:1");
+    resolver::SnapshotHolder merged_holder;
+    SyncController merged(settings(), merged_holder);
+    (void)merged.replace_source("files", {first, second});
+    for (const bool reversed : {false, true}) {
+      resolver::SnapshotHolder holder;
+      SyncController parts(settings(), holder);
+      std::vector<SourcePart> both{part("1.yaml", {first}), part("2.yaml", {second})};
+      if (reversed) std::swap(both[0], both[1]);
+      for (auto& p : both) (void)parts.replace_source_parts("files", changed({p}));
+      const Translation want = merged.translation();
+      const Translation got = parts.translation();
+      EXPECT_EQ(got.hosts, want.hosts);
+      EXPECT_EQ(got.conflicts, want.conflicts);
+      EXPECT_EQ(got.skipped, want.skipped);
+    }
+    return merged.translation();
+  };
+  // The same creationTimestamp: the origin breaks the tie, and 1.yaml's copy is served.
+  Translation t = check(one, two);
+  ASSERT_EQ(t.conflicts.size(), 1u);
+  EXPECT_EQ(t.conflicts[0].winner_origin, "1.yaml:4");
+  EXPECT_EQ(served_names(t), (std::vector<std::string>{"a.global", "one.global"}));
+  // An older copy in the second file wins instead.
+  two.created_unix = 1'600'000'000;
+  t = check(one, two);
+  ASSERT_EQ(t.conflicts.size(), 1u);
+  EXPECT_EQ(t.conflicts[0].winner_origin, "2.yaml:1");
+  EXPECT_EQ(served_names(t), (std::vector<std::string>{"a.global", "two.global"}));
+
+  // The served copy's file drops it: the other copy takes over, and comes back when it returns.
+  SyncController controller(settings(), holder_, hooks());
+  (void)controller.replace_source_parts("files", changed({part("1.yaml", {at(one, "1.yaml:4")}),
+                                                          part("2.yaml", {at(two, "2.yaml:1")})}));
+  (void)controller.replace_source_parts("files", changed({part("2.yaml", {})}));
+  EXPECT_EQ(served_names(controller.translation()),
+            (std::vector<std::string>{"a.global", "one.global"}));
+  EXPECT_EQ(controller.translation().conflicts.size(), 0u);
+  (void)controller.replace_source_parts("files", changed({part("2.yaml", {at(two, "2.yaml:1")})}));
+  EXPECT_EQ(served_names(controller.translation()),
+            (std::vector<std::string>{"a.global", "two.global"}));
+}
+
 TEST_F(SyncControllerTest, RelistsAndResyncsOfTheSameDataChangeNothing) {
   SyncController controller(settings(), holder_, hooks());
   std::vector<ServiceEntry> entries;

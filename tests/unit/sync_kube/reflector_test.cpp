@@ -319,6 +319,43 @@ TEST_F(ReflectorTest, CompactionDuringGapGives410AndRelistReplacesStore) {
   ASSERT_TRUE(run_until([&] { return has_name(last_, "later"); }));
 }
 
+// The store keeps only a fingerprint per object: a relist that finds what it had hands
+// nothing on, and one that finds a change hands on the whole list again.
+TEST_F(ReflectorTest, RelistHandsOnOnlyWhatChanged) {
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  server_->control("/apply", se_json("b", "b.ns1.global"));
+  start(options());
+  ASSERT_TRUE(run_until([&] { return last_.size() == 2; }));
+  const size_t before = snapshots_;
+
+  // The watch comes back with 410: a relist, of the same objects.
+  server_->control("/fault", R"({"status":410,"count":1})");
+  server_->control("/fault", R"({"drop":true})");
+  ASSERT_TRUE(run_until([&] { return reflector_->state().relists >= 1; }));
+  run_for(200ms);
+  EXPECT_EQ(snapshots_, before);
+
+  // Written twice during a gap, back to the same spec: a new resourceVersion, so the relist
+  // hands on the whole store, with the entries the callee had.
+  server_->control("/fault", R"({"stall":true})");
+  server_->control("/apply", se_json("a", "elsewhere.ns1.global"));
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  server_->control("/compact", "{}");
+  run_for(200ms);
+  server_->control("/fault", R"({"stall":false})");
+  ASSERT_TRUE(run_until([&] { return reflector_->state().relists >= 2; }));
+  ASSERT_TRUE(run_until([&] { return snapshots_ == before + 1; }));
+  EXPECT_EQ(complete_changes_, 2u);
+  EXPECT_EQ(last_.size(), 2u);
+  EXPECT_TRUE(has_host(last_, "a", "a.ns1.global"));
+
+  // Then watching goes on, one entry at a time.
+  server_->control("/apply", se_json("c", "c.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "c"); }));
+  EXPECT_EQ(last_upserts_, 1u);
+  EXPECT_EQ(complete_changes_, 2u);
+}
+
 TEST_F(ReflectorTest, DroppedConnectionMidStreamResumes) {
   server_->control("/apply", se_json("a", "a.ns1.global"));
   start(options());
