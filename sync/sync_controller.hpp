@@ -108,9 +108,9 @@ class SyncController {
   // Drops a source's entries; it is no longer required.
   ApplySummary remove_source(const std::string& source);
   // Nothing is published until each of these sources has loaded (replace_source(), or parts
-  // with SourceLoad::Complete), so that
-  // queries get SERVFAIL, not NXDOMAIN, for names only missing because a source is not loaded
-  // yet. Once something is published this no longer holds anything back.
+  // with SourceLoad::Complete), so that queries get SERVFAIL, not NXDOMAIN, for names only
+  // missing because a source is not loaded yet. Once something is published this no longer
+  // holds anything back.
   void require_sources(std::vector<std::string> sources);
   // The single unnamed source ("").
   ApplySummary apply(const std::vector<ServiceEntry>& entries);
