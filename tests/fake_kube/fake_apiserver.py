@@ -863,6 +863,52 @@ class ApiServer(ThreadingHTTPServer):
                 pass
 
 
+class Churn(threading.Thread):
+    """Applies prepared objects one at a time on a fixed schedule (object k is due at k/rate s),
+    inside this process: a load of N changes per second costs no control request per change,
+    which on a small machine would take CPU from what is being measured. An object that comes
+    due while the previous one is still being applied goes at once, so the mean rate holds;
+    `late` counts those applied more than one period after they were due."""
+
+    def __init__(self, state, objects, rate, limit_s):
+        super().__init__(daemon=True)
+        self.state, self.objects, self.rate, self.limit_s = state, objects, rate, limit_s
+        self.stop_event = threading.Event()
+        self.done = 0
+        self.late = 0
+        self.elapsed = 0.0
+        self.error = None
+        self.t0 = time.monotonic()
+
+    def run(self):
+        st = self.state
+        t0 = self.t0 = time.monotonic()
+        try:
+            for k, obj in enumerate(self.objects):
+                due = t0 + k / self.rate
+                now = time.monotonic()
+                if now - t0 > self.limit_s or self.stop_event.is_set():
+                    break
+                if due > now:
+                    if self.stop_event.wait(due - now):
+                        break
+                elif now - due > 1.0 / self.rate:
+                    self.late += 1
+                with st.cond:
+                    st.apply(obj)
+                    st.cond.notify_all()
+                self.done += 1
+        except Exception as e:  # reported by /churn-status
+            self.error = repr(e)
+        finally:
+            self.elapsed = time.monotonic() - t0
+
+    def status(self):
+        return {"running": self.is_alive(), "done": self.done, "late": self.late,
+                "elapsed": time.monotonic() - self.t0 if self.is_alive() else self.elapsed,
+                "error": self.error}
+
+
 class FakeKube:
     """The fake apiserver plus its control port. Usable in-process or via main()."""
 
@@ -885,6 +931,7 @@ class FakeKube:
         self.control.fake = self
         self.control_port = self.control.server_address[1]
         self.threads = []
+        self.churn = None  # the running or last /churn
 
     def start(self):
         self._serve(self.api)
@@ -987,6 +1034,25 @@ class ControlHandler(BaseHTTPRequestHandler):
             # when the batch was stored and the watchers woken; they write it a little later (/emitted)
             committed = time.monotonic()
         return {"applied": out, "monotonic": committed}
+
+    def c_churn(self, fk, st, body):
+        objs = self._objs(body)
+        rate = float(body.get("rate", 100))
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        if fk.churn is not None and fk.churn.is_alive():
+            raise ValueError("a churn is already running")
+        fk.churn = Churn(st, objs, rate, float(body.get("limit_s", 3600)))
+        fk.churn.start()
+        return {"objects": len(objs)}
+
+    def c_churn_status(self, fk, st, body):
+        if fk.churn is None:
+            raise ValueError("no churn was started")
+        if body.get("stop"):
+            fk.churn.stop_event.set()
+            fk.churn.join(30)
+        return fk.churn.status()
 
     def c_emitted(self, fk, st, body):
         rvs = body.get("rvs") or ([body["rv"]] if "rv" in body else [])

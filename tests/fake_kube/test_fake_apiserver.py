@@ -416,6 +416,28 @@ class FakeKubeTest(unittest.TestCase):
             times.append(time.monotonic() - t)
         self.assertLess(sorted(times)[len(times) // 2], 0.03, times)
 
+    def test_churn_applies_each_object_on_its_schedule_as_its_own_event(self):
+        rv = self.ctl("/apply", se("c"))["resourceVersion"]
+        s = self.watch("watch=1&resourceVersion=" + rv)
+        self.assert_watch_stream(s)
+        addrs = ["240.0.1.%d" % k for k in range(1, 11)]
+        t0 = time.monotonic()
+        self.assertEqual(self.ctl("/churn", {"objects": [se("c", addr=a) for a in addrs],
+                                             "rate": 50})["objects"], 10)
+        with self.assertRaises(AssertionError):  # one churn at a time: ctl() asserts HTTP 200
+            self.ctl("/churn", {"objects": [se("c")], "rate": 50})
+        got = [s.event() for _ in addrs]
+        self.assertEqual([e["type"] for e in got], ["MODIFIED"] * 10)
+        self.assertEqual([e["object"]["spec"]["addresses"][0] for e in got], addrs)
+        # the tenth is due at 9/50 s: not all at once
+        self.assertGreaterEqual(time.monotonic() - t0, 0.17)
+        for _ in range(100):
+            st = self.ctl("/churn-status", {})
+            if not st["running"]:
+                break
+            time.sleep(0.02)
+        self.assertEqual((st["running"], st["done"], st["error"]), (False, 10, None))
+
     def test_watch_from_zero_and_unset(self):
         self.ctl("/apply", {"objects": [se("z", "ns1"), se("a", "ns2"), se("m", "ns1")]})
         for q in ("watch=1&resourceVersion=0", "watch=1"):
