@@ -120,8 +120,9 @@ void BM_ExplainOne(benchmark::State& state) {
 }
 BENCHMARK(BM_ExplainOne)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(20);
 
-// update_source() of one entry among range(0): translation, index, ZoneBuilder upsert and, when `build` is
-// set, ZoneBuilder::build and publish. Without it the build hook returns a fixed snapshot.
+// update_source() of one entry among range(0): translation, index, ZoneBuilder upsert and, when
+// `build` is set, ZoneBuilder::build and publish. Without it the build hook returns a fixed
+// snapshot.
 void update_one(benchmark::State& state, bool build) {
   quiet();
   resolver::SnapshotHolder holder;
