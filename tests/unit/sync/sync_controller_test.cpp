@@ -434,12 +434,15 @@ std::vector<std::string> served_names(const Translation& t) {
   return out;
 }
 
+// Two files: a.yaml serving a.global, b.yaml serving b.global.
+std::vector<SourcePart> files_a_and_b() {
+  return {part("a.yaml", {at(entry("a", {"a.global"}, {"240.0.0.1"}), "a.yaml:1")}),
+          part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")})};
+}
+
 TEST_F(SyncControllerTest, ChangedPartReplacesOnlyItsOwnEntries) {
   SyncController controller(settings(), holder_, hooks());
-  (void)controller.replace_source_parts(
-      "files",
-      changed({part("a.yaml", {at(entry("a", {"a.global"}, {"240.0.0.1"}), "a.yaml:1")}),
-               part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")})}));
+  (void)controller.replace_source_parts("files", changed(files_a_and_b()));
   EXPECT_EQ(served_names(controller.translation()),
             (std::vector<std::string>{"a.global", "b.global"}));
 
@@ -477,10 +480,7 @@ TEST_F(SyncControllerTest, ChangedPartReplacesOnlyItsOwnEntries) {
 
 TEST_F(SyncControllerTest, WholePartsDropEveryPartNotNamed) {
   SyncController controller(settings(), holder_, hooks());
-  (void)controller.replace_source_parts(
-      "files",
-      changed({part("a.yaml", {at(entry("a", {"a.global"}, {"240.0.0.1"}), "a.yaml:1")}),
-               part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")})}));
+  (void)controller.replace_source_parts("files", changed(files_a_and_b()));
   // A reload whose files are b.yaml and d.yaml.
   (void)controller.replace_source_parts(
       "files",
