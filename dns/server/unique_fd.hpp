@@ -1,4 +1,4 @@
-// UniqueFd: owns one file descriptor (a socket before Asio adopts it) and closes it once.
+// UniqueFd: owns one file descriptor (a listen socket) and closes it once.
 #pragma once
 
 #include <unistd.h>
@@ -25,7 +25,8 @@ class UniqueFd {
 
   int get() const noexcept { return fd_; }
   bool valid() const noexcept { return fd_ >= 0; }
-  // Hands the descriptor to a new owner (an Asio socket), which closes it from then on.
+  // Hands the descriptor to a new owner (an Asio socket or acceptor), which closes it from
+  // then on.
   int release() noexcept { return std::exchange(fd_, -1); }
   void reset() noexcept {
     if (fd_ >= 0) ::close(fd_);

@@ -123,7 +123,7 @@ ServiceEntry fields(const boost::json::object& object, std::vector<std::string>*
 }  // namespace
 
 Result<ServiceEntry> service_entry_from_json(const boost::json::object& object,
-                                             std::string_view origin,
+                                             const Origin& origin,
                                              std::vector<std::string>* warnings) {
   try {
     ServiceEntry entry = fields(object, warnings);
@@ -137,7 +137,7 @@ Result<ServiceEntry> service_entry_from_json(const boost::json::object& object,
   }
 }
 
-Result<KubeObject> kube_object_from_json(const boost::json::object& object, std::string_view origin,
+Result<KubeObject> kube_object_from_json(const boost::json::object& object, const Origin& origin,
                                          std::vector<std::string>* warnings) {
   auto entry = service_entry_from_json(object, origin, warnings);
   if (!entry) return Error{entry.error()};

@@ -28,11 +28,11 @@ struct KubeObject {
 // creationTimestamp: the entry then counts as newest) are appended to `warnings` when given.
 // `origin` becomes the entry's origin ("cluster1"). Never throws.
 Result<ServiceEntry> service_entry_from_json(const boost::json::object& object,
-                                             std::string_view origin,
+                                             const Origin& origin,
                                              std::vector<std::string>* warnings = nullptr);
 
 // service_entry_from_json plus metadata.resourceVersion and metadata.uid.
-Result<KubeObject> kube_object_from_json(const boost::json::object& object, std::string_view origin,
+Result<KubeObject> kube_object_from_json(const boost::json::object& object, const Origin& origin,
                                          std::vector<std::string>* warnings = nullptr);
 
 }  // namespace globaldns::sync::kube

@@ -7,7 +7,7 @@
 
 namespace globaldns::sync::kube {
 
-Result<DecodedList> decode_list(std::string_view body, std::string_view origin,
+Result<DecodedList> decode_list(std::string_view body, const Origin& origin,
                                 const JsonLimits& limits) {
   // Everything parsed lives only until the entries are extracted: one arena per page.
   boost::json::monotonic_resource arena;

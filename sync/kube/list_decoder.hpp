@@ -25,8 +25,8 @@ struct DecodedList {
 // Decodes a ServiceEntryList body (`kind` ServiceEntryList or List). Fails as a whole only when
 // the page itself cannot be trusted: malformed JSON, a Status instead of a list, `items` not a
 // list, or no metadata.resourceVersion (without it there is nothing to watch from). Each entry's
-// origin is `origin`. Never throws.
-Result<DecodedList> decode_list(std::string_view body, std::string_view origin,
+// origin is `origin` (made once by the caller, not per item). Never throws.
+Result<DecodedList> decode_list(std::string_view body, const Origin& origin,
                                 const JsonLimits& limits = {});
 
 }  // namespace globaldns::sync::kube

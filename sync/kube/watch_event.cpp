@@ -41,7 +41,7 @@ std::string_view to_string(EventType type) {
   return "ERROR";
 }
 
-Result<WatchEvent> decode_watch_event(std::string_view line, std::string_view origin,
+Result<WatchEvent> decode_watch_event(std::string_view line, const Origin& origin,
                                       const JsonLimits& limits) {
   auto parsed = parse_json_object(line, "watch event", limits);
   if (!parsed) return Error{parsed.error()};

@@ -39,7 +39,7 @@ struct WatchEvent {
 // `object` is an error (the stream can no longer be trusted: reconnect or relist). A bad
 // ServiceEntry inside a well-formed event is not an error: see WatchEvent::problem.
 // `origin` becomes each entry's origin. `limits.max_bytes` bounds the line.
-Result<WatchEvent> decode_watch_event(std::string_view line, std::string_view origin,
+Result<WatchEvent> decode_watch_event(std::string_view line, const Origin& origin,
                                       const JsonLimits& limits = {});
 
 }  // namespace globaldns::sync::kube
