@@ -191,19 +191,24 @@ std::string normalize_host(std::string_view name) {
   return lower(name);
 }
 
-bool precedes(const ServiceEntry& a, const ServiceEntry& b) {
-  const auto head = [](const ServiceEntry& e) {
-    return std::make_tuple(!e.created_unix.has_value(), e.created_unix.value_or(0),
-                           std::cref(e.namespace_), std::cref(e.name), std::cref(e.origin),
-                           std::cref(e.hosts), std::cref(e.addresses), e.resolution);
-  };
-  const auto ha = head(a);
-  const auto hb = head(b);
-  if (ha != hb) return ha < hb;
-  return std::lexicographical_compare(
+std::weak_ordering compare_precedence(const ServiceEntry& a, const ServiceEntry& b) {
+  // An absent creationTimestamp sorts last (newest).
+  if (a.created_unix.has_value() != b.created_unix.has_value())
+    return a.created_unix.has_value() ? std::weak_ordering::less : std::weak_ordering::greater;
+  if (a.created_unix.has_value()) {
+    if (const auto c = *a.created_unix <=> *b.created_unix; c != 0) return c;
+  }
+  if (const auto c = a.namespace_ <=> b.namespace_; c != 0) return c;
+  if (const auto c = a.name <=> b.name; c != 0) return c;
+  if (const auto c = a.origin <=> b.origin; c != 0) return c;
+  if (const auto c = a.hosts <=> b.hosts; c != 0) return c;
+  if (const auto c = a.addresses <=> b.addresses; c != 0) return c;
+  if (const auto c = a.resolution <=> b.resolution; c != 0) return c;
+  return std::lexicographical_compare_three_way(
       a.status_addresses.begin(), a.status_addresses.end(), b.status_addresses.begin(),
       b.status_addresses.end(), [](const StatusAddress& x, const StatusAddress& y) {
-        return std::tie(x.value, x.host) < std::tie(y.value, y.host);
+        if (const auto c = x.value <=> y.value; c != 0) return c;
+        return x.host <=> y.host;
       });
 }
 

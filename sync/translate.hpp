@@ -1,6 +1,7 @@
 // translate: ServiceEntries -> per-name address records, with zone and CIDR filters and conflicts.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -99,8 +100,12 @@ class EntryTranslator {
 // The order entries are processed in, and so the winner rule: oldest creationTimestamp
 // (absent = newest), then namespace, name; the remaining fields only make identical-looking
 // copies (e.g. the same object from two origins) deterministic. Entries equal under it are
-// translated identically.
-bool precedes(const ServiceEntry& a, const ServiceEntry& b);
+// translated identically. compare_precedence() is the same order as one three-way comparison:
+// sorting a first list of 1M entries by precedes() twice per pair walked the strings four times.
+std::weak_ordering compare_precedence(const ServiceEntry& a, const ServiceEntry& b);
+inline bool precedes(const ServiceEntry& a, const ServiceEntry& b) {
+  return compare_precedence(a, b) < 0;
+}
 
 // Lower-cased, one trailing dot removed: the form host names are compared and emitted in.
 std::string normalize_host(std::string_view name);

@@ -84,15 +84,15 @@ IndexChanges diff_translations(const Translation& before, const Translation& aft
 struct TranslationIndex::Copy {
   ServiceEntry entry;
   Handle handle = 0;
-  std::string key;
+  // namespace/name: the key of its node in keys_, which lives as long as any copy of the key.
+  const std::string* key = nullptr;
   bool active = false;           // the served copy of its namespace/name
   EntryTranslation translation;  // only while active
 };
 
 bool TranslationIndex::Order::operator()(const Copy* a, const Copy* b) const {
   if (a == b) return false;
-  if (precedes(a->entry, b->entry)) return true;
-  if (precedes(b->entry, a->entry)) return false;
+  if (const auto c = compare_precedence(a->entry, b->entry); c != 0) return c < 0;
   return a->handle < b->handle;  // identical copies: any fixed order gives the same output
 }
 
@@ -102,7 +102,6 @@ TranslationIndex::~TranslationIndex() = default;
 std::unique_ptr<TranslationIndex::Copy> TranslationIndex::make_copy(ServiceEntry entry) {
   auto owned = std::make_unique<Copy>();
   owned->handle = next_handle_++;
-  owned->key = entry.key();
   owned->entry = std::move(entry);
   return owned;
 }
@@ -129,7 +128,9 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
   loaded_from_empty_ = true;  // activate() skips the before-views from here on
   for (Copy* copy : sorted) {
     order_.insert(order_.end(), copy);  // sorted: each insert is at the end
-    KeyState& state = keys_[copy->key];
+    const auto key = keys_.try_emplace(copy->entry.key()).first;
+    copy->key = &key->first;
+    KeyState& state = key->second;
     const bool first = state.copies.empty();
     state.copies.push_back(copy);
     if (!first) {
@@ -147,8 +148,11 @@ TranslationIndex::Handle TranslationIndex::insert(ServiceEntry entry) {
   copies_.emplace(copy.handle, std::move(owned));
   order_.insert(&copy);
 
-  touch_key(copy.key);
-  KeyState& state = keys_[copy.key];
+  std::string key = copy.entry.key();
+  touch_key(key);
+  const auto key_it = keys_.try_emplace(std::move(key)).first;
+  copy.key = &key_it->first;
+  KeyState& state = key_it->second;
   Copy* const previous = state.copies.empty() ? nullptr : state.copies.front();
   if (previous != nullptr) ++conflicts_;  // one more duplicate copy
   state.copies.insert(std::lower_bound(state.copies.begin(), state.copies.end(), &copy, Order{}),
@@ -166,8 +170,8 @@ void TranslationIndex::erase(Handle handle) {
   if (found == copies_.end()) return;
   Copy& copy = *found->second;
 
-  touch_key(copy.key);
-  const auto key_it = keys_.find(copy.key);
+  touch_key(*copy.key);
+  const auto key_it = keys_.find(*copy.key);
   KeyState& state = key_it->second;
   state.copies.erase(std::find(state.copies.begin(), state.copies.end(), &copy));
   order_.erase(&copy);
@@ -247,7 +251,7 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const std::string& key) c
   view.skips = served->translation.skipped;
   for (const Copy* copy : it->second.copies) {
     if (copy == served) continue;
-    view.duplicates.push_back(Conflict{"", served->key, copy->key, served->entry.origin.text(),
+    view.duplicates.push_back(Conflict{"", *served->key, *copy->key, served->entry.origin.text(),
                                        copy->entry.origin.text()});
   }
   return view;
@@ -261,8 +265,8 @@ TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name
   view.records = *records;
   for (const auto& [claimant, claim] : it->second.claimants) {
     if (claimant == winner) continue;
-    view.conflicts.push_back(Conflict{name, winner->key, claimant->key, winner->entry.origin.text(),
-                                      claimant->entry.origin.text()});
+    view.conflicts.push_back(Conflict{name, *winner->key, *claimant->key,
+                                      winner->entry.origin.text(), claimant->entry.origin.text()});
   }
   return view;
 }
@@ -337,7 +341,7 @@ void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn
       fn(Held{&copy->entry, &copy->translation, &copy->entry});
       continue;
     }
-    const Copy* served = keys_.at(copy->key).copies.front();
+    const Copy* served = keys_.at(*copy->key).copies.front();
     fn(Held{&copy->entry, nullptr, &served->entry});
   }
 }
@@ -352,17 +356,20 @@ Translation TranslationIndex::translation() const {
 
 void TranslationIndex::problems_into(Translation& out) const {
   for (const Copy* copy : order_) {
-    const Copy* served = keys_.at(copy->key).copies.front();
-    if (copy != served) {
-      out.conflicts.push_back(Conflict{"", served->key, copy->key, served->entry.origin.text(),
+    if (!copy->active) {  // the served copy of a key is its active one
+      const Copy* served = keys_.at(*copy->key).copies.front();
+      out.conflicts.push_back(Conflict{"", *served->key, *copy->key, served->entry.origin.text(),
                                        copy->entry.origin.text()});
       continue;
     }
     for (const auto& skip : copy->translation.skipped) out.skipped.push_back(skip);
+    // With no conflict at all each host has one claimant: a lookup per host (a million at
+    // 1M entries, each a cache miss) would only find the copy itself.
+    if (conflicts_ == 0) continue;
     for (const auto& claim : copy->translation.claims) {
       const Copy* winner = hosts_.find(claim.name)->second.claimants.begin()->first;
       if (winner == copy) continue;
-      out.conflicts.push_back(Conflict{claim.name, winner->key, copy->key,
+      out.conflicts.push_back(Conflict{claim.name, *winner->key, *copy->key,
                                        winner->entry.origin.text(), copy->entry.origin.text()});
     }
   }

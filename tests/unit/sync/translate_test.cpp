@@ -382,3 +382,46 @@ TEST(TranslateTest, EachRuleReportsItsReasonCode) {
 
 }  // namespace
 }  // namespace globaldns::sync
+
+namespace globaldns::sync {
+namespace {
+
+// The winner rule as one three-way comparison: each field decides only when all before it are
+// equal, in the documented order, and the comparison is a strict weak order.
+TEST(PrecedenceTest, OrdersByAgeThenNamespaceNameThenEveryOtherField) {
+  std::vector<ServiceEntry> expected;
+  const auto add = [&](auto edit) {
+    ServiceEntry e = entry("b", "b", {"b.b.global"}, {"240.0.0.2"}, 200);
+    e.origin = "b.yaml:2";
+    edit(e);
+    expected.push_back(e);
+  };
+  add([](ServiceEntry& e) { e.created_unix = 100; });  // older wins over everything below
+  add([](ServiceEntry& e) { e.namespace_ = "a"; });
+  add([](ServiceEntry& e) { e.name = "a"; });
+  add([](ServiceEntry& e) { e.origin = "a.yaml:9"; });
+  add([](ServiceEntry& e) { e.hosts = {"a.b.global"}; });
+  add([](ServiceEntry& e) { e.addresses = {"240.0.0.1"}; });
+  add([](ServiceEntry& e) { e.resolution = Resolution::Static; });
+  add([](ServiceEntry&) {});
+  add([](ServiceEntry& e) { e.status_addresses = {{"240.0.0.9", "b.b.global"}}; });
+  add([](ServiceEntry& e) { e.created_unix.reset(); });  // absent: newest of all
+
+  std::vector<ServiceEntry> sorted = expected;
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20; ++round) {
+    std::shuffle(sorted.begin(), sorted.end(), rng);
+    std::sort(sorted.begin(), sorted.end(), precedes);
+    EXPECT_EQ(sorted, expected) << "round " << round;
+  }
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(compare_precedence(expected[i], expected[i]) == 0) << i;
+    for (size_t j = i + 1; j < expected.size(); ++j) {
+      EXPECT_TRUE(compare_precedence(expected[i], expected[j]) < 0) << i << " vs " << j;
+      EXPECT_TRUE(compare_precedence(expected[j], expected[i]) > 0) << j << " vs " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace globaldns::sync
