@@ -81,29 +81,21 @@ IndexChanges diff_translations(const Translation& before, const Translation& aft
   return changes;
 }
 
-struct TranslationIndex::Copy {
-  ServiceEntry entry;
-  Handle handle = 0;
-  // namespace/name: the key of its node in keys_, which lives as long as any copy of the key.
-  const std::string* key = nullptr;
-  bool active = false;           // the served copy of its namespace/name
-  EntryTranslation translation;  // only while active
-};
-
-bool TranslationIndex::Order::operator()(const Copy* a, const Copy* b) const {
-  if (a == b) return false;
-  if (const auto c = compare_precedence(a->entry, b->entry); c != 0) return c < 0;
-  return a->handle < b->handle;  // identical copies: any fixed order gives the same output
+bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
+  if (&a == &b) return false;
+  if (const auto c = compare_precedence(a.entry, b.entry); c != 0) return c < 0;
+  return a.handle < b.handle;  // identical copies: any fixed order gives the same output
 }
 
 TranslationIndex::TranslationIndex(TranslateOptions options) : translator_(std::move(options)) {}
 TranslationIndex::~TranslationIndex() = default;
 
-std::unique_ptr<TranslationIndex::Copy> TranslationIndex::make_copy(ServiceEntry entry) {
-  auto owned = std::make_unique<Copy>();
-  owned->handle = next_handle_++;
-  owned->entry = std::move(entry);
-  return owned;
+TranslationIndex::Copy& TranslationIndex::make_copy(ServiceEntry entry) {
+  const Handle handle = next_handle_++;
+  Copy& copy = copies_.try_emplace(handle).first->second;
+  copy.handle = handle;
+  copy.entry = std::move(entry);
+  return copy;
 }
 
 std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
@@ -119,15 +111,14 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
   copies_.reserve(entries.size());
   keys_.reserve(entries.size());
   for (ServiceEntry& entry : entries) {
-    auto owned = make_copy(std::move(entry));
-    handles.push_back(owned->handle);
-    sorted.push_back(owned.get());
-    copies_.emplace(owned->handle, std::move(owned));
+    Copy& copy = make_copy(std::move(entry));
+    handles.push_back(copy.handle);
+    sorted.push_back(&copy);
   }
   std::sort(sorted.begin(), sorted.end(), Order{});
   loaded_from_empty_ = true;  // activate() skips the before-views from here on
   for (Copy* copy : sorted) {
-    order_.insert(order_.end(), copy);  // sorted: each insert is at the end
+    order_.push_back(*copy);  // sorted: each goes at the end
     const auto key = keys_.try_emplace(copy->entry.key()).first;
     copy->key = &key->first;
     KeyState& state = key->second;
@@ -143,10 +134,8 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
 }
 
 TranslationIndex::Handle TranslationIndex::insert(ServiceEntry entry) {
-  auto owned = make_copy(std::move(entry));
-  Copy& copy = *owned;
-  copies_.emplace(copy.handle, std::move(owned));
-  order_.insert(&copy);
+  Copy& copy = make_copy(std::move(entry));
+  order_.insert(copy);
 
   std::string key = copy.entry.key();
   touch_key(key);
@@ -168,13 +157,13 @@ void TranslationIndex::erase(Handle handle) {
   const auto found = copies_.find(handle);
   assert(found != copies_.end());
   if (found == copies_.end()) return;
-  Copy& copy = *found->second;
+  Copy& copy = found->second;
 
   touch_key(*copy.key);
   const auto key_it = keys_.find(*copy.key);
   KeyState& state = key_it->second;
   state.copies.erase(std::find(state.copies.begin(), state.copies.end(), &copy));
-  order_.erase(&copy);
+  order_.erase(order_.iterator_to(copy));
   if (!state.copies.empty()) --conflicts_;  // one duplicate fewer
   if (copy.active) {
     deactivate(copy);
@@ -185,7 +174,7 @@ void TranslationIndex::erase(Handle handle) {
 }
 
 const ServiceEntry& TranslationIndex::entry(Handle handle) const {
-  return copies_.at(handle)->entry;
+  return copies_.at(handle).entry;
 }
 
 void TranslationIndex::activate(Copy& copy) {
@@ -336,13 +325,13 @@ std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_
 }
 
 void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn) const {
-  for (const Copy* copy : order_) {
-    if (copy->active) {  // the served copy of its key: no lookup needed
-      fn(Held{&copy->entry, &copy->translation, &copy->entry});
+  for (const Copy& copy : order_) {
+    if (copy.active) {  // the served copy of its key: no lookup needed
+      fn(Held{&copy.entry, &copy.translation, &copy.entry});
       continue;
     }
-    const Copy* served = keys_.at(*copy->key).copies.front();
-    fn(Held{&copy->entry, nullptr, &served->entry});
+    const Copy* served = keys_.at(*copy.key).copies.front();
+    fn(Held{&copy.entry, nullptr, &served->entry});
   }
 }
 
@@ -355,22 +344,22 @@ Translation TranslationIndex::translation() const {
 }
 
 void TranslationIndex::problems_into(Translation& out) const {
-  for (const Copy* copy : order_) {
-    if (!copy->active) {  // the served copy of a key is its active one
-      const Copy* served = keys_.at(*copy->key).copies.front();
-      out.conflicts.push_back(Conflict{"", *served->key, *copy->key, served->entry.origin.text(),
-                                       copy->entry.origin.text()});
+  for (const Copy& copy : order_) {
+    if (!copy.active) {  // the served copy of a key is its active one
+      const Copy* served = keys_.at(*copy.key).copies.front();
+      out.conflicts.push_back(Conflict{"", *served->key, *copy.key, served->entry.origin.text(),
+                                       copy.entry.origin.text()});
       continue;
     }
-    for (const auto& skip : copy->translation.skipped) out.skipped.push_back(skip);
+    for (const auto& skip : copy.translation.skipped) out.skipped.push_back(skip);
     // With no conflict at all each host has one claimant: a lookup per host (a million at
     // 1M entries, each a cache miss) would only find the copy itself.
     if (conflicts_ == 0) continue;
-    for (const auto& claim : copy->translation.claims) {
+    for (const auto& claim : copy.translation.claims) {
       const Copy* winner = hosts_.find(claim.name)->second.claimants.begin()->first;
-      if (winner == copy) continue;
-      out.conflicts.push_back(Conflict{claim.name, *winner->key, *copy->key,
-                                       winner->entry.origin.text(), copy->entry.origin.text()});
+      if (winner == &copy) continue;
+      out.conflicts.push_back(Conflict{claim.name, *winner->key, *copy.key,
+                                       winner->entry.origin.text(), copy.entry.origin.text()});
     }
   }
 }

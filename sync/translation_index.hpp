@@ -16,6 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+#include <boost/intrusive/set.hpp>
+
 #include "resolver/zone_data.hpp"
 #include "sync/service_entry.hpp"
 #include "sync/translate.hpp"
@@ -111,18 +114,31 @@ class TranslationIndex {
   size_t conflicts() const noexcept { return conflicts_; }
 
  private:
-  struct Copy;
+  // Each allocation costs its size rounded up plus malloc's 8-16 bytes, and a first list of 1M
+  // entries made about 15 per entry: a copy lives in its copies_ node, links itself into order_,
+  // and the lists below keep their usual single element inline.
+  struct Copy : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
+    ServiceEntry entry;
+    Handle handle = 0;
+    // namespace/name: the key of its node in keys_, which lives as long as any copy of it.
+    const std::string* key = nullptr;
+    bool active = false;           // the served copy of its namespace/name
+    EntryTranslation translation;  // only while active
+  };
   struct Order {
-    bool operator()(const Copy* a, const Copy* b) const;
+    bool operator()(const Copy& a, const Copy& b) const;
+    bool operator()(const Copy* a, const Copy* b) const { return (*this)(*a, *b); }
   };
   // Both are sorted vectors, not sets: almost every key has one copy and almost every host
   // one claimant, and a set's header and node cost about 100 bytes more than a vector's.
-  using Claimants = std::vector<std::pair<const Copy*, const resolver::HostRecords*>>;
+  using Claimants =
+      boost::container::small_vector<std::pair<const Copy*, const resolver::HostRecords*>, 1>;
   struct HostState {
     Claimants claimants;  // entries that would serve the host, by Order; the first one does
   };
   struct KeyState {
-    std::vector<Copy*> copies;  // by Order; the first one is served, the others dropped whole
+    boost::container::small_vector<Copy*, 1>
+        copies;  // by Order; the first one is served, the others dropped whole
   };
   // A touched key or host as it was before the batch, to report net changes.
   struct KeyBefore {
@@ -136,7 +152,7 @@ class TranslationIndex {
 
   void activate(Copy& copy);
   void deactivate(Copy& copy);
-  std::unique_ptr<Copy> make_copy(ServiceEntry entry);
+  Copy& make_copy(ServiceEntry entry);
   void touch_key(const std::string& key);
   void touch_host(const std::string& name);
   // translate()'s skips and conflicts, in its order.
@@ -146,8 +162,10 @@ class TranslationIndex {
 
   EntryTranslator translator_;
   Handle next_handle_ = 1;
-  std::unordered_map<Handle, std::unique_ptr<Copy>> copies_;
-  std::set<const Copy*, Order> order_;  // every copy, in translate()'s processing order
+  std::unordered_map<Handle, Copy> copies_;
+  // Every copy, in translate()'s processing order. After copies_: destroyed first, it unlinks
+  // them before they go.
+  boost::intrusive::set<Copy, boost::intrusive::compare<Order>> order_;
   std::unordered_map<std::string, KeyState> keys_;
   std::map<std::string, HostState, std::less<>> hosts_;
   std::map<std::string, KeyBefore> touched_keys_;
