@@ -184,7 +184,7 @@ void TranslationIndex::activate(Copy& copy) {
     ++skipped_by_reason_[static_cast<size_t>(skip.code)];
   for (const auto& claim : copy.translation.claims) {
     touch_host(claim.name);
-    HostState& host = hosts_[claim.name];
+    HostState& host = hosts_.try_emplace(std::string_view(claim.name)).first->second;
     if (host.claimants.empty()) {
       ++names_;
     } else {
@@ -211,9 +211,15 @@ void TranslationIndex::deactivate(Copy& copy) {
     if (host.claimants.empty()) {
       --names_;
       hosts_.erase(it);
-    } else {
-      --conflicts_;
-      addresses_ += address_count(*host.claimants.begin()->second);
+      continue;
+    }
+    --conflicts_;
+    addresses_ += address_count(*host.claimants.begin()->second);
+    if (it->first.data() == claim.name.data()) {
+      // The key views this copy's records, which go with it: view a remaining claimant's.
+      auto node = hosts_.extract(it);
+      node.key() = node.mapped().claimants.front().second->name;
+      hosts_.insert(std::move(node));
     }
   }
   for (const Skip& skip : copy.translation.skipped)

@@ -186,7 +186,13 @@ void Reflector::on_page(uint64_t /*gen*/, Result<HttpResponse> result) {
   for (KubeObject& object : page->objects) {
     if (!wanted(object.entry.namespace_)) continue;
     std::string key = object.entry.key();
-    pending_.insert_or_assign(std::move(key), std::move(object));
+    // The API server lists in key order, so each key goes at the end: no descent through a
+    // million nodes. A duplicate or out-of-order key still lands in its place.
+    if (pending_.empty() || pending_.rbegin()->first < key) {
+      pending_.emplace_hint(pending_.end(), std::move(key), std::move(object));
+    } else {
+      pending_.insert_or_assign(std::move(key), std::move(object));
+    }
   }
   if (!page->continue_token.empty()) {
     continue_ = std::move(page->continue_token);

@@ -484,3 +484,62 @@ TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSou
 
 }  // namespace
 }  // namespace globaldns::sync
+
+namespace globaldns::sync {
+namespace {
+
+ServiceEntry claimant(std::string name, int64_t created, std::string address) {
+  ServiceEntry e;
+  e.namespace_ = "ns";
+  e.name = std::move(name);
+  e.created_unix = created;
+  e.hosts = {"a-long-shared-host-name.ns.global"};
+  e.addresses = {std::move(address)};
+  e.origin = "test";
+  return e;
+}
+
+// A host's entry in the index is keyed by a view of one claimant's records: whichever claimant
+// goes first, winner or loser, the host stays found with the right records (under ASan a stale
+// view is a use after free).
+TEST(TranslationIndexHostKey, SurvivesEitherClaimantGoingFirst) {
+  const std::string host = "a-long-shared-host-name.ns.global";
+  for (const bool winner_first : {true, false}) {
+    for (const bool erase_winner : {true, false}) {
+      TranslationIndex index(options());
+      const auto old_entry = claimant("old", 1, "240.0.0.1");
+      const auto new_entry = claimant("new", 2, "240.0.0.2");
+      TranslationIndex::Handle older = 0;
+      TranslationIndex::Handle newer = 0;
+      if (winner_first) {
+        older = index.insert(old_entry);
+        newer = index.insert(new_entry);
+      } else {
+        newer = index.insert(new_entry);
+        older = index.insert(old_entry);
+      }
+      ASSERT_NE(index.host(host), nullptr);
+      EXPECT_EQ(index.host(host)->v4.size(), 1U);
+      EXPECT_EQ(index.conflicts(), 1U);
+      index.erase(erase_winner ? older : newer);
+      const auto* left = index.host(host);
+      ASSERT_NE(left, nullptr) << winner_first << erase_winner;
+      ASSERT_EQ(left->v4.size(), 1U);
+      EXPECT_EQ(address_to_string(left->v4[0]), erase_winner ? "240.0.0.2" : "240.0.0.1");
+      EXPECT_EQ(left->name, host);
+      EXPECT_EQ(index.claimants(host).size(), 1U);
+      EXPECT_EQ(index.conflicts(), 0U);
+      // The remaining claimant goes too, after a third came and went.
+      const auto third = index.insert(claimant("third", 3, "240.0.0.3"));
+      index.erase(erase_winner ? newer : older);
+      ASSERT_NE(index.host(host), nullptr);
+      EXPECT_EQ(address_to_string(index.host(host)->v4[0]), "240.0.0.3");
+      index.erase(third);
+      EXPECT_EQ(index.host(host), nullptr);
+      EXPECT_EQ(index.names(), 0U);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace globaldns::sync
