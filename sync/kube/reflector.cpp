@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "sync/kube/list_decoder.hpp"
+#include "sync/kube/list_order.hpp"
 #include "sync/kube/watch_event.hpp"
 
 namespace globaldns::sync::kube {
@@ -131,6 +132,7 @@ bool Reflector::wanted(const std::string& namespace_) const {
 void Reflector::start_list() {
   ++list_gen_;
   pending_.clear();
+  pending_prints_.clear();
   continue_.clear();
   list_problems_ = 0;
   request_page();
@@ -183,16 +185,22 @@ void Reflector::on_page(uint64_t /*gen*/, Result<HttpResponse> result) {
   if (!page->problems.empty() && list_problems_ != logged_list_problems_)
     spdlog::warn("{}: list item problem (first of this page): {}", options_.origin,
                  page->problems[0]);
+  if (page->remaining_item_count && *page->remaining_item_count > 0) {
+    // Room for the whole list at once: growing by doubling moved every entry held so far
+    // (a million at 1M) and faulted in their pages twice. Untouched capacity costs no memory;
+    // the bound keeps a bogus count from asking for more than address space.
+    const size_t more =
+        static_cast<size_t>(std::min<int64_t>(*page->remaining_item_count, 16'000'000));
+    const size_t want = pending_.size() + page->objects.size() + more;
+    if (want > pending_.capacity()) {
+      pending_.reserve(want);
+      pending_prints_.reserve(want);
+    }
+  }
   for (KubeObject& object : page->objects) {
     if (!wanted(object.entry.namespace_)) continue;
-    std::string key = object.entry.key();
-    // The API server lists in key order, so each key goes at the end: no descent through a
-    // million nodes. A duplicate or out-of-order key still lands in its place.
-    if (pending_.empty() || pending_.rbegin()->first < key) {
-      pending_.emplace_hint(pending_.end(), std::move(key), std::move(object));
-    } else {
-      pending_.insert_or_assign(std::move(key), std::move(object));
-    }
+    pending_prints_.push_back(fingerprint(object));
+    pending_.push_back(std::move(object.entry));
   }
   if (!page->continue_token.empty()) {
     continue_ = std::move(page->continue_token);
@@ -211,20 +219,41 @@ void Reflector::commit_list(std::string rv) {
                    list_problems_);
     logged_list_problems_ = list_problems_;
   }
+  if (const auto order =
+          order_by_key(pending_, [](const ServiceEntry& entry) { return entry.key(); })) {
+    std::vector<ServiceEntry> entries;
+    std::vector<size_t> prints;
+    entries.reserve(order->size());
+    prints.reserve(order->size());
+    for (const size_t i : *order) {
+      entries.push_back(std::move(pending_[i]));
+      prints.push_back(pending_prints_[i]);
+    }
+    pending_ = std::move(entries);
+    pending_prints_ = std::move(prints);
+  }
+
   const bool first = !state_.synced_once;
   std::map<std::string, size_t> listed;
-  for (const auto& [key, object] : pending_)
-    listed.emplace_hint(listed.end(), key, fingerprint(object));
+  for (size_t i = 0; i < pending_.size(); ++i)
+    listed.emplace_hint(listed.end(), pending_[i].key(), pending_prints_[i]);
   const bool changed = first || listed != store_;
   store_ = std::move(listed);
-  if (first || changed) {
+  StoreChange whole;  // the first list, as it came: nothing can be staged before it
+  if (first) {
+    staged_.clear();
+    whole.complete = true;
+    whole.upserts = std::move(pending_);
+  } else if (changed) {
     // The whole store goes out; events until then edit it.
     staged_.clear();
-    for (auto& [key, object] : pending_) {
-      staged_.emplace_hint(staged_.end(), key, std::move(object.entry));
+    for (ServiceEntry& entry : pending_) {
+      std::string key = entry.key();
+      staged_.emplace_hint(staged_.end(), std::move(key), std::move(entry));
     }
   }
-  pending_.clear();
+  std::vector<ServiceEntry>().swap(pending_);
+  std::vector<size_t>().swap(pending_prints_);
   rv_ = std::move(rv);
   problem_keys_.clear();
   if (first) {
@@ -238,8 +267,8 @@ void Reflector::commit_list(std::string rv) {
   state_.synced_once = true;
   mark_success();
   if (first) {
-    mark_replaced();
-    emit_change();  // readiness waits for this one: no coalescing delay
+    replaced_ = false;
+    deliver(std::move(whole));  // readiness waits for this one: no coalescing delay
   } else if (changed) {
     mark_replaced();
   }
@@ -513,6 +542,11 @@ void Reflector::emit_change() {
   }
   replaced_ = false;
   staged_.clear();
+  deliver(std::move(change));
+}
+
+void Reflector::deliver(StoreChange change) {
+  const bool complete = change.complete;
   publish_state();
   const auto started = now();
   if (on_change_) on_change_(std::move(change));

@@ -127,6 +127,7 @@ class Reflector {
   void mark_changed();
   void mark_replaced();
   void emit_change();
+  void deliver(StoreChange change);
   void publish_state();
   double random01();
   Clock::time_point now() const;
@@ -149,9 +150,13 @@ class Reflector {
   SyncState published_;
   bool published_once_ = false;
 
-  // The list in progress.
+  // The list in progress, in the order it came (the API server's key order): each entry and,
+  // taken on arrival, its object's fingerprint, so its resourceVersion and uid are not held.
+  // Vectors, not a map by key: a first list of 1M objects then goes out as this very vector,
+  // where a map and then a vector of the entries each faulted in a fresh copy.
   uint64_t list_gen_ = 0;
-  std::map<std::string, KubeObject> pending_;
+  std::vector<ServiceEntry> pending_;
+  std::vector<size_t> pending_prints_;
   std::string continue_;
   bool unpaged_ = false;  // after an expired continue: one full list without limit
   size_t list_problems_ = 0;

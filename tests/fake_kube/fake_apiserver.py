@@ -622,6 +622,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             meta = {"resourceVersion": str(snap)}
             if limit and i < end:
                 meta["continue"] = cont_encode(snap, keys[i - 1] + "\x00")
+                if not reqs:  # as the real one, only without a selector (keys left, approximate)
+                    meta["remainingItemCount"] = end - i
         body = ('{"apiVersion":"' + av + '","items":[' + ",".join(items) + '],"kind":"ServiceEntryList",'
                 '"metadata":' + jdump(meta) + '}')
         self.send_body(200, body)

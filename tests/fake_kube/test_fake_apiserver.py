@@ -289,6 +289,8 @@ class FakeKubeTest(unittest.TestCase):
         expected = {(i["metadata"]["namespace"], i["metadata"]["name"]): i["metadata"]["resourceVersion"]
                     for i in self.getj("%s?resourceVersion=%s&resourceVersionMatch=Exact" % (SE, snap))["items"]}
         self.assertEqual(len(expected), 40)
+        # as a real API server: what is left after this page, and only on a page with more to come
+        self.assertEqual(first["metadata"]["remainingItemCount"], 33)
         items, page, tok, n = list(first["items"]), first, first["metadata"]["continue"], 0
         # the token is base64url without padding and opaque; the fake encodes the snapshot RV in it
         self.assertNotIn("=", tok)
@@ -304,6 +306,7 @@ class FakeKubeTest(unittest.TestCase):
             self.assertTrue(all(i["apiVersion"] == "networking.istio.io/v1alpha3" for i in page["items"]))
             items += page["items"]
             tok = page["metadata"].get("continue")
+            self.assertEqual("remainingItemCount" in page["metadata"], tok is not None)
         got = {(i["metadata"]["namespace"], i["metadata"]["name"]): i["metadata"]["resourceVersion"] for i in items}
         self.assertEqual(len(got), len(items), "duplicate items across pages")
         self.assertEqual(got, expected)
