@@ -347,6 +347,7 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
     auto created = resolver::ZoneBuilder::create(settings_.zone);
     if (!created) return fail(created.error());
     auto builder = std::move(created.value());
+    builder->reserve(index_->names());
     std::string error;
     index_->for_each_host([&](const resolver::HostRecords& host) {
       if (!error.empty()) return;
