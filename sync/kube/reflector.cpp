@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <new>
 #include <random>
 #include <utility>
 
@@ -187,14 +188,18 @@ void Reflector::on_page(uint64_t /*gen*/, Result<HttpResponse> result) {
                  page->problems[0]);
   if (page->remaining_item_count && *page->remaining_item_count > 0) {
     // Room for the whole list at once: growing by doubling moved every entry held so far
-    // (a million at 1M) and faulted in their pages twice. Untouched capacity costs no memory;
-    // the bound keeps a bogus count from asking for more than address space.
+    // (a million at 1M) and faulted in their pages twice. Untouched capacity costs no memory.
+    // Only a hint: a bogus count is bounded, and a reservation refused is no reservation.
     const size_t more =
-        static_cast<size_t>(std::min<int64_t>(*page->remaining_item_count, 16'000'000));
+        static_cast<size_t>(std::min<int64_t>(*page->remaining_item_count, 4'000'000));
     const size_t want = pending_.size() + page->objects.size() + more;
     if (want > pending_.capacity()) {
-      pending_.reserve(want);
-      pending_prints_.reserve(want);
+      try {
+        pending_.reserve(want);
+        pending_prints_.reserve(want);
+      } catch (const std::bad_alloc&) {
+        spdlog::debug("{}: no room reserved for {} listed objects", options_.origin, want);
+      }
     }
   }
   for (KubeObject& object : page->objects) {
