@@ -6,7 +6,6 @@
 #include <optional>
 #include <set>
 #include <string_view>
-#include <tuple>
 
 namespace globaldns::sync {
 namespace {
