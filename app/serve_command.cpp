@@ -308,7 +308,7 @@ class Service {
             controller_.replace_source(name, std::move(change.upserts));
             malloc_trim(0);  // a list of 100,000 decoded JSON objects leaves as much freed
           } else {
-            controller_.update_source(name, std::move(change.upserts), change.removed);
+            controller_.update_source(name, change.upserts, change.removed);
           }
           note_ready();
         });

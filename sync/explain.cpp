@@ -84,15 +84,15 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 // Why the entry `held` does not serve `host` (which it lists); nothing when it does.
 void add_findings(const TranslationIndex& index, const TranslationIndex::Held& held,
                   const std::string& host, std::vector<ExplainFinding>& out) {
-  const ServiceEntry& entry = *held.entry;
+  const PackedEntry& entry = *held.entry;
   ExplainFinding finding;
   finding.host = host;
   finding.entry = entry.key();
-  finding.origin = entry.origin.text();
+  finding.origin = entry.origin().text();
   if (held.translation == nullptr) {
     finding.kind = ExplainFinding::Kind::DuplicateCopy;
     finding.other = held.served_copy->key();
-    finding.other_origin = held.served_copy->origin.text();
+    finding.other_origin = held.served_copy->origin().text();
     out.push_back(std::move(finding));
     return;
   }
@@ -103,7 +103,7 @@ void add_findings(const TranslationIndex& index, const TranslationIndex::Held& h
     if (claimants.empty() || claimants.front().entry == &entry) return;  // it serves the host
     finding.kind = ExplainFinding::Kind::LostConflict;
     finding.other = claimants.front().entry->key();
-    finding.other_origin = claimants.front().entry->origin.text();
+    finding.other_origin = claimants.front().entry->origin().text();
     out.push_back(std::move(finding));
     return;
   }
@@ -237,13 +237,13 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
   if (!out.owner.empty()) {
     const auto claimants = index.claimants(out.owner);
     out.entry = claimants.front().entry->key();
-    out.origin = claimants.front().entry->origin.text();
+    out.origin = claimants.front().entry->origin().text();
     out.records = *claimants.front().records;
   }
 
   // Every entry listing the name (or the wildcard that would cover it), and why it does not
   // serve it; the served entry adds nothing.
-  const ServiceEntry* serving =
+  const PackedEntry* serving =
       out.owner.empty() ? nullptr : index.claimants(out.owner).front().entry;
   index.for_each_entry([&](const TranslationIndex::Held& held) {
     if (held.entry == serving && held.translation != nullptr) {
@@ -252,21 +252,20 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
     }
     bool named = false;
     bool named_wildcard = false;
-    for (const std::string& host : held.entry->hosts) {
+    held.entry->for_each_host([&](std::string_view host) {
       named = named || same_host(host, name);
       named_wildcard = named_wildcard || (!wildcard.empty() && same_host(host, wildcard));
-    }
+    });
     if (named) add_findings(index, held, name, out.findings);
     if (named_wildcard) add_findings(index, held, wildcard, out.findings);
   });
   if (out.answer == ExplainAnswer::ServedByWildcard) {
     // The wildcard's own losers matter too: they explain why another address might be expected.
     index.for_each_entry([&](const TranslationIndex::Held& held) {
-      for (const std::string& host : held.entry->hosts) {
-        if (!same_host(host, out.owner)) continue;
-        add_findings(index, held, out.owner, out.findings);
-        break;
-      }
+      bool named = false;
+      held.entry->for_each_host(
+          [&](std::string_view host) { named = named || same_host(host, out.owner); });
+      if (named) add_findings(index, held, out.owner, out.findings);
     });
   }
 

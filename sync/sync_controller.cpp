@@ -152,7 +152,7 @@ void SyncController::replace_part_locked(Part& part, std::vector<ServiceEntry> e
         break;
       }
     }
-    if (handle == 0) handle = index_->insert(std::move(entry));
+    if (handle == 0) handle = index_->insert(entry);
     part.copies.emplace(hash, handle);
   }
   for (const auto& [hash, handle] : previous) index_->erase(handle);
@@ -164,7 +164,7 @@ void SyncController::erase_part_locked(Part& part) {
 }
 
 ApplySummary SyncController::update_source(const std::string& name,
-                                           std::vector<ServiceEntry> upserts,
+                                           const std::vector<ServiceEntry>& upserts,
                                            const std::vector<std::string>& removed_keys) {
   std::lock_guard lock(mutex_);
   Part& part = sources_[name].parts[""];
@@ -173,20 +173,20 @@ ApplySummary SyncController::update_source(const std::string& name,
     erase_copies(part, std::string_view(key).substr(0, slash),
                  std::string_view(key).substr(std::min(slash + 1, key.size())));
   }
-  for (auto& entry : upserts) {
+  for (const auto& entry : upserts) {
     const size_t hash = key_hash(entry.namespace_, entry.name);
     size_t held = 0;
     bool same = false;
     const auto [first, last] = part.copies.equal_range(hash);
     for (auto it = first; it != last; ++it) {
-      const ServiceEntry& copy = index_->entry(it->second);
-      if (copy.namespace_ != entry.namespace_ || copy.name != entry.name) continue;
+      const PackedEntry& copy = index_->entry(it->second);
+      if (copy.namespace_() != entry.namespace_ || copy.name() != entry.name) continue;
       ++held;
       same = copy == entry;
     }
     if (held == 1 && same) continue;  // a resync or a status-only update that changed nothing
     erase_copies(part, entry.namespace_, entry.name);
-    part.copies.emplace(hash, index_->insert(std::move(entry)));
+    part.copies.emplace(hash, index_->insert(entry));
   }
   return finish_locked(take_changes_locked());
 }
@@ -213,7 +213,9 @@ ApplySummary SyncController::update_settings(SyncSettings settings) {
   auto next = std::make_unique<TranslationIndex>(settings.translate);
   for (auto& [name, source] : sources_) {
     for (auto& [part_name, part] : source.parts) {
-      for (auto& [hash, handle] : part.copies) handle = next->insert(index_->entry(handle));
+      for (auto& [hash, handle] : part.copies) {
+        handle = next->insert(index_->entry(handle).unpack());
+      }
     }
   }
   (void)next->take_changes(TranslationIndex::HostChanges::Omitted);
@@ -263,8 +265,8 @@ Explanation SyncController::explain(std::string_view name) const {
 void SyncController::erase_copies(Part& part, std::string_view namespace_, std::string_view name) {
   const auto [first, last] = part.copies.equal_range(key_hash(namespace_, name));
   for (auto it = first; it != last;) {
-    const ServiceEntry& copy = index_->entry(it->second);
-    if (copy.namespace_ != namespace_ || copy.name != name) {
+    const PackedEntry& copy = index_->entry(it->second);
+    if (copy.namespace_() != namespace_ || copy.name() != name) {
       ++it;
       continue;
     }

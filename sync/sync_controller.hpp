@@ -103,7 +103,7 @@ class SyncController {
   ApplySummary replace_source_parts(const std::string& source, SourceParts change);
   // Watch events of a source whose namespace/names are unique: `removed_keys`
   // ("namespace/name") are applied first, then `upserts` (the last of one key wins).
-  ApplySummary update_source(const std::string& source, std::vector<ServiceEntry> upserts,
+  ApplySummary update_source(const std::string& source, const std::vector<ServiceEntry>& upserts,
                              const std::vector<std::string>& removed_keys);
   // Drops a source's entries; it is no longer required.
   ApplySummary remove_source(const std::string& source);

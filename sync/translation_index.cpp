@@ -90,11 +90,11 @@ bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
 TranslationIndex::TranslationIndex(TranslateOptions options) : translator_(std::move(options)) {}
 TranslationIndex::~TranslationIndex() = default;
 
-TranslationIndex::Copy& TranslationIndex::make_copy(ServiceEntry entry) {
+TranslationIndex::Copy& TranslationIndex::make_copy(const ServiceEntry& entry) {
   const Handle handle = next_handle_++;
   Copy& copy = copies_.try_emplace(handle).first->second;
   copy.handle = handle;
-  copy.entry = std::move(entry);
+  copy.entry = PackedEntry(entry);
   return copy;
 }
 
@@ -103,7 +103,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
   std::vector<Handle> handles;
   handles.reserve(entries.size());
   if (!copies_.empty() || !touched_keys_.empty() || !touched_hosts_.empty()) {
-    for (ServiceEntry& entry : entries) handles.push_back(insert(std::move(entry)));
+    for (ServiceEntry& entry : entries) handles.push_back(insert(entry));
     return handles;
   }
   std::vector<Copy*> sorted;
@@ -111,7 +111,10 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
   copies_.reserve(entries.size());
   keys_.reserve(entries.size());
   for (ServiceEntry& entry : entries) {
-    Copy& copy = make_copy(std::move(entry));
+    Copy& copy = make_copy(entry);
+    // Translated while it is unpacked; a duplicate's is dropped below (they are rare).
+    copy.translation = translator_.translate(entry);
+    entry = ServiceEntry{};  // its strings: the packed copy replaces them
     handles.push_back(copy.handle);
     sorted.push_back(&copy);
   }
@@ -126,18 +129,19 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
     state.copies.push_back(copy);
     if (!first) {
       ++conflicts_;  // a later duplicate copy, dropped whole
+      copy->translation = {};
       continue;
     }
-    activate(*copy);
+    activate(*copy, std::move(copy->translation));
   }
   return handles;
 }
 
-TranslationIndex::Handle TranslationIndex::insert(ServiceEntry entry) {
-  Copy& copy = make_copy(std::move(entry));
+TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry) {
+  Copy& copy = make_copy(entry);
   order_.insert(copy);
 
-  std::string key = copy.entry.key();
+  std::string key = entry.key();
   touch_key(key);
   const auto key_it = keys_.try_emplace(std::move(key)).first;
   copy.key = &key_it->first;
@@ -148,7 +152,7 @@ TranslationIndex::Handle TranslationIndex::insert(ServiceEntry entry) {
                       &copy);
   if (state.copies.front() == &copy) {
     if (previous != nullptr) deactivate(*previous);
-    activate(copy);
+    activate(copy, translator_.translate(entry));
   }
   return copy.handle;
 }
@@ -167,19 +171,22 @@ void TranslationIndex::erase(Handle handle) {
   if (!state.copies.empty()) --conflicts_;  // one duplicate fewer
   if (copy.active) {
     deactivate(copy);
-    if (!state.copies.empty()) activate(*state.copies.front());
+    if (!state.copies.empty()) {
+      Copy& next = *state.copies.front();
+      activate(next, translator_.translate(next.entry.unpack()));
+    }
   }
   if (state.copies.empty()) keys_.erase(key_it);
   copies_.erase(found);
 }
 
-const ServiceEntry& TranslationIndex::entry(Handle handle) const {
+const PackedEntry& TranslationIndex::entry(Handle handle) const {
   return copies_.at(handle).entry;
 }
 
-void TranslationIndex::activate(Copy& copy) {
+void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
   copy.active = true;
-  copy.translation = translator_.translate(copy.entry);
+  copy.translation = std::move(translation);
   for (const Skip& skip : copy.translation.skipped)
     ++skipped_by_reason_[static_cast<size_t>(skip.code)];
   for (const auto& claim : copy.translation.claims) {
@@ -246,8 +253,8 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const std::string& key) c
   view.skips = served->translation.skipped;
   for (const Copy* copy : it->second.copies) {
     if (copy == served) continue;
-    view.duplicates.push_back(Conflict{"", *served->key, *copy->key, served->entry.origin.text(),
-                                       copy->entry.origin.text()});
+    view.duplicates.push_back(Conflict{"", *served->key, *copy->key, served->entry.origin().text(),
+                                       copy->entry.origin().text()});
   }
   return view;
 }
@@ -261,7 +268,8 @@ TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name
   for (const auto& [claimant, claim] : it->second.claimants) {
     if (claimant == winner) continue;
     view.conflicts.push_back(Conflict{name, *winner->key, *claimant->key,
-                                      winner->entry.origin.text(), claimant->entry.origin.text()});
+                                      winner->entry.origin().text(),
+                                      claimant->entry.origin().text()});
   }
   return view;
 }
@@ -353,8 +361,8 @@ void TranslationIndex::problems_into(Translation& out) const {
   for (const Copy& copy : order_) {
     if (!copy.active) {  // the served copy of a key is its active one
       const Copy* served = keys_.at(*copy.key).copies.front();
-      out.conflicts.push_back(Conflict{"", *served->key, *copy.key, served->entry.origin.text(),
-                                       copy.entry.origin.text()});
+      out.conflicts.push_back(Conflict{"", *served->key, *copy.key, served->entry.origin().text(),
+                                       copy.entry.origin().text()});
       continue;
     }
     for (const auto& skip : copy.translation.skipped) out.skipped.push_back(skip);
@@ -365,7 +373,7 @@ void TranslationIndex::problems_into(Translation& out) const {
       const Copy* winner = hosts_.find(claim.name)->second.claimants.begin()->first;
       if (winner == &copy) continue;
       out.conflicts.push_back(Conflict{claim.name, *winner->key, *copy.key,
-                                       winner->entry.origin.text(), copy.entry.origin.text()});
+                                       winner->entry.origin().text(), copy.entry.origin().text()});
     }
   }
 }

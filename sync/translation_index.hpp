@@ -18,6 +18,7 @@
 #include <boost/intrusive/set.hpp>
 
 #include "resolver/zone_data.hpp"
+#include "sync/packed_entry.hpp"
 #include "sync/service_entry.hpp"
 #include "sync/translate.hpp"
 
@@ -57,13 +58,13 @@ class TranslationIndex {
   TranslationIndex(const TranslationIndex&) = delete;
   TranslationIndex& operator=(const TranslationIndex&) = delete;
 
-  Handle insert(ServiceEntry entry);
+  Handle insert(const ServiceEntry& entry);
   // insert() of each, in order of `entries`. Into an empty index (a first list of 100,000)
   // it takes a faster path: entries are sorted once into translate()'s order, so each key's and
   // host's first copy is its winner from the start, and no before-state is kept (there is none).
   std::vector<Handle> insert_all(std::vector<ServiceEntry> entries);
   void erase(Handle handle);  // unknown handles are a bug, ignored
-  const ServiceEntry& entry(Handle handle) const;
+  const PackedEntry& entry(Handle handle) const;
 
   // Whether take_changes() lists the hosts whose records changed.
   enum class HostChanges : uint8_t {
@@ -85,16 +86,16 @@ class TranslationIndex {
   // For diagnostics (sync/explain): the entries that would serve `name` (normalised), the
   // served one first, each with the records it would serve; empty when none does.
   struct Claimant {
-    const ServiceEntry* entry;
+    const PackedEntry* entry;
     const resolver::HostRecords* records;
   };
   std::vector<Claimant> claimants(std::string_view name) const;
   // Every copy held, in translate()'s order. `translation` is null for a copy dropped whole
   // because another copy of its namespace/name (`served_copy`) is served.
   struct Held {
-    const ServiceEntry* entry;
+    const PackedEntry* entry;
     const EntryTranslation* translation;
-    const ServiceEntry* served_copy;  // == entry when this copy is the served one
+    const PackedEntry* served_copy;  // == entry when this copy is the served one
   };
   void for_each_entry(const std::function<void(const Held&)>& fn) const;
 
@@ -116,7 +117,7 @@ class TranslationIndex {
   // entries made about 15 per entry: a copy lives in its copies_ node, links itself into order_,
   // and the lists below keep their usual single element inline.
   struct Copy : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
-    ServiceEntry entry;
+    PackedEntry entry;
     Handle handle = 0;
     // namespace/name: the key of its node in keys_, which lives as long as any copy of it.
     const std::string* key = nullptr;
@@ -148,9 +149,10 @@ class TranslationIndex {
     std::vector<Conflict> conflicts;
   };
 
-  void activate(Copy& copy);
+  // `translation`: translate() of the copy's entry, which its caller has at hand unpacked.
+  void activate(Copy& copy, EntryTranslation translation);
   void deactivate(Copy& copy);
-  Copy& make_copy(ServiceEntry entry);
+  Copy& make_copy(const ServiceEntry& entry);
   void touch_key(const std::string& key);
   void touch_host(const std::string& name);
   // translate()'s skips and conflicts, in its order.
