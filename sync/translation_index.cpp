@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <cassert>
+#include <numeric>
 #include <utility>
 
 namespace globaldns::sync {
@@ -55,6 +56,16 @@ size_t address_count(const resolver::HostRecords& records) {
   return records.v4.size() + records.v6.size();
 }
 
+// The active copy among those of `key` in `keys` (const or not); null when there is none.
+template <typename Keys, typename Key>
+auto active_copy(Keys& keys, const Key& key) -> decltype(&*keys.begin()) {
+  const auto [first, last] = keys.equal_range(key);
+  for (auto it = first; it != last; ++it) {
+    if (it->active) return &*it;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 IndexChanges diff_translations(const Translation& before, const Translation& after) {
@@ -87,7 +98,19 @@ bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
   return a.handle < b.handle;  // identical copies: any fixed order gives the same output
 }
 
-TranslationIndex::TranslationIndex(TranslateOptions options) : translator_(std::move(options)) {}
+size_t TranslationIndex::KeyHash::operator()(const KeyView& key) const noexcept {
+  const std::hash<std::string_view> hash;
+  return hash(key.first) * 31 + hash(key.second);
+}
+
+namespace {
+constexpr size_t kInitialKeyBuckets = 64;
+}  // namespace
+
+TranslationIndex::TranslationIndex(TranslateOptions options)
+    : translator_(std::move(options)),
+      key_buckets_(std::make_unique<Keys::bucket_type[]>(kInitialKeyBuckets)),
+      keys_(Keys::bucket_traits(key_buckets_.get(), kInitialKeyBuckets)) {}
 TranslationIndex::~TranslationIndex() = default;
 
 TranslationIndex::Copy& TranslationIndex::make_copy(const ServiceEntry& entry) {
@@ -106,33 +129,31 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
     for (ServiceEntry& entry : entries) handles.push_back(insert(entry));
     return handles;
   }
-  std::vector<Copy*> sorted;
-  sorted.reserve(entries.size());
+  // Sorted while unpacked, by index: comparing packed copies costs a second cache miss each.
+  // Equal entries keep their input order, as the handles they would get break Order's ties.
+  std::vector<size_t> sorted(entries.size());
+  std::iota(sorted.begin(), sorted.end(), size_t{0});
+  std::sort(sorted.begin(), sorted.end(), [&entries](size_t a, size_t b) {
+    const auto c = compare_precedence(entries[a], entries[b]);
+    return c != 0 ? c < 0 : a < b;
+  });
+  handles.resize(entries.size());
   copies_.reserve(entries.size());
-  keys_.reserve(entries.size());
-  for (ServiceEntry& entry : entries) {
-    Copy& copy = make_copy(entry);
-    // Translated while it is unpacked; a duplicate's is dropped below (they are rare).
-    copy.translation = translator_.translate(entry);
-    entry = ServiceEntry{};  // its strings: the packed copy replaces them
-    handles.push_back(copy.handle);
-    sorted.push_back(&copy);
-  }
-  std::sort(sorted.begin(), sorted.end(), Order{});
+  reserve_keys(entries.size());
   loaded_from_empty_ = true;  // activate() skips the before-views from here on
-  for (Copy* copy : sorted) {
-    order_.push_back(*copy);  // sorted: each goes at the end
-    const auto key = keys_.try_emplace(copy->entry.key()).first;
-    copy->key = &key->first;
-    KeyState& state = key->second;
-    const bool first = state.copies.empty();
-    state.copies.push_back(copy);
-    if (!first) {
+  for (const size_t i : sorted) {
+    ServiceEntry& entry = entries[i];
+    Copy& copy = make_copy(entry);
+    handles[i] = copy.handle;
+    order_.push_back(copy);                                       // sorted: each goes at the end
+    const bool first = keys_.find(KeyOf{}(copy)) == keys_.end();  // sorted: an earlier one wins
+    link_key(copy);
+    if (first) {
+      activate(copy, translator_.translate(entry));
+    } else {
       ++conflicts_;  // a later duplicate copy, dropped whole
-      copy->translation = {};
-      continue;
     }
-    activate(*copy, std::move(copy->translation));
+    entry = ServiceEntry{};  // its strings: the packed copy replaces them
   }
   return handles;
 }
@@ -141,16 +162,12 @@ TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry) {
   Copy& copy = make_copy(entry);
   order_.insert(copy);
 
-  std::string key = entry.key();
+  const KeyView key = KeyOf{}(copy);
   touch_key(key);
-  const auto key_it = keys_.try_emplace(std::move(key)).first;
-  copy.key = &key_it->first;
-  KeyState& state = key_it->second;
-  Copy* const previous = state.copies.empty() ? nullptr : state.copies.front();
+  Copy* const previous = active_copy(keys_, key);
+  link_key(copy);
   if (previous != nullptr) ++conflicts_;  // one more duplicate copy
-  state.copies.insert(std::lower_bound(state.copies.begin(), state.copies.end(), &copy, Order{}),
-                      &copy);
-  if (state.copies.front() == &copy) {
+  if (previous == nullptr || Order{}(copy, *previous)) {
     if (previous != nullptr) deactivate(*previous);
     activate(copy, translator_.translate(entry));
   }
@@ -163,20 +180,19 @@ void TranslationIndex::erase(Handle handle) {
   if (found == copies_.end()) return;
   Copy& copy = found->second;
 
-  touch_key(*copy.key);
-  const auto key_it = keys_.find(*copy.key);
-  KeyState& state = key_it->second;
-  state.copies.erase(std::find(state.copies.begin(), state.copies.end(), &copy));
+  const KeyView key = KeyOf{}(copy);
+  touch_key(key);
+  keys_.erase(keys_.iterator_to(copy));
   order_.erase(order_.iterator_to(copy));
-  if (!state.copies.empty()) --conflicts_;  // one duplicate fewer
+  const auto [first, last] = keys_.equal_range(key);
+  if (first != last) --conflicts_;  // one duplicate fewer
   if (copy.active) {
     deactivate(copy);
-    if (!state.copies.empty()) {
-      Copy& next = *state.copies.front();
+    if (first != last) {
+      Copy& next = *std::min_element(first, last, Order{});
       activate(next, translator_.translate(next.entry.unpack()));
     }
   }
-  if (state.copies.empty()) keys_.erase(key_it);
   copies_.erase(found);
 }
 
@@ -235,9 +251,30 @@ void TranslationIndex::deactivate(Copy& copy) {
   copy.active = false;
 }
 
-void TranslationIndex::touch_key(const std::string& key) {
+void TranslationIndex::reserve_keys(size_t keys) {
+  size_t buckets = keys_.bucket_count();
+  if (keys <= buckets) return;
+  while (buckets < keys) buckets *= 2;
+  // The old array is freed once rehashed away.
+  auto grown = std::make_unique<Keys::bucket_type[]>(buckets);
+  keys_.rehash(Keys::bucket_traits(grown.get(), buckets));
+  key_buckets_ = std::move(grown);
+}
+
+void TranslationIndex::link_key(Copy& copy) {
+  // Load factor at most 1, as std::unordered_map keeps.
+  if (keys_.size() >= keys_.bucket_count()) reserve_keys(keys_.bucket_count() * 2);
+  keys_.insert(copy);
+}
+
+const TranslationIndex::Copy* TranslationIndex::served_of(const KeyView& key) const {
+  return active_copy(keys_, key);
+}
+
+void TranslationIndex::touch_key(const KeyView& key) {
   if (loaded_from_empty_) return;  // take_changes() reports everything anyway
-  if (touched_keys_.count(key) == 0) touched_keys_.emplace(key, key_view(key));
+  std::pair<std::string, std::string> text(key.first, key.second);
+  if (touched_keys_.count(text) == 0) touched_keys_.emplace(std::move(text), key_view(key));
 }
 
 void TranslationIndex::touch_host(const std::string& name) {
@@ -245,16 +282,22 @@ void TranslationIndex::touch_host(const std::string& name) {
   if (touched_hosts_.count(name) == 0) touched_hosts_.emplace(name, host_view(name));
 }
 
-TranslationIndex::KeyBefore TranslationIndex::key_view(const std::string& key) const {
+TranslationIndex::KeyBefore TranslationIndex::key_view(const KeyView& key) const {
   KeyBefore view;
-  const auto it = keys_.find(key);
-  if (it == keys_.end()) return view;
-  const Copy* served = it->second.copies.front();
+  const Copy* served = served_of(key);
+  if (served == nullptr) return view;
   view.skips = served->translation.skipped;
-  for (const Copy* copy : it->second.copies) {
-    if (copy == served) continue;
-    view.duplicates.push_back(Conflict{"", *served->key, *copy->key, served->entry.origin().text(),
-                                       copy->entry.origin().text()});
+  const auto [first, last] = keys_.equal_range(key);
+  if (std::next(first) == last) return view;  // the usual: no duplicate
+  std::vector<const Copy*> dropped;
+  for (auto it = first; it != last; ++it) {
+    if (&*it != served) dropped.push_back(&*it);
+  }
+  std::sort(dropped.begin(), dropped.end(), Order{});
+  const std::string name = served->entry.key();
+  for (const Copy* copy : dropped) {
+    view.duplicates.push_back(
+        Conflict{"", name, name, served->entry.origin().text(), copy->entry.origin().text()});
   }
   return view;
 }
@@ -267,7 +310,7 @@ TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name
   view.records = *records;
   for (const auto& [claimant, claim] : it->second.claimants) {
     if (claimant == winner) continue;
-    view.conflicts.push_back(Conflict{name, *winner->key, *claimant->key,
+    view.conflicts.push_back(Conflict{name, winner->entry.key(), claimant->entry.key(),
                                       winner->entry.origin().text(),
                                       claimant->entry.origin().text()});
   }
@@ -301,7 +344,7 @@ IndexChanges TranslationIndex::take_changes(HostChanges hosts) {
   }
   IndexChanges changes;
   for (const auto& [key, before] : touched_keys_) {
-    const KeyBefore after = key_view(key);
+    const KeyBefore after = key_view(KeyView(key.first, key.second));
     diff_into(before.skips, after.skips, skip_identity, changes.new_skips, changes.gone_skips);
     diff_into(before.duplicates, after.duplicates, conflict_identity, changes.new_conflicts,
               changes.gone_conflicts);
@@ -344,8 +387,7 @@ void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn
       fn(Held{&copy.entry, &copy.translation, &copy.entry});
       continue;
     }
-    const Copy* served = keys_.at(*copy.key).copies.front();
-    fn(Held{&copy.entry, nullptr, &served->entry});
+    fn(Held{&copy.entry, nullptr, &served_of(KeyOf{}(copy))->entry});
   }
 }
 
@@ -360,9 +402,10 @@ Translation TranslationIndex::translation() const {
 void TranslationIndex::problems_into(Translation& out) const {
   for (const Copy& copy : order_) {
     if (!copy.active) {  // the served copy of a key is its active one
-      const Copy* served = keys_.at(*copy.key).copies.front();
-      out.conflicts.push_back(Conflict{"", *served->key, *copy.key, served->entry.origin().text(),
-                                       copy.entry.origin().text()});
+      const Copy* served = served_of(KeyOf{}(copy));
+      const std::string name = copy.entry.key();
+      out.conflicts.push_back(
+          Conflict{"", name, name, served->entry.origin().text(), copy.entry.origin().text()});
       continue;
     }
     for (const auto& skip : copy.translation.skipped) out.skipped.push_back(skip);
@@ -372,7 +415,7 @@ void TranslationIndex::problems_into(Translation& out) const {
     for (const auto& claim : copy.translation.claims) {
       const Copy* winner = hosts_.find(claim.name)->second.claimants.begin()->first;
       if (winner == &copy) continue;
-      out.conflicts.push_back(Conflict{claim.name, *winner->key, *copy.key,
+      out.conflicts.push_back(Conflict{claim.name, winner->entry.key(), copy.entry.key(),
                                        winner->entry.origin().text(), copy.entry.origin().text()});
     }
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include <boost/container/small_vector.hpp>
 #include <boost/intrusive/set.hpp>
+#include <boost/intrusive/unordered_set.hpp>
 
 #include "resolver/zone_data.hpp"
 #include "sync/packed_entry.hpp"
@@ -114,30 +116,44 @@ class TranslationIndex {
 
  private:
   // Each allocation costs its size rounded up plus malloc's 8-16 bytes, and a first list of 1M
-  // entries made about 15 per entry: a copy lives in its copies_ node, links itself into order_,
-  // and the lists below keep their usual single element inline.
+  // entries made about 15 per entry: a copy lives in its copies_ node, links itself into order_
+  // and keys_, and the lists below keep their usual single element inline.
+  using KeyHook = boost::intrusive::unordered_set_member_hook<boost::intrusive::store_hash<true>>;
   struct Copy : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
     PackedEntry entry;
     Handle handle = 0;
-    // namespace/name: the key of its node in keys_, which lives as long as any copy of it.
-    const std::string* key = nullptr;
     bool active = false;           // the served copy of its namespace/name
     EntryTranslation translation;  // only while active
+    KeyHook key_hook;
   };
   struct Order {
     bool operator()(const Copy& a, const Copy& b) const;
     bool operator()(const Copy* a, const Copy* b) const { return (*this)(*a, *b); }
   };
-  // Both are sorted vectors, not sets: almost every key has one copy and almost every host
-  // one claimant, and a set's header and node cost about 100 bytes more than a vector's.
+  // namespace and name, viewing a copy's packed entry.
+  using KeyView = std::pair<std::string_view, std::string_view>;
+  struct KeyOf {
+    using type = KeyView;
+    KeyView operator()(const Copy& copy) const noexcept {
+      return {copy.entry.namespace_(), copy.entry.name()};
+    }
+  };
+  struct KeyHash {
+    size_t operator()(const KeyView& key) const noexcept;
+  };
+  // Every copy, by namespace/name: the copies of one key are an equal range, and its served
+  // copy is the active one. A hook in the copy, where a map from the key's text cost about 100
+  // bytes a key.
+  using Keys = boost::intrusive::unordered_multiset<
+      Copy, boost::intrusive::member_hook<Copy, KeyHook, &Copy::key_hook>,
+      boost::intrusive::key_of_value<KeyOf>, boost::intrusive::hash<KeyHash>,
+      boost::intrusive::power_2_buckets<true>>;
+  // A sorted vector, not a set: almost every host has one claimant, and a set's header and
+  // node cost about 100 bytes more than a vector's.
   using Claimants =
       boost::container::small_vector<std::pair<const Copy*, const resolver::HostRecords*>, 1>;
   struct HostState {
     Claimants claimants;  // entries that would serve the host, by Order; the first one does
-  };
-  struct KeyState {
-    boost::container::small_vector<Copy*, 1>
-        copies;  // by Order; the first one is served, the others dropped whole
   };
   // A touched key or host as it was before the batch, to report net changes.
   struct KeyBefore {
@@ -153,11 +169,17 @@ class TranslationIndex {
   void activate(Copy& copy, EntryTranslation translation);
   void deactivate(Copy& copy);
   Copy& make_copy(const ServiceEntry& entry);
-  void touch_key(const std::string& key);
+  void touch_key(const KeyView& key);
   void touch_host(const std::string& name);
   // translate()'s skips and conflicts, in its order.
   void problems_into(Translation& out) const;
-  KeyBefore key_view(const std::string& key) const;
+  KeyBefore key_view(const KeyView& key) const;
+  // Links `copy` into keys_, growing its buckets first when it is full.
+  void link_key(Copy& copy);
+  // At least `keys` buckets (a power of two) in keys_.
+  void reserve_keys(size_t keys);
+  // The served copy of `copy`'s key; null when none is linked.
+  const Copy* served_of(const KeyView& key) const;
   HostBefore host_view(const std::string& name) const;
 
   EntryTranslator translator_;
@@ -166,11 +188,12 @@ class TranslationIndex {
   // Every copy, in translate()'s processing order. After copies_: destroyed first, it unlinks
   // them before they go.
   boost::intrusive::set<Copy, boost::intrusive::compare<Order>> order_;
-  std::unordered_map<std::string, KeyState> keys_;
+  std::unique_ptr<Keys::bucket_type[]> key_buckets_;
+  Keys keys_;
   // Keyed by a view of one claimant's own records' name (the host names of 1M entries are
   // otherwise a third copy of them, mostly on the heap); re-keyed when that claimant goes.
   std::map<std::string_view, HostState, std::less<>> hosts_;
-  std::map<std::string, KeyBefore> touched_keys_;
+  std::map<std::pair<std::string, std::string>, KeyBefore> touched_keys_;
   std::map<std::string, HostBefore> touched_hosts_;
   // Since the last take_changes() the index was empty and then bulk-loaded: the changes are
   // the whole translation, and nothing needs touching meanwhile.

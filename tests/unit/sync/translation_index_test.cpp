@@ -503,6 +503,46 @@ ServiceEntry claimant(std::string name, int64_t created, std::string address) {
 // A host's entry in the index is keyed by a view of one claimant's records: whichever claimant
 // goes first, winner or loser, the host stays found with the right records (under ASan a stale
 // view is a use after free).
+// The generator's eight keys never fill keys_'s first buckets: here a few thousand keys grow
+// it, one insert() at a time and in one insert_all(), with duplicates spread over them.
+TEST(TranslationIndexTest, ManyKeysWithDuplicatesFollowTranslate) {
+  Generator gen(20261126);
+  std::vector<ServiceEntry> entries;
+  for (size_t i = 0; i < 3000; ++i) {
+    ServiceEntry e = gen.entry();
+    e.namespace_ = "a";
+    e.name = "n";
+    e.name += std::to_string(i % 1000);  // 1,000 keys, each held three times
+    entries.push_back(std::move(e));
+  }
+  TranslationIndex one_by_one(options());
+  std::vector<TranslationIndex::Handle> handles;
+  for (const auto& e : entries) handles.push_back(one_by_one.insert(e));
+  TranslationIndex bulk(options());
+  const auto bulk_handles = bulk.insert_all(entries);
+  const Translation want = translate(entries, options());
+  expect_same(one_by_one.translation(), want);
+  expect_same(bulk.translation(), want);
+  EXPECT_EQ(one_by_one.conflicts(), want.conflicts.size());
+  EXPECT_GE(want.conflicts.size(), 2000U);  // two dropped copies of every key, at least
+
+  // Erase one copy of every key: where it was the served one, the older of the other two is.
+  std::vector<ServiceEntry> kept;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i < 1000) {
+      one_by_one.erase(handles[i]);
+      bulk.erase(bulk_handles[i]);
+    } else {
+      kept.push_back(entries[i]);
+    }
+  }
+  const Translation after = translate(kept, options());
+  expect_same(one_by_one.translation(), after);
+  expect_same(bulk.translation(), after);
+  EXPECT_EQ(bulk.conflicts(), after.conflicts.size());
+  EXPECT_EQ(bulk.entries(), kept.size());
+}
+
 TEST(TranslationIndexHostKey, SurvivesEitherClaimantGoingFirst) {
   const std::string host = "a-long-shared-host-name.ns.global";
   for (const bool winner_first : {true, false}) {
