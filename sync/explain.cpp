@@ -89,16 +89,14 @@ void add_findings(const TranslationIndex& index, const TranslationIndex::Held& h
   finding.host = host;
   finding.entry = entry.key();
   finding.origin = entry.origin().text();
-  if (held.translation == nullptr) {
+  if (held.skipped == nullptr) {
     finding.kind = ExplainFinding::Kind::DuplicateCopy;
     finding.other = held.served_copy->key();
     finding.other_origin = held.served_copy->origin().text();
     out.push_back(std::move(finding));
     return;
   }
-  const auto& claims = held.translation->claims;
-  if (std::any_of(claims.begin(), claims.end(),
-                  [&](const resolver::HostRecords& c) { return c.name == host; })) {
+  if (std::find(held.claims.begin(), held.claims.end(), host) != held.claims.end()) {
     const auto claimants = index.claimants(host);
     if (claimants.empty() || claimants.front().entry == &entry) return;  // it serves the host
     finding.kind = ExplainFinding::Kind::LostConflict;
@@ -108,7 +106,7 @@ void add_findings(const TranslationIndex& index, const TranslationIndex::Held& h
     return;
   }
   bool addresses_matter = false;
-  for (const Skip& skip : held.translation->skipped) {
+  for (const Skip& skip : *held.skipped) {
     if (skips_address(skip.code)) continue;
     if (skip.subject.empty() || same_host(skip.subject, host)) {
       finding.skips.push_back(skip);
@@ -116,7 +114,7 @@ void add_findings(const TranslationIndex& index, const TranslationIndex::Held& h
     }
   }
   if (addresses_matter) {
-    for (const Skip& skip : held.translation->skipped)
+    for (const Skip& skip : *held.skipped)
       if (skips_address(skip.code)) finding.skips.push_back(skip);
   }
   if (finding.skips.empty()) return;  // listed twice in one entry: the first listing decides
@@ -238,7 +236,7 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
     const auto claimants = index.claimants(out.owner);
     out.entry = claimants.front().entry->key();
     out.origin = claimants.front().entry->origin().text();
-    out.records = *claimants.front().records;
+    out.records = claimants.front().records;
   }
 
   // Every entry listing the name (or the wildcard that would cover it), and why it does not
@@ -246,8 +244,8 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
   const PackedEntry* serving =
       out.owner.empty() ? nullptr : index.claimants(out.owner).front().entry;
   index.for_each_entry([&](const TranslationIndex::Held& held) {
-    if (held.entry == serving && held.translation != nullptr) {
-      for (const Skip& skip : held.translation->skipped)
+    if (held.entry == serving && held.skipped != nullptr) {
+      for (const Skip& skip : *held.skipped)
         if (skips_address(skip.code)) out.unserved_addresses.push_back(skip);
     }
     bool named = false;

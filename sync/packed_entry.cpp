@@ -5,6 +5,7 @@
 #include <new>
 #include <type_traits>
 
+#include "sync/packed_bytes.hpp"
 #include "sync/translate.hpp"
 
 namespace globaldns::sync {
@@ -21,42 +22,9 @@ namespace {
 static_assert(std::is_trivially_destructible_v<Origin>, "a Header is never destroyed");
 static_assert(std::is_trivially_copyable_v<Origin>);
 
-// The body: sizes and counts as LEB128 varints (one byte below 128), texts as their bytes.
-void put_size(std::string& out, size_t n) {
-  while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
-  }
-  out.push_back(static_cast<char>(n));
-}
-
-void put_text(std::string& out, std::string_view text) {
-  put_size(out, text.size());
-  out.append(text);
-}
-
-// Reads what put_size/put_text wrote, in order. The bytes are our own, so no bounds checks.
-class Reader {
- public:
-  explicit Reader(const char* at) noexcept : at_(at) {}
-  size_t size() noexcept {
-    size_t n = 0;
-    for (unsigned shift = 0;; shift += 7) {
-      const auto byte = static_cast<unsigned char>(*at_++);
-      n |= static_cast<size_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return n;
-    }
-  }
-  std::string_view text() noexcept {
-    const size_t n = size();
-    const std::string_view out(at_, n);
-    at_ += n;
-    return out;
-  }
-
- private:
-  const char* at_;
-};
+using packed::put_size;
+using packed::put_text;
+using packed::Reader;
 
 const char kEmptyBody[] = {0, 0, 0, 0, 0};  // "", "", no hosts, addresses, status addresses
 

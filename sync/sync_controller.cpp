@@ -49,10 +49,9 @@ size_t key_hash(std::string_view namespace_, std::string_view name) {
   return h ^ (std::hash<std::string_view>{}(name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
 }
 
-bool same_records(const resolver::HostRecords* current,
+bool same_records(const std::optional<resolver::HostRecords>& current,
                   const std::optional<resolver::HostRecords>& served) {
-  if (current == nullptr) return !served.has_value();
-  return served.has_value() && *served == *current;
+  return current == served;
 }
 
 }  // namespace
@@ -296,7 +295,7 @@ ApplySummary SyncController::summary_locked(ApplyOutcome outcome) const {
 
 Result<Ok> SyncController::sync_builder_locked() {
   for (auto it = dirty_.begin(); it != dirty_.end(); it = dirty_.erase(it)) {
-    if (const auto* host = index_->host(*it)) {
+    if (const auto host = index_->host(*it)) {
       // A failure leaves the host dirty (and so pending), so the next update tries again.
       if (auto upserted = builder_->upsert(*host); !upserted) return upserted;
     } else {
@@ -406,7 +405,7 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
 void SyncController::report(const IndexChanges& changes) {
   for (const auto& skip : changes.new_skips) spdlog::warn("sync: skipped {}", skip_text(skip));
   for (const auto& skip : changes.gone_skips) {
-    if (!skip.subject.empty() && index_->host(normalize_host(skip.subject)) != nullptr) {
+    if (!skip.subject.empty() && index_->host(normalize_host(skip.subject)).has_value()) {
       spdlog::info("sync: {} of {} is now served", skip.subject, skip.entry);
     } else {
       spdlog::info("sync: {}{}{} is no longer skipped (was: {})", skip.entry,

@@ -52,10 +52,6 @@ void diff_into(const std::vector<T>& before, const std::vector<T>& after, Identi
   }
 }
 
-size_t address_count(const resolver::HostRecords& records) {
-  return records.v4.size() + records.v6.size();
-}
-
 // The active copy among those of `key` in `keys` (const or not); null when there is none.
 template <typename Keys, typename Key>
 auto active_copy(Keys& keys, const Key& key) -> decltype(&*keys.begin()) {
@@ -106,6 +102,11 @@ size_t TranslationIndex::KeyHash::operator()(const KeyView& key) const noexcept 
 namespace {
 constexpr size_t kInitialKeyBuckets = 64;
 }  // namespace
+
+bool TranslationIndex::ClaimOrder::operator()(const Claim& a, const Claim& b) const {
+  if (const auto c = a.records.name() <=> b.records.name(); c != 0) return c < 0;
+  return Order{}(*a.owner, *b.owner);
+}
 
 TranslationIndex::TranslationIndex(TranslateOptions options)
     : translator_(std::move(options)),
@@ -202,52 +203,44 @@ const PackedEntry& TranslationIndex::entry(Handle handle) const {
 
 void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
   copy.active = true;
-  copy.translation = std::move(translation);
-  for (const Skip& skip : copy.translation.skipped)
-    ++skipped_by_reason_[static_cast<size_t>(skip.code)];
-  for (const auto& claim : copy.translation.claims) {
-    touch_host(claim.name);
-    HostState& host = hosts_.try_emplace(std::string_view(claim.name)).first->second;
-    if (host.claimants.empty()) {
+  copy.skipped = std::move(translation.skipped);
+  for (const Skip& skip : copy.skipped) ++skipped_by_reason_[static_cast<size_t>(skip.code)];
+  // Linked claims must not move: room for all of them first.
+  copy.claims.reserve(translation.claims.size());
+  for (const resolver::HostRecords& records : translation.claims) {
+    touch_host(records.name);
+    const auto winner = hosts_.lower_bound(records.name, ClaimName{});
+    if (winner == hosts_.end() || winner->records.name() != records.name) {
       ++names_;
     } else {
       ++conflicts_;
-      addresses_ -= address_count(*host.claimants.begin()->second);
+      addresses_ -= winner->records.address_count();
     }
-    const auto at = std::lower_bound(
-        host.claimants.begin(), host.claimants.end(), &copy,
-        [](const auto& claimant, const Copy* c) { return Order{}(claimant.first, c); });
-    host.claimants.emplace(at, &copy, &claim);
-    addresses_ += address_count(*host.claimants.begin()->second);
+    Claim& claim = copy.claims.emplace_back();
+    claim.owner = &copy;
+    claim.records = PackedRecords(records);
+    hosts_.insert(claim);
+    addresses_ += hosts_.lower_bound(records.name, ClaimName{})->records.address_count();
   }
 }
 
 void TranslationIndex::deactivate(Copy& copy) {
-  for (const auto& claim : copy.translation.claims) {
-    touch_host(claim.name);
-    const auto it = hosts_.find(claim.name);
-    HostState& host = it->second;
-    addresses_ -= address_count(*host.claimants.begin()->second);
-    host.claimants.erase(
-        std::find_if(host.claimants.begin(), host.claimants.end(),
-                     [&](const auto& claimant) { return claimant.first == &copy; }));
-    if (host.claimants.empty()) {
+  for (Claim& claim : copy.claims) {
+    const std::string_view name = claim.records.name();
+    touch_host(std::string(name));
+    addresses_ -= hosts_.lower_bound(name, ClaimName{})->records.address_count();
+    hosts_.erase(hosts_.iterator_to(claim));
+    const auto winner = hosts_.lower_bound(name, ClaimName{});
+    if (winner == hosts_.end() || winner->records.name() != name) {
       --names_;
-      hosts_.erase(it);
       continue;
     }
     --conflicts_;
-    addresses_ += address_count(*host.claimants.begin()->second);
-    if (it->first.data() == claim.name.data()) {
-      // The key views this copy's records, which go with it: view a remaining claimant's.
-      auto node = hosts_.extract(it);
-      node.key() = node.mapped().claimants.front().second->name;
-      hosts_.insert(std::move(node));
-    }
+    addresses_ += winner->records.address_count();
   }
-  for (const Skip& skip : copy.translation.skipped)
-    --skipped_by_reason_[static_cast<size_t>(skip.code)];
-  copy.translation = {};
+  for (const Skip& skip : copy.skipped) --skipped_by_reason_[static_cast<size_t>(skip.code)];
+  copy.skipped = {};
+  copy.claims.clear();
   copy.active = false;
 }
 
@@ -286,7 +279,7 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const KeyView& key) const
   KeyBefore view;
   const Copy* served = served_of(key);
   if (served == nullptr) return view;
-  view.skips = served->translation.skipped;
+  view.skips = served->skipped;
   const auto [first, last] = keys_.equal_range(key);
   if (std::next(first) == last) return view;  // the usual: no duplicate
   std::vector<const Copy*> dropped;
@@ -304,15 +297,14 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const KeyView& key) const
 
 TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name) const {
   HostBefore view;
-  const auto it = hosts_.find(name);
-  if (it == hosts_.end()) return view;
-  const auto& [winner, records] = *it->second.claimants.begin();
-  view.records = *records;
-  for (const auto& [claimant, claim] : it->second.claimants) {
-    if (claimant == winner) continue;
-    view.conflicts.push_back(Conflict{name, winner->entry.key(), claimant->entry.key(),
-                                      winner->entry.origin().text(),
-                                      claimant->entry.origin().text()});
+  const auto [first, last] = hosts_.equal_range(name, ClaimName{});
+  if (first == last) return view;
+  const Copy& winner = *first->owner;
+  view.records = first->records.unpack();
+  for (auto it = std::next(first); it != last; ++it) {
+    view.conflicts.push_back(Conflict{name, winner.entry.key(), it->owner->entry.key(),
+                                      winner.entry.origin().text(),
+                                      it->owner->entry.origin().text()});
   }
   return view;
 }
@@ -363,37 +355,47 @@ IndexChanges TranslationIndex::take_changes(HostChanges hosts) {
   return changes;
 }
 
-const resolver::HostRecords* TranslationIndex::host(std::string_view name) const {
-  const auto it = hosts_.find(name);
-  return it == hosts_.end() ? nullptr : it->second.claimants.begin()->second;
+std::optional<resolver::HostRecords> TranslationIndex::host(std::string_view name) const {
+  const auto it = hosts_.lower_bound(name, ClaimName{});
+  if (it == hosts_.end() || it->records.name() != name) return std::nullopt;
+  return it->records.unpack();
 }
 
 void TranslationIndex::for_each_host(
     const std::function<void(const resolver::HostRecords&)>& fn) const {
-  for (const auto& [name, state] : hosts_) fn(*state.claimants.begin()->second);
+  resolver::HostRecords records;
+  std::string_view previous;
+  for (const Claim& claim : hosts_) {
+    const std::string_view name = claim.records.name();
+    if (!previous.empty() && name == previous) continue;  // a losing claimant
+    previous = name;
+    claim.records.unpack_into(records);
+    fn(records);
+  }
 }
 
 std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_view name) const {
   std::vector<Claimant> out;
-  const auto it = hosts_.find(name);
-  if (it == hosts_.end()) return out;
-  for (const auto& [copy, records] : it->second.claimants) out.push_back({&copy->entry, records});
+  const auto [first, last] = hosts_.equal_range(name, ClaimName{});
+  for (auto it = first; it != last; ++it) out.push_back({&it->owner->entry, it->records.unpack()});
   return out;
 }
 
 void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn) const {
   for (const Copy& copy : order_) {
     if (copy.active) {  // the served copy of its key: no lookup needed
-      fn(Held{&copy.entry, &copy.translation, &copy.entry});
+      Held held{&copy.entry, &copy.skipped, {}, &copy.entry};
+      for (const Claim& claim : copy.claims) held.claims.push_back(claim.records.name());
+      fn(held);
       continue;
     }
-    fn(Held{&copy.entry, nullptr, &served_of(KeyOf{}(copy))->entry});
+    fn(Held{&copy.entry, nullptr, {}, &served_of(KeyOf{}(copy))->entry});
   }
 }
 
 Translation TranslationIndex::translation() const {
   Translation out;
-  out.hosts.reserve(hosts_.size());
+  out.hosts.reserve(names_);
   for_each_host([&](const resolver::HostRecords& records) { out.hosts.push_back(records); });
   problems_into(out);
   return out;
@@ -408,14 +410,15 @@ void TranslationIndex::problems_into(Translation& out) const {
           Conflict{"", name, name, served->entry.origin().text(), copy.entry.origin().text()});
       continue;
     }
-    for (const auto& skip : copy.translation.skipped) out.skipped.push_back(skip);
+    for (const auto& skip : copy.skipped) out.skipped.push_back(skip);
     // With no conflict at all each host has one claimant: a lookup per host (a million at
     // 1M entries, each a cache miss) would only find the copy itself.
     if (conflicts_ == 0) continue;
-    for (const auto& claim : copy.translation.claims) {
-      const Copy* winner = hosts_.find(claim.name)->second.claimants.begin()->first;
+    for (const Claim& claim : copy.claims) {
+      const std::string_view name = claim.records.name();
+      const Copy* winner = hosts_.lower_bound(name, ClaimName{})->owner;
       if (winner == &copy) continue;
-      out.conflicts.push_back(Conflict{claim.name, winner->entry.key(), copy.entry.key(),
+      out.conflicts.push_back(Conflict{std::string(name), winner->entry.key(), copy.entry.key(),
                                        winner->entry.origin().text(), copy.entry.origin().text()});
     }
   }

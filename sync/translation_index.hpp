@@ -21,6 +21,7 @@
 
 #include "resolver/zone_data.hpp"
 #include "sync/packed_entry.hpp"
+#include "sync/packed_records.hpp"
 #include "sync/service_entry.hpp"
 #include "sync/translate.hpp"
 
@@ -78,8 +79,10 @@ class TranslationIndex {
   // The net changes since the previous call (or construction).
   IndexChanges take_changes(HostChanges hosts = HostChanges::Listed);
 
-  // The records served for `name` (normalised: lower case, no trailing dot); null if none.
-  const resolver::HostRecords* host(std::string_view name) const;
+  // The records served for `name` (normalised: lower case, no trailing dot); none if none.
+  std::optional<resolver::HostRecords> host(std::string_view name) const;
+  // Every served host's records, by name. `fn` sees one object refilled for each host: it
+  // copies what it keeps.
   void for_each_host(const std::function<void(const resolver::HostRecords&)>& fn) const;
 
   // translate() of every entry held, in its order.
@@ -89,14 +92,16 @@ class TranslationIndex {
   // served one first, each with the records it would serve; empty when none does.
   struct Claimant {
     const PackedEntry* entry;
-    const resolver::HostRecords* records;
+    resolver::HostRecords records;
   };
   std::vector<Claimant> claimants(std::string_view name) const;
-  // Every copy held, in translate()'s order. `translation` is null for a copy dropped whole
-  // because another copy of its namespace/name (`served_copy`) is served.
+  // Every copy held, in translate()'s order. `skipped` is null for a copy dropped whole
+  // because another copy of its namespace/name (`served_copy`) is served; otherwise it and
+  // `claims` are translate()'s for the entry alone (EntryTranslation), the claims by name.
   struct Held {
     const PackedEntry* entry;
-    const EntryTranslation* translation;
+    const std::vector<Skip>* skipped;
+    boost::container::small_vector<std::string_view, 2> claims;
     const PackedEntry* served_copy;  // == entry when this copy is the served one
   };
   void for_each_entry(const std::function<void(const Held&)>& fn) const;
@@ -116,14 +121,23 @@ class TranslationIndex {
 
  private:
   // Each allocation costs its size rounded up plus malloc's 8-16 bytes, and a first list of 1M
-  // entries made about 15 per entry: a copy lives in its copies_ node, links itself into order_
-  // and keys_, and the lists below keep their usual single element inline.
+  // entries made about 15 per entry. Now a copy lives in its copies_ node and links itself
+  // into order_ and keys_; its claims link themselves into hosts_; the entry and each claim's
+  // records are one allocation each.
+  struct Copy;
+  // A host the copy would serve (EntryTranslation::claims), while the copy is active.
+  struct Claim : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
+    const Copy* owner = nullptr;
+    PackedRecords records;
+  };
   using KeyHook = boost::intrusive::unordered_set_member_hook<boost::intrusive::store_hash<true>>;
   struct Copy : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
     PackedEntry entry;
     Handle handle = 0;
-    bool active = false;           // the served copy of its namespace/name
-    EntryTranslation translation;  // only while active
+    bool active = false;  // the served copy of its namespace/name
+    // Only while active, translate()'s for this entry alone. Never grown once linked.
+    std::vector<Skip> skipped;
+    boost::container::small_vector<Claim, 1> claims;
     KeyHook key_hook;
   };
   struct Order {
@@ -148,13 +162,16 @@ class TranslationIndex {
       Copy, boost::intrusive::member_hook<Copy, KeyHook, &Copy::key_hook>,
       boost::intrusive::key_of_value<KeyOf>, boost::intrusive::hash<KeyHash>,
       boost::intrusive::power_2_buckets<true>>;
-  // A sorted vector, not a set: almost every host has one claimant, and a set's header and
-  // node cost about 100 bytes more than a vector's.
-  using Claimants =
-      boost::container::small_vector<std::pair<const Copy*, const resolver::HostRecords*>, 1>;
-  struct HostState {
-    Claimants claimants;  // entries that would serve the host, by Order; the first one does
+  // Claims by host name, then by their owners' Order: a host's claimants are an equal range,
+  // and the first serves it. Was a map node per host (about 100 bytes) holding a list of them.
+  struct ClaimOrder {
+    bool operator()(const Claim& a, const Claim& b) const;
   };
+  struct ClaimName {  // a name against a claim's, for lookups
+    bool operator()(std::string_view a, const Claim& b) const { return a < b.records.name(); }
+    bool operator()(const Claim& a, std::string_view b) const { return a.records.name() < b; }
+  };
+  using Hosts = boost::intrusive::multiset<Claim, boost::intrusive::compare<ClaimOrder>>;
   // A touched key or host as it was before the batch, to report net changes.
   struct KeyBefore {
     std::vector<Skip> skips;
@@ -190,9 +207,7 @@ class TranslationIndex {
   boost::intrusive::set<Copy, boost::intrusive::compare<Order>> order_;
   std::unique_ptr<Keys::bucket_type[]> key_buckets_;
   Keys keys_;
-  // Keyed by a view of one claimant's own records' name (the host names of 1M entries are
-  // otherwise a third copy of them, mostly on the heap); re-keyed when that claimant goes.
-  std::map<std::string_view, HostState, std::less<>> hosts_;
+  Hosts hosts_;
   std::map<std::pair<std::string, std::string>, KeyBefore> touched_keys_;
   std::map<std::string, HostBefore> touched_hosts_;
   // Since the last take_changes() the index was empty and then bulk-loaded: the changes are
