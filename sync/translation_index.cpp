@@ -103,6 +103,11 @@ namespace {
 constexpr size_t kInitialKeyBuckets = 64;
 }  // namespace
 
+const std::vector<Skip>& TranslationIndex::Copy::skipped() const noexcept {
+  static const std::vector<Skip> none;
+  return skips ? *skips : none;
+}
+
 bool TranslationIndex::ClaimOrder::operator()(const Claim& a, const Claim& b) const {
   if (const auto c = a.records.name() <=> b.records.name(); c != 0) return c < 0;
   return Order{}(*a.owner, *b.owner);
@@ -220,8 +225,10 @@ const PackedEntry& TranslationIndex::entry(Handle handle) const {
 
 void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
   copy.active = true;
-  copy.skipped = std::move(translation.skipped);
-  for (const Skip& skip : copy.skipped) ++skipped_by_reason_[static_cast<size_t>(skip.code)];
+  if (!translation.skipped.empty()) {
+    copy.skips = std::make_unique<const std::vector<Skip>>(std::move(translation.skipped));
+  }
+  for (const Skip& skip : copy.skipped()) ++skipped_by_reason_[static_cast<size_t>(skip.code)];
   // Linked claims must not move: room for all of them first.
   copy.claims.reserve(translation.claims.size());
   for (const resolver::HostRecords& records : translation.claims) {
@@ -255,8 +262,8 @@ void TranslationIndex::deactivate(Copy& copy) {
     --conflicts_;
     addresses_ += winner->records.address_count();
   }
-  for (const Skip& skip : copy.skipped) --skipped_by_reason_[static_cast<size_t>(skip.code)];
-  copy.skipped = {};
+  for (const Skip& skip : copy.skipped()) --skipped_by_reason_[static_cast<size_t>(skip.code)];
+  copy.skips.reset();
   copy.claims.clear();
   copy.active = false;
 }
@@ -296,7 +303,7 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const KeyView& key) const
   KeyBefore view;
   const Copy* served = served_of(key);
   if (served == nullptr) return view;
-  view.skips = served->skipped;
+  view.skips = served->skipped();
   const auto [first, last] = keys_.equal_range(key);
   if (std::next(first) == last) return view;  // the usual: no duplicate
   std::vector<const Copy*> dropped;
@@ -401,7 +408,7 @@ std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_
 void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn) const {
   for (const Copy& copy : order_) {
     if (copy.active) {  // the served copy of its key: no lookup needed
-      Held held{&copy.entry, &copy.skipped, {}, &copy.entry};
+      Held held{&copy.entry, &copy.skipped(), {}, &copy.entry};
       for (const Claim& claim : copy.claims) held.claims.push_back(claim.records.name());
       fn(held);
       continue;
@@ -427,7 +434,7 @@ void TranslationIndex::problems_into(Translation& out) const {
           Conflict{"", name, name, served->entry.origin().text(), copy.entry.origin().text()});
       continue;
     }
-    for (const auto& skip : copy.skipped) out.skipped.push_back(skip);
+    for (const auto& skip : copy.skipped()) out.skipped.push_back(skip);
     // With no conflict at all each host has one claimant: a lookup per host (a million at
     // 1M entries, each a cache miss) would only find the copy itself.
     if (conflicts_ == 0) continue;
