@@ -42,18 +42,6 @@ bool same_zone_settings(resolver::ZoneData a, resolver::ZoneData b) {
   return a == b;
 }
 
-// A part's copies are found by this hash of their namespace/name, so that the part keeps no
-// key strings: the entry in the index says which key a copy is.
-size_t key_hash(std::string_view namespace_, std::string_view name) {
-  const size_t h = std::hash<std::string_view>{}(namespace_);
-  return h ^ (std::hash<std::string_view>{}(name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-}
-
-bool same_records(const std::optional<resolver::HostRecords>& current,
-                  const std::optional<resolver::HostRecords>& served) {
-  return current == served;
-}
-
 }  // namespace
 
 SyncController::SyncController(SyncSettings settings, resolver::SnapshotHolder& holder,
@@ -134,13 +122,13 @@ void SyncController::replace_part_locked(Part& part, std::vector<ServiceEntry> e
     // A first list: nothing to match against, and into an empty index a bulk load.
     std::vector<size_t> hashes;
     hashes.reserve(entries.size());
-    for (const auto& entry : entries) hashes.push_back(key_hash(entry.namespace_, entry.name));
+    for (const auto& entry : entries) hashes.push_back(hash_key(entry.namespace_, entry.name));
     const auto handles = index_->insert_all(std::move(entries));
     for (size_t i = 0; i < handles.size(); ++i) part.copies.emplace(hashes[i], handles[i]);
     return;
   }
   for (auto& entry : entries) {
-    const size_t hash = key_hash(entry.namespace_, entry.name);
+    const size_t hash = hash_key(entry.namespace_, entry.name);
     TranslationIndex::Handle handle = 0;
     // Equal entries have equal keys: other keys under the same hash never match.
     const auto [first, last] = previous.equal_range(hash);
@@ -173,7 +161,7 @@ ApplySummary SyncController::update_source(const std::string& name,
                  std::string_view(key).substr(std::min(slash + 1, key.size())));
   }
   for (const auto& entry : upserts) {
-    const size_t hash = key_hash(entry.namespace_, entry.name);
+    const size_t hash = hash_key(entry.namespace_, entry.name);
     size_t held = 0;
     bool same = false;
     const auto [first, last] = part.copies.equal_range(hash);
@@ -262,7 +250,7 @@ Explanation SyncController::explain(std::string_view name) const {
 }
 
 void SyncController::erase_copies(Part& part, std::string_view namespace_, std::string_view name) {
-  const auto [first, last] = part.copies.equal_range(key_hash(namespace_, name));
+  const auto [first, last] = part.copies.equal_range(hash_key(namespace_, name));
   for (auto it = first; it != last;) {
     const PackedEntry& copy = index_->entry(it->second);
     if (copy.namespace_() != namespace_ || copy.name() != name) {
@@ -326,7 +314,7 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
   std::vector<IndexChanges::Host>().swap(changes.hosts);
   // A change undone before it was published is no change.
   for (auto it = pending_.begin(); it != pending_.end();) {
-    it = same_records(index_->host(it->first), it->second) ? pending_.erase(it) : std::next(it);
+    it = index_->host(it->first) == it->second ? pending_.erase(it) : std::next(it);
   }
   if (!published_ && !ready_locked()) return summary_locked(ApplyOutcome::NotReady);
 

@@ -95,8 +95,7 @@ bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
 }
 
 size_t TranslationIndex::KeyHash::operator()(const KeyView& key) const noexcept {
-  const std::hash<std::string_view> hash;
-  return hash(key.first) * 31 + hash(key.second);
+  return hash_key(key.first, key.second);
 }
 
 namespace {
