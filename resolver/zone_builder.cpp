@@ -1,12 +1,15 @@
-// ZoneBuilder: the served names, kept sharded like the snapshot between builds; build() re-encodes
-// only the shards that a change touched and shares every other shard with the previous snapshot.
+// ZoneBuilder: the served names live only in the snapshot's shards; a change decodes the shard it
+// touches into a mutable table, and build() re-encodes just those, sharing every other shard.
 #include "resolver/zone_builder.hpp"
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <functional>
 #include <string_view>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "dns/wire/constants.hpp"
 #include "dns/wire/name.hpp"
@@ -20,6 +23,9 @@ namespace {
 
 constexpr unsigned kShardBits = Snapshot::kShardBits;
 constexpr size_t kShards = Snapshot::kShardCount;
+// An address RR as a shard stores it, before its address: owner pointer, type, class, TTL and
+// rdlength.
+constexpr size_t kAddressRrHead = 12;
 
 void put16(std::string& out, uint16_t v) {
   out.push_back(static_cast<char>(v >> 8));
@@ -76,14 +82,12 @@ size_t label_count(std::string_view wire) {
 // A name that is a node: a host (it has addresses), a zone apex, or an ancestor of a host inside
 // the host's zone, which is an empty non-terminal unless it has addresses itself (RFC 8020).
 // A name that is none of these is erased, so "in the table" and "is a node" are the same thing.
-// Its name and addresses live in its NameTable's byte arena: 32 bytes here plus the bytes
-// themselves, where two std::strings cost 64 plus a heap block for any name over 15 bytes
-// (most names), and encoding a shard then reads two contiguous arrays.
+// Its name and addresses live in its NameTable's byte arena, and encoding a shard then reads two
+// contiguous arrays.
 struct Entry {
   uint64_t hash = 0;      // Snapshot::hash_name(name)
   uint32_t name_at = 0;   // lower-cased wire form, in the table's bytes
   uint32_t addrs_at = 0;  // v4 addresses (4 bytes each), then v6 (16 bytes each); no duplicates
-  uint32_t below = 0;     // hosts strictly below this name and inside its zone
   uint16_t v4 = 0;
   uint16_t v6 = 0;
   uint8_t name_length = 0;
@@ -214,6 +218,53 @@ class NameTable {
   size_t garbage_ = 0;          // bytes of bytes_ no entry refers to
 };
 
+// A shard's names back as a mutable table: what ShardEncoder::encode made of a table, so encoding
+// the result again gives the same shard. The SOA and NS RRsets are left out (they only mark the
+// apex): encode writes them afresh from the zone's settings and the serial.
+std::unique_ptr<NameTable> decode_shard(const Shard& shard) {
+  auto table = std::make_unique<NameTable>();
+  size_t bytes = 0;
+  for (const Node& n : shard.nodes()) bytes += n.name_length;
+  table->reserve(shard.node_count(), bytes + 4 * shard.record_count());
+  std::string addrs;
+  for (const Node& n : shard.nodes()) {
+    Entry& e =
+        table->insert({reinterpret_cast<const char*>(shard.name_bytes(n)), n.name_length}, n.hash);
+    e.zone = n.zone;
+    addrs.clear();
+    uint16_t v4 = 0;
+    uint16_t v6 = 0;
+    const RRsetRef* rrsets = shard.rrsets(n);
+    // Encoded A before AAAA, so the v4-then-v6 order of the addresses comes back by itself.
+    for (size_t r = 0; r < n.rrset_count; ++r) {
+      const RRsetRef& set = rrsets[r];
+      const size_t rdata = set.type == w::rrtype::A ? 4 : set.type == w::rrtype::AAAA ? 16 : 0;
+      if (rdata == 0) {
+        e.apex = e.apex || set.type == w::rrtype::SOA;
+        continue;
+      }
+      const uint8_t* rr = shard.rr_bytes(set);
+      for (size_t i = 0; i < set.count; ++i, rr += kAddressRrHead + rdata)
+        addrs.append(reinterpret_cast<const char*>(rr + kAddressRrHead), rdata);
+      (rdata == 4 ? v4 : v6) = set.count;
+    }
+    if (v4 != 0 || v6 != 0) table->set_addrs(e, addrs, v4, v6);
+  }
+  return table;
+}
+
+// Transparent, so a name's count is found from a view into the name being added or removed.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view name) const noexcept {
+    return std::hash<std::string_view>{}(name);
+  }
+};
+struct NameEqual {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+
 struct ZoneState {
   ZoneInfo info;          // negative_soa is filled per build, with the serial
   std::string soa_names;  // mname + rname, wire form
@@ -324,15 +375,15 @@ class ShardEncoder {
     };
     // One address RR: owner pointer 0xC00C, type, class IN, TTL, rdlength, address.
     auto address_rr = [&](uint16_t type, std::string_view address) {
-      uint8_t rr[12 + 16];
+      uint8_t rr[kAddressRrHead + 16];
       w::store16(rr, w::kQuestionPointer);
       w::store16(rr + 2, type);
       w::store16(rr + 4, w::rrclass::IN);
       w::store16(rr + 6, static_cast<uint16_t>(ttl >> 16));
       w::store16(rr + 8, static_cast<uint16_t>(ttl));
       w::store16(rr + 10, static_cast<uint16_t>(address.size()));
-      std::memcpy(rr + 12, address.data(), address.size());
-      s.rr_bytes_.insert(s.rr_bytes_.end(), rr, rr + 12 + address.size());
+      std::memcpy(rr + kAddressRrHead, address.data(), address.size());
+      s.rr_bytes_.insert(s.rr_bytes_.end(), rr, rr + kAddressRrHead + address.size());
     };
 
     std::vector<uint32_t> wildcards;
@@ -401,12 +452,20 @@ struct ZoneBuilder::State {
   std::vector<ZoneState> zones;
   std::string chaos_version_rr;  // Snapshot::chaos_txt's answers; "" when switched off
   std::string chaos_hostname_rr;
-  std::vector<NameTable> names = std::vector<NameTable>(kShards);
+  // The served names are the shards' own: a shard is decoded into a table when a change first
+  // touches it, and the table lives only until build() has encoded it again. Keeping every
+  // name and address a second time here cost about 70 bytes a name (70 MB at 1M).
+  std::vector<std::shared_ptr<const Shard>> shards =
+      std::vector<std::shared_ptr<const Shard>>(kShards, std::make_shared<Shard>());
+  std::vector<std::unique_ptr<NameTable>> open = std::vector<std::unique_ptr<NameTable>>(kShards);
+  std::vector<uint32_t> open_list;
   std::vector<uint8_t> dirty = std::vector<uint8_t>(kShards, 0);
   std::vector<uint32_t> dirty_list;
-  std::shared_ptr<const Shard> empty = std::make_shared<Shard>();
-  std::vector<std::shared_ptr<const Shard>> shards =
-      std::vector<std::shared_ptr<const Shard>>(kShards, empty);
+  std::shared_ptr<const Shard> empty = shards[0];
+  // For each name with hosts strictly below it inside its zone, how many: the count that makes
+  // it an empty non-terminal. Only ancestors of hosts (the namespaces of svc.ns.global, say),
+  // so few, and not in the shards, which do not say why a name is a node.
+  boost::unordered_flat_map<std::string, uint32_t, NameHash, NameEqual> below;
   size_t hosts = 0;
   size_t node_count = 0;
   size_t record_count = 0;
@@ -424,6 +483,14 @@ struct ZoneBuilder::State {
     dirty[shard] = 1;
     dirty_list.push_back(static_cast<uint32_t>(shard));
   }
+  NameTable& table(size_t shard) {
+    if (!open[shard]) {
+      open[shard] = decode_shard(*shards[shard]);
+      open_list.push_back(static_cast<uint32_t>(shard));
+    }
+    return *open[shard];
+  }
+  bool has_below(std::string_view wire) const { return below.find(wire) != below.end(); }
 
   // The longest zone whose apex is a label-aligned suffix of `name`, or -1.
   int zone_of(std::string_view name) const {
@@ -452,19 +519,28 @@ struct ZoneBuilder::State {
     std::string_view up = wire;
     for (size_t n = label_count(wire); n > apex_labels + 1; --n) {
       up = up.substr(1 + static_cast<uint8_t>(up[0]));
+      // Only a count leaving or reaching zero can change the nodes: the shard stays closed
+      // otherwise, which is every host but the first of a namespace.
+      if (delta > 0) {
+        if (auto it = below.find(up); it != below.end()) {
+          ++it->second;
+          continue;
+        }
+        below.emplace(std::string(up), 1);
+      } else {
+        auto it = below.find(up);
+        if (it == below.end() || --it->second > 0) continue;
+        below.erase(it);
+      }
       const uint64_t hash = Snapshot::hash_name(bytes(up), up.size());
       const size_t sh = shard_of(up, hash);
-      NameTable& table = names[sh];
-      Entry* e = table.find(up, hash);
-      if (delta > 0) {
-        if (!e) {
-          e = &table.insert(up, hash);
-          e->zone = zone;
-          mark(sh);
-        }
-        ++e->below;
-      } else if (e && --e->below == 0 && !e->host() && !e->apex) {
-        table.erase(e);
+      NameTable& names = table(sh);
+      Entry* e = names.find(up, hash);
+      if (delta > 0 && !e) {
+        names.insert(up, hash).zone = zone;
+        mark(sh);
+      } else if (delta < 0 && e && !e->host() && !e->apex) {
+        names.erase(e);
         mark(sh);
       }
     }
@@ -481,24 +557,24 @@ struct ZoneBuilder::State {
     }
     const uint64_t hash = Snapshot::hash_name(bytes(*wire), wire->size());
     const size_t sh = shard_of(*wire, hash);
-    NameTable& table = names[sh];
-    Entry* e = table.find(*wire, hash);
+    NameTable& names = table(sh);
+    Entry* e = names.find(*wire, hash);
     std::string addrs;
     uint16_t v4 = 0;
     uint16_t v6 = 0;
     if (merge && e) {
-      addrs = table.addrs(*e);
+      addrs = names.addrs(*e);
       v4 = e->v4;
       v6 = e->v6;
     }
     if (auto merged = merge_addresses(host, addrs, v4, v6); !merged) return merged;
-    if (e && e->host() && e->v4 == v4 && e->v6 == v6 && table.addrs(*e) == addrs) return Ok{};
+    if (e && e->host() && e->v4 == v4 && e->v6 == v6 && names.addrs(*e) == addrs) return Ok{};
     const bool was_host = e && e->host();
     if (!e) {
-      e = &table.insert(*wire, hash);
+      e = &names.insert(*wire, hash);
       e->zone = static_cast<uint8_t>(zone);
     }
-    table.set_addrs(*e, addrs, v4, v6);
+    names.set_addrs(*e, addrs, v4, v6);
     mark(sh);
     if (!was_host) {
       ++hosts;
@@ -511,14 +587,14 @@ struct ZoneBuilder::State {
   void remove_wire(std::string_view wire) {
     const uint64_t hash = Snapshot::hash_name(bytes(wire), wire.size());
     const size_t sh = shard_of(wire, hash);
-    NameTable& table = names[sh];
-    Entry* e = table.find(wire, hash);
+    NameTable& names = table(sh);
+    Entry* e = names.find(wire, hash);
     if (!e || !e->host()) return;
     const uint8_t zone = e->zone;
-    table.set_addrs(*e, {}, 0, 0);
+    names.set_addrs(*e, {}, 0, 0);
     --hosts;
     mark(sh);
-    if (e->below == 0 && !e->apex) table.erase(e);
+    if (!e->apex && !has_below(wire)) names.erase(e);
     count_below(wire, zone, -1);
   }
 };
@@ -567,7 +643,7 @@ Result<std::unique_ptr<ZoneBuilder>> ZoneBuilder::create(const ZoneData& setting
     const std::string& apex = s.zones[z].info.apex_wire;
     const uint64_t hash = Snapshot::hash_name(bytes(apex), apex.size());
     const size_t sh = State::shard_of(apex, hash);
-    Entry& e = s.names[sh].insert(apex, hash);  // apexes are distinct, checked above
+    Entry& e = s.table(sh).insert(apex, hash);  // apexes are distinct, checked above
     e.zone = static_cast<uint8_t>(z);
     e.apex = true;
     s.mark(sh);
@@ -588,7 +664,7 @@ void ZoneBuilder::reserve(size_t hosts) {
   const size_t per_shard = hosts / kShards + hosts / kShards / 4 + 4;
   // A host's bytes: about 25 of wire name ("svc<i>.ns<j>.global" at 1M) and one IPv4 address.
   const size_t bytes_per_shard = (hosts / kShards + 4) * 29;
-  for (NameTable& table : state_->names) table.reserve(per_shard, bytes_per_shard);
+  for (size_t i = 0; i < kShards; ++i) state_->table(i).reserve(per_shard, bytes_per_shard);
 }
 
 void ZoneBuilder::remove(std::string_view name) {
@@ -607,8 +683,12 @@ std::shared_ptr<const Snapshot> ZoneBuilder::build(uint32_t serial) {
   s.last_serial = serial;
 
   for (const uint32_t i : s.dirty_list) {
+    const NameTable& names = s.table(i);
     std::shared_ptr<const Shard> fresh =
-        s.names[i].empty() ? s.empty : ShardEncoder::encode(s.names[i], s.zones, s.ttl, serial);
+        names.empty() ? s.empty : ShardEncoder::encode(names, s.zones, s.ttl, serial);
+    // Freed shard by shard: on a first load the tables' memory goes to the shards being encoded
+    // rather than adding to the peak.
+    s.open[i].reset();
     s.node_count += fresh->node_count();
     s.node_count -= s.shards[i]->node_count();
     s.record_count += fresh->record_count();
@@ -617,6 +697,8 @@ std::shared_ptr<const Snapshot> ZoneBuilder::build(uint32_t serial) {
     s.dirty[i] = 0;
   }
   s.dirty_list.clear();
+  for (const uint32_t i : s.open_list) s.open[i].reset();  // opened, but nothing changed
+  s.open_list.clear();
 
   auto snap = std::make_shared<Snapshot>();
   snap->serial_ = serial;

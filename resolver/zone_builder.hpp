@@ -1,5 +1,5 @@
-// ZoneBuilder: keeps the served names between updates and builds each new Snapshot from the
-// previous one, re-encoding only what a change touched (control plane, single-threaded).
+// ZoneBuilder: builds each new Snapshot from the previous one, re-encoding only the shards a
+// change touched (control plane, single-threaded).
 #pragma once
 
 #include <cstddef>
