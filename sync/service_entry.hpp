@@ -49,8 +49,7 @@ struct ServiceEntry {
   bool operator==(const ServiceEntry&) const = default;
 };
 
-// A hash of namespace/name without building the key: the controller finds a part's copies by
-// it, and the index its keys.
+// A hash of namespace/name without building the key: the translation index finds its keys by it.
 inline size_t hash_key(std::string_view namespace_, std::string_view name) {
   const size_t h = std::hash<std::string_view>{}(namespace_);
   return h ^ (std::hash<std::string_view>{}(name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));

@@ -79,7 +79,7 @@ ApplySummary SyncController::replace_source(const std::string& name,
     erase_part_locked(it->second);
     it = source.parts.erase(it);
   }
-  replace_part_locked(source.parts[""], std::move(entries));
+  replace_part_locked(part_locked(source, ""), std::move(entries));
   source.loaded = true;
   return finish_locked(take_changes_locked());
 }
@@ -107,73 +107,68 @@ ApplySummary SyncController::replace_source_parts(const std::string& name, Sourc
       }
       continue;
     }
-    replace_part_locked(source.parts[part.name], std::move(part.entries));
+    replace_part_locked(part_locked(source, part.name), std::move(part.entries));
   }
   if (change.load == SourceLoad::Complete) source.loaded = true;
   return finish_locked(take_changes_locked());
 }
 
-void SyncController::replace_part_locked(Part& part, std::vector<ServiceEntry> entries) {
-  // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
-  auto previous = std::move(part.copies);
-  part.copies.clear();
-  part.copies.reserve(entries.size());
-  if (previous.empty()) {
-    // A first list: nothing to match against, and into an empty index a bulk load.
-    std::vector<size_t> hashes;
-    hashes.reserve(entries.size());
-    for (const auto& entry : entries) hashes.push_back(hash_key(entry.namespace_, entry.name));
-    const auto handles = index_->insert_all(std::move(entries));
-    for (size_t i = 0; i < handles.size(); ++i) part.copies.emplace(hashes[i], handles[i]);
-    return;
-  }
-  for (auto& entry : entries) {
-    const size_t hash = hash_key(entry.namespace_, entry.name);
-    TranslationIndex::Handle handle = 0;
-    // Equal entries have equal keys: other keys under the same hash never match.
-    const auto [first, last] = previous.equal_range(hash);
-    for (auto it = first; it != last; ++it) {
-      if (index_->entry(it->second) == entry) {
-        handle = it->second;
-        previous.erase(it);
-        break;
-      }
-    }
-    if (handle == 0) handle = index_->insert(entry);
-    part.copies.emplace(hash, handle);
-  }
-  for (const auto& [hash, handle] : previous) index_->erase(handle);
+SyncController::Part& SyncController::part_locked(Source& source, const std::string& name) {
+  Part& part = source.parts[name];
+  // Tags are never reused: a copy left over from an erased part could not be mistaken for a
+  // new part's. 2^32 parts in one process's life is out of reach.
+  if (part.tag == 0) part.tag = next_tag_++;
+  return part;
 }
 
-void SyncController::erase_part_locked(Part& part) {
-  for (const auto& [hash, handle] : part.copies) index_->erase(handle);
-  part.copies.clear();
+void SyncController::replace_part_locked(const Part& part, std::vector<ServiceEntry> entries) {
+  if (index_->count_tagged(part.tag) == 0) {
+    // A first list: nothing to match against, and into an empty index a bulk load.
+    index_->insert_all(std::move(entries), part.tag);
+    return;
+  }
+  // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
+  const std::vector<TranslationIndex::Handle> previous = index_->copies_tagged(part.tag);
+  std::vector<bool> kept(previous.size(), false);
+  for (const auto& entry : entries) {
+    bool found = false;
+    for (const auto handle : index_->copies_of(entry.namespace_, entry.name, part.tag)) {
+      // Only a copy from before this list, each matched once: a key listed twice keeps two.
+      const auto at = std::lower_bound(previous.begin(), previous.end(), handle);
+      if (at == previous.end() || *at != handle) continue;
+      const auto i = static_cast<size_t>(at - previous.begin());
+      if (kept[i] || !(index_->entry(handle) == entry)) continue;
+      kept[i] = true;
+      found = true;
+      break;
+    }
+    if (!found) index_->insert(entry, part.tag);
+  }
+  for (size_t i = 0; i < previous.size(); ++i) {
+    if (!kept[i]) index_->erase(previous[i]);
+  }
+}
+
+void SyncController::erase_part_locked(const Part& part) {
+  for (const auto handle : index_->copies_tagged(part.tag)) index_->erase(handle);
 }
 
 ApplySummary SyncController::update_source(const std::string& name,
                                            const std::vector<ServiceEntry>& upserts,
                                            const std::vector<std::string>& removed_keys) {
   std::lock_guard lock(mutex_);
-  Part& part = sources_[name].parts[""];
+  Part& part = part_locked(sources_[name], "");
   for (const auto& key : removed_keys) {
     const size_t slash = std::min(key.find('/'), key.size());
     erase_copies(part, std::string_view(key).substr(0, slash),
                  std::string_view(key).substr(std::min(slash + 1, key.size())));
   }
   for (const auto& entry : upserts) {
-    const size_t hash = hash_key(entry.namespace_, entry.name);
-    size_t held = 0;
-    bool same = false;
-    const auto [first, last] = part.copies.equal_range(hash);
-    for (auto it = first; it != last; ++it) {
-      const PackedEntry& copy = index_->entry(it->second);
-      if (copy.namespace_() != entry.namespace_ || copy.name() != entry.name) continue;
-      ++held;
-      same = copy == entry;
-    }
-    if (held == 1 && same) continue;  // a resync or a status-only update that changed nothing
+    const auto held = index_->copies_of(entry.namespace_, entry.name, part.tag);
+    // A resync or a status-only update that changed nothing.
+    if (held.size() == 1 && index_->entry(held.front()) == entry) continue;
     erase_copies(part, entry.namespace_, entry.name);
-    part.copies.emplace(hash, index_->insert(entry));
+    index_->insert(entry, part.tag);
   }
   return finish_locked(take_changes_locked());
 }
@@ -198,13 +193,8 @@ ApplySummary SyncController::update_settings(SyncSettings settings) {
   std::lock_guard lock(mutex_);
   // Everything again under the new rules, then only the difference is reported.
   auto next = std::make_unique<TranslationIndex>(settings.translate);
-  for (auto& [name, source] : sources_) {
-    for (auto& [part_name, part] : source.parts) {
-      for (auto& [hash, handle] : part.copies) {
-        handle = next->insert(index_->entry(handle).unpack());
-      }
-    }
-  }
+  index_->for_each_copy([&](TranslationIndex::Handle, TranslationIndex::Tag tag,
+                            const PackedEntry& entry) { next->insert(entry.unpack(), tag); });
   (void)next->take_changes(TranslationIndex::HostChanges::Omitted);
   IndexChanges changes = diff_translations(index_->translation(), next->translation());
   index_ = std::move(next);
@@ -231,7 +221,7 @@ std::vector<SourceSummary> SyncController::sources() const {
   std::vector<SourceSummary> out;
   for (const auto& [name, source] : sources_) {
     size_t entries = 0;
-    for (const auto& [part_name, part] : source.parts) entries += part.copies.size();
+    for (const auto& [part_name, part] : source.parts) entries += index_->count_tagged(part.tag);
     out.push_back(SourceSummary{name, entries, source.loaded});
   }
   return out;
@@ -249,17 +239,9 @@ Explanation SyncController::explain(std::string_view name) const {
   return explanation;
 }
 
-void SyncController::erase_copies(Part& part, std::string_view namespace_, std::string_view name) {
-  const auto [first, last] = part.copies.equal_range(hash_key(namespace_, name));
-  for (auto it = first; it != last;) {
-    const PackedEntry& copy = index_->entry(it->second);
-    if (copy.namespace_() != namespace_ || copy.name() != name) {
-      ++it;
-      continue;
-    }
-    index_->erase(it->second);
-    it = part.copies.erase(it);
-  }
+void SyncController::erase_copies(const Part& part, std::string_view namespace_,
+                                  std::string_view name) {
+  for (const auto handle : index_->copies_of(namespace_, name, part.tag)) index_->erase(handle);
 }
 
 bool SyncController::ready_locked() const {

@@ -118,20 +118,22 @@ TranslationIndex::TranslationIndex(TranslateOptions options)
       keys_(Keys::bucket_traits(key_buckets_.get(), kInitialKeyBuckets)) {}
 TranslationIndex::~TranslationIndex() = default;
 
-TranslationIndex::Copy& TranslationIndex::make_copy(const ServiceEntry& entry) {
+TranslationIndex::Copy& TranslationIndex::make_copy(const ServiceEntry& entry, Tag tag) {
   const Handle handle = next_handle_++;
   Copy& copy = copies_.try_emplace(handle).first->second;
   copy.handle = handle;
+  copy.tag = tag;
   copy.entry = PackedEntry(entry);
+  tagged_[tag].push_back(copy);
   return copy;
 }
 
 std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
-    std::vector<ServiceEntry> entries) {
+    std::vector<ServiceEntry> entries, Tag tag) {
   std::vector<Handle> handles;
   handles.reserve(entries.size());
   if (!copies_.empty() || !touched_keys_.empty() || !touched_hosts_.empty()) {
-    for (ServiceEntry& entry : entries) handles.push_back(insert(entry));
+    for (ServiceEntry& entry : entries) handles.push_back(insert(entry, tag));
     return handles;
   }
   // Sorted while unpacked, by index: comparing packed copies costs a second cache miss each.
@@ -162,7 +164,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
   loaded_from_empty_ = true;  // activate() skips the before-views from here on
   for (size_t rank = 0; rank < n; ++rank) {
     const ServiceEntry& entry = entries.back();
-    Copy& copy = make_copy(entry);
+    Copy& copy = make_copy(entry, tag);
     handles[sorted[rank]] = copy.handle;
     order_.push_back(copy);                                       // sorted: each goes at the end
     const bool first = keys_.find(KeyOf{}(copy)) == keys_.end();  // sorted: an earlier one wins
@@ -180,8 +182,8 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
   return handles;
 }
 
-TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry) {
-  Copy& copy = make_copy(entry);
+TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry, Tag tag) {
+  Copy& copy = make_copy(entry, tag);
   order_.insert(copy);
 
   const KeyView key = KeyOf{}(copy);
@@ -206,6 +208,10 @@ void TranslationIndex::erase(Handle handle) {
   touch_key(key);
   keys_.erase(keys_.iterator_to(copy));
   order_.erase(order_.iterator_to(copy));
+  if (const auto tagged = tagged_.find(copy.tag); tagged != tagged_.end()) {
+    tagged->second.erase(tagged->second.iterator_to(copy));
+    if (tagged->second.empty()) tagged_.erase(tagged);
+  }
   const auto [first, last] = keys_.equal_range(key);
   if (first != last) --conflicts_;  // one duplicate fewer
   if (copy.active) {
@@ -220,6 +226,36 @@ void TranslationIndex::erase(Handle handle) {
 
 const PackedEntry& TranslationIndex::entry(Handle handle) const {
   return copies_.at(handle).entry;
+}
+
+TranslationIndex::Handles TranslationIndex::copies_of(std::string_view namespace_,
+                                                      std::string_view name, Tag tag) const {
+  Handles out;
+  const auto [first, last] = keys_.equal_range(KeyView(namespace_, name));
+  for (auto it = first; it != last; ++it) {
+    if (it->tag == tag) out.push_back(it->handle);
+  }
+  return out;
+}
+
+std::vector<TranslationIndex::Handle> TranslationIndex::copies_tagged(Tag tag) const {
+  std::vector<Handle> out;
+  const auto tagged = tagged_.find(tag);
+  if (tagged == tagged_.end()) return out;
+  out.reserve(tagged->second.size());
+  for (const Copy& copy : tagged->second) out.push_back(copy.handle);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+size_t TranslationIndex::count_tagged(Tag tag) const {
+  const auto tagged = tagged_.find(tag);
+  return tagged == tagged_.end() ? 0 : tagged->second.size();
+}
+
+void TranslationIndex::for_each_copy(
+    const std::function<void(Handle, Tag, const PackedEntry&)>& fn) const {
+  for (const auto& [handle, copy] : copies_) fn(handle, copy.tag, copy.entry);
 }
 
 void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {

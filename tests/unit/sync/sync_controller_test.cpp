@@ -569,6 +569,67 @@ TEST_F(SyncControllerTest, DuplicateAcrossPartsIsServedAsFromOneMergedList) {
             (std::vector<std::string>{"a.global", "two.global"}));
 }
 
+// The index tags each copy with its part: a part replaced, erased or edited by a watch event
+// touches only its own copies of a key that other parts and sources hold too.
+TEST_F(SyncControllerTest, PartsOnlyEverTouchTheirOwnCopiesOfAKey) {
+  SyncController controller(settings(), holder_, hooks());
+  const auto a = entry("a", {"a.global"}, {"240.0.0.1"});
+  auto a2 = a;
+  a2.addresses = {"240.0.0.2"};
+  (void)controller.replace_source_parts("files", changed({part("1.yaml", {at(a, "1.yaml:1")}),
+                                                          part("2.yaml", {at(a2, "2.yaml:1")})}));
+  (void)controller.update_source("cluster1", {at(a2, "cluster1")}, {});
+  const auto entries_of = [&](const std::string& source) {
+    for (const auto& s : controller.sources())
+      if (s.name == source) return s.entries;
+    return size_t{0};
+  };
+  EXPECT_EQ(entries_of("files"), 2u);
+  EXPECT_EQ(entries_of("cluster1"), 1u);
+  EXPECT_EQ(controller.translation().conflicts.size(), 2u);  // three copies of ns/a
+
+  // 1.yaml now lists its copy twice (another line): both are 1.yaml's.
+  (void)controller.replace_source_parts(
+      "files", changed({part("1.yaml", {at(a, "1.yaml:1"), at(a, "1.yaml:9")})}));
+  EXPECT_EQ(entries_of("files"), 3u);
+  EXPECT_EQ(controller.translation().conflicts.size(), 3u);
+  // The same list again changes nothing.
+  const uint32_t serial = controller.serial();
+  EXPECT_EQ(controller
+                .replace_source_parts(
+                    "files", changed({part("1.yaml", {at(a, "1.yaml:1"), at(a, "1.yaml:9")})}))
+                .outcome,
+            ApplyOutcome::Unchanged);
+  EXPECT_EQ(controller.serial(), serial);
+  EXPECT_EQ(entries_of("files"), 3u);
+
+  // A watch deletion removes the watched source's copy only ("cluster1" had been served).
+  (void)controller.update_source("cluster1", {}, {"ns/a"});
+  EXPECT_EQ(entries_of("cluster1"), 0u);
+  EXPECT_EQ(entries_of("files"), 3u);
+  resolver::ZoneData expected = settings().zone;
+  expected.hosts = {{"a.global", {{240, 0, 0, 1}}, {}}};  // 1.yaml:1 < 2.yaml:1
+  expect_serves(expected, {"a.global"});
+
+  // 2.yaml goes: 1.yaml's two copies stay, one of them served.
+  (void)controller.replace_source_parts("files", changed({part("2.yaml", {})}));
+  EXPECT_EQ(entries_of("files"), 2u);
+  const auto translation = controller.translation();
+  ASSERT_EQ(translation.conflicts.size(), 1u);
+  EXPECT_EQ(translation.conflicts[0].winner_origin, "1.yaml:1");
+  EXPECT_EQ(translation.conflicts[0].loser_origin, "1.yaml:9");
+
+  // A whole reload without 1.yaml drops both of its copies.
+  (void)controller.replace_source_parts(
+      "files",
+      SourceParts{{part("3.yaml", {at(entry("b", {"b.global"}, {"240.0.0.3"}), "3.yaml:1")})},
+                  PartsScope::Whole,
+                  SourceLoad::Complete});
+  EXPECT_EQ(entries_of("files"), 1u);
+  EXPECT_EQ(served_names(controller.translation()), std::vector<std::string>{"b.global"});
+  EXPECT_TRUE(controller.translation().conflicts.empty());
+}
+
 TEST_F(SyncControllerTest, RelistsAndResyncsOfTheSameDataChangeNothing) {
   SyncController controller(settings(), holder_, hooks());
   std::vector<ServiceEntry> entries;
