@@ -305,10 +305,10 @@ class Service {
     auto source = std::make_unique<sync::kube::KubeSource>(
         io_, std::move(options), [this, name](sync::kube::StoreChange change) {
           if (change.complete) {
-            controller_.replace_source(name, std::move(change.upserts));
+            controller_.replace_source_packed(name, std::move(change.upserts));
             malloc_trim(0);  // a list of 100,000 decoded JSON objects leaves as much freed
           } else {
-            controller_.update_source(name, change.upserts, change.removed);
+            controller_.update_source_packed(name, std::move(change.upserts), change.removed);
           }
           note_ready();
         });

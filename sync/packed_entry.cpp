@@ -15,6 +15,7 @@ struct PackedEntry::Header {
   Origin origin;
   bool has_created = false;
   Resolution resolution = Resolution::Unset;
+  uint32_t body_size = 0;  // in what was padding: two entries compare as two memcmp's
 };
 
 namespace {
@@ -47,13 +48,14 @@ PackedEntry::PackedEntry(const ServiceEntry& entry) {
     put_text(body, status.host);
   }
   bytes_ = std::make_unique_for_overwrite<char[]>(sizeof(Header) + body.size());
-  new (bytes_.get()) Header{entry.created_unix.value_or(0), entry.origin,
-                            entry.created_unix.has_value(), entry.resolution};
+  new (bytes_.get())
+      Header{entry.created_unix.value_or(0), entry.origin, entry.created_unix.has_value(),
+             entry.resolution, static_cast<uint32_t>(body.size())};
   std::memcpy(bytes_.get() + sizeof(Header), body.data(), body.size());
 }
 
 const PackedEntry::Header* PackedEntry::header() const noexcept {
-  static const Header empty;
+  static const Header empty{0, Origin(), false, Resolution::Unset, sizeof(kEmptyBody)};
   if (!bytes_) return &empty;
   return std::launder(reinterpret_cast<const Header*>(bytes_.get()));
 }
@@ -143,6 +145,15 @@ bool PackedEntry::operator==(const ServiceEntry& entry) const {
   for (const auto& status : entry.status_addresses)
     if (in.text() != status.value || in.text() != status.host) return false;
   return true;
+}
+
+bool PackedEntry::operator==(const PackedEntry& other) const {
+  const Header& a = *header();
+  const Header& b = *other.header();
+  // Field by field: a header's padding bytes are never written.
+  return a.has_created == b.has_created && (!a.has_created || a.created_unix == b.created_unix) &&
+         a.resolution == b.resolution && a.origin == b.origin && a.body_size == b.body_size &&
+         std::memcmp(body(), other.body(), a.body_size) == 0;
 }
 
 std::weak_ordering compare_precedence(const PackedEntry& a, const PackedEntry& b) {

@@ -39,6 +39,8 @@ class PackedEntry {
 
   // Whether unpack() would equal `entry`, without unpacking.
   bool operator==(const ServiceEntry& entry) const;
+  // Whether the two unpack() alike: the same fields pack to the same bytes.
+  bool operator==(const PackedEntry& other) const;
 
   // compare_precedence(unpack(), other.unpack()), unpacking only when the winner rule's first
   // fields (creation time, namespace, name, origin) tie: for copies of one object.

@@ -67,8 +67,35 @@ ApplySummary SyncController::apply(const std::vector<ServiceEntry>& entries) {
   return replace_source("", entries);
 }
 
+namespace {
+// The key's two halves, of an entry in either form.
+std::string_view namespace_of(const ServiceEntry& entry) {
+  return entry.namespace_;
+}
+std::string_view namespace_of(const PackedEntry& entry) {
+  return entry.namespace_();
+}
+std::string_view name_of(const ServiceEntry& entry) {
+  return entry.name;
+}
+std::string_view name_of(const PackedEntry& entry) {
+  return entry.name();
+}
+}  // namespace
+
 ApplySummary SyncController::replace_source(const std::string& name,
                                             std::vector<ServiceEntry> entries) {
+  return replace_source_of(name, std::move(entries));
+}
+
+ApplySummary SyncController::replace_source_packed(const std::string& name,
+                                                   std::vector<PackedEntry> entries) {
+  return replace_source_of(name, std::move(entries));
+}
+
+template <typename Entry>
+ApplySummary SyncController::replace_source_of(const std::string& name,
+                                               std::vector<Entry> entries) {
   std::lock_guard lock(mutex_);
   Source& source = sources_[name];
   for (auto it = source.parts.begin(); it != source.parts.end();) {
@@ -121,7 +148,8 @@ SyncController::Part& SyncController::part_locked(Source& source, const std::str
   return part;
 }
 
-void SyncController::replace_part_locked(const Part& part, std::vector<ServiceEntry> entries) {
+template <typename Entry>
+void SyncController::replace_part_locked(const Part& part, std::vector<Entry> entries) {
   if (index_->count_tagged(part.tag) == 0) {
     // A first list: nothing to match against, and into an empty index a bulk load.
     index_->insert_all(std::move(entries), part.tag);
@@ -130,9 +158,9 @@ void SyncController::replace_part_locked(const Part& part, std::vector<ServiceEn
   // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
   const std::vector<TranslationIndex::Handle> previous = index_->copies_tagged(part.tag);
   std::vector<bool> kept(previous.size(), false);
-  for (const auto& entry : entries) {
+  for (auto& entry : entries) {
     bool found = false;
-    for (const auto handle : index_->copies_of(entry.namespace_, entry.name, part.tag)) {
+    for (const auto handle : index_->copies_of(namespace_of(entry), name_of(entry), part.tag)) {
       // Only a copy from before this list, each matched once: a key listed twice keeps two.
       const auto at = std::lower_bound(previous.begin(), previous.end(), handle);
       if (at == previous.end() || *at != handle) continue;
@@ -142,7 +170,7 @@ void SyncController::replace_part_locked(const Part& part, std::vector<ServiceEn
       found = true;
       break;
     }
-    if (!found) index_->insert(entry, part.tag);
+    if (!found) index_->insert(std::move(entry), part.tag);
   }
   for (size_t i = 0; i < previous.size(); ++i) {
     if (!kept[i]) index_->erase(previous[i]);
@@ -156,6 +184,18 @@ void SyncController::erase_part_locked(const Part& part) {
 ApplySummary SyncController::update_source(const std::string& name,
                                            const std::vector<ServiceEntry>& upserts,
                                            const std::vector<std::string>& removed_keys) {
+  return update_source_of(name, upserts, removed_keys);
+}
+
+ApplySummary SyncController::update_source_packed(const std::string& name,
+                                                  std::vector<PackedEntry> upserts,
+                                                  const std::vector<std::string>& removed_keys) {
+  return update_source_of(name, upserts, removed_keys);
+}
+
+template <typename Entries>
+ApplySummary SyncController::update_source_of(const std::string& name, Entries& upserts,
+                                              const std::vector<std::string>& removed_keys) {
   std::lock_guard lock(mutex_);
   Part& part = part_locked(sources_[name], "");
   for (const auto& key : removed_keys) {
@@ -163,12 +203,12 @@ ApplySummary SyncController::update_source(const std::string& name,
     erase_copies(part, std::string_view(key).substr(0, slash),
                  std::string_view(key).substr(std::min(slash + 1, key.size())));
   }
-  for (const auto& entry : upserts) {
-    const auto held = index_->copies_of(entry.namespace_, entry.name, part.tag);
+  for (auto& entry : upserts) {
+    const auto held = index_->copies_of(namespace_of(entry), name_of(entry), part.tag);
     // A resync or a status-only update that changed nothing.
     if (held.size() == 1 && index_->entry(held.front()) == entry) continue;
-    erase_copies(part, entry.namespace_, entry.name);
-    index_->insert(entry, part.tag);
+    erase_copies(part, namespace_of(entry), name_of(entry));
+    index_->insert(std::move(entry), part.tag);
   }
   return finish_locked(take_changes_locked());
 }

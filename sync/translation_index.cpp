@@ -118,26 +118,56 @@ TranslationIndex::TranslationIndex(TranslateOptions options)
       keys_(Keys::bucket_traits(key_buckets_.get(), kInitialKeyBuckets)) {}
 TranslationIndex::~TranslationIndex() = default;
 
-TranslationIndex::Copy& TranslationIndex::make_copy(const ServiceEntry& entry, Tag tag) {
+TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) {
   const Handle handle = next_handle_++;
   Copy& copy = copies_.try_emplace(handle).first->second;
   copy.handle = handle;
   copy.tag = tag;
-  copy.entry = PackedEntry(entry);
+  copy.entry = std::move(entry);
   tagged_[tag].push_back(copy);
   return copy;
 }
 
+namespace {
+// An entry as the index keeps it: packed once, or handed over packed.
+PackedEntry packed(const ServiceEntry& entry) {
+  return PackedEntry(entry);
+}
+PackedEntry packed(PackedEntry& entry) {
+  return std::move(entry);
+}
+}  // namespace
+
+EntryTranslation TranslationIndex::translate(const ServiceEntry& entry, const Copy& /*copy*/) {
+  return translator_.translate(entry);
+}
+
+EntryTranslation TranslationIndex::translate(const PackedEntry& /*moved_from*/, const Copy& copy) {
+  return translator_.translate(copy.entry.unpack());
+}
+
 std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
     std::vector<ServiceEntry> entries, Tag tag) {
+  return insert_all_of(entries, tag);
+}
+
+std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(std::vector<PackedEntry> entries,
+                                                                   Tag tag) {
+  return insert_all_of(entries, tag);
+}
+
+template <typename Entry>
+std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vector<Entry>& entries,
+                                                                      Tag tag) {
   std::vector<Handle> handles;
   handles.reserve(entries.size());
   if (!copies_.empty() || !touched_keys_.empty() || !touched_hosts_.empty()) {
-    for (ServiceEntry& entry : entries) handles.push_back(insert(entry, tag));
+    for (Entry& entry : entries) handles.push_back(insert(std::move(entry), tag));
     return handles;
   }
-  // Sorted while unpacked, by index: comparing packed copies costs a second cache miss each.
-  // Equal entries keep their input order, as the handles they would get break Order's ties.
+  // Sorted by index, before they become copies: comparing two copies costs a second cache miss
+  // each (the copy, then its packed entry). Equal entries keep their input order, as the
+  // handles they would get break Order's ties.
   const size_t n = entries.size();
   std::vector<size_t> sorted(n);
   std::iota(sorted.begin(), sorted.end(), size_t{0});
@@ -163,14 +193,14 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
   reserve_keys(n);
   loaded_from_empty_ = true;  // activate() skips the before-views from here on
   for (size_t rank = 0; rank < n; ++rank) {
-    const ServiceEntry& entry = entries.back();
-    Copy& copy = make_copy(entry, tag);
+    Entry& entry = entries.back();
+    Copy& copy = make_copy(packed(entry), tag);
     handles[sorted[rank]] = copy.handle;
     order_.push_back(copy);                                       // sorted: each goes at the end
     const bool first = keys_.find(KeyOf{}(copy)) == keys_.end();  // sorted: an earlier one wins
     link_key(copy);
     if (first) {
-      activate(copy, translator_.translate(entry));
+      activate(copy, translate(entry, copy));
     } else {
       ++conflicts_;  // a later duplicate copy, dropped whole
     }
@@ -183,7 +213,18 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
 }
 
 TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry, Tag tag) {
-  Copy& copy = make_copy(entry, tag);
+  Copy& copy = make_copy(PackedEntry(entry), tag);
+  return link_new(copy, [&] { return translator_.translate(entry); });
+}
+
+TranslationIndex::Handle TranslationIndex::insert(PackedEntry entry, Tag tag) {
+  Copy& copy = make_copy(std::move(entry), tag);
+  // Unpacked only if it is served: a later duplicate copy never is.
+  return link_new(copy, [&] { return translator_.translate(copy.entry.unpack()); });
+}
+
+template <typename Translate>
+TranslationIndex::Handle TranslationIndex::link_new(Copy& copy, Translate translate) {
   order_.insert(copy);
 
   const KeyView key = KeyOf{}(copy);
@@ -193,7 +234,7 @@ TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry, Tag
   if (previous != nullptr) ++conflicts_;  // one more duplicate copy
   if (previous == nullptr || Order{}(copy, *previous)) {
     if (previous != nullptr) deactivate(*previous);
-    activate(copy, translator_.translate(entry));
+    activate(copy, translate());
   }
   return copy.handle;
 }

@@ -66,10 +66,13 @@ class TranslationIndex {
   TranslationIndex& operator=(const TranslationIndex&) = delete;
 
   Handle insert(const ServiceEntry& entry, Tag tag = 0);
+  // The same, for an entry packed already (a Kubernetes list arrives so): kept as it is.
+  Handle insert(PackedEntry entry, Tag tag = 0);
   // insert() of each, in order of `entries`. Into an empty index (a first list of 100,000)
   // it takes a faster path: entries are sorted once into translate()'s order, so each key's and
   // host's first copy is its winner from the start, and no before-state is kept (there is none).
   std::vector<Handle> insert_all(std::vector<ServiceEntry> entries, Tag tag = 0);
+  std::vector<Handle> insert_all(std::vector<PackedEntry> entries, Tag tag = 0);
   void erase(Handle handle);  // unknown handles are a bug, ignored
   const PackedEntry& entry(Handle handle) const;
 
@@ -208,7 +211,16 @@ class TranslationIndex {
   // `translation`: translate() of the copy's entry, which its caller has at hand unpacked.
   void activate(Copy& copy, EntryTranslation translation);
   void deactivate(Copy& copy);
-  Copy& make_copy(const ServiceEntry& entry, Tag tag);
+  Copy& make_copy(PackedEntry entry, Tag tag);
+  // insert()'s work once the copy is made; `translate()` gives the entry's translation.
+  template <typename Translate>
+  Handle link_new(Copy& copy, Translate translate);
+  template <typename Entry>
+  std::vector<Handle> insert_all_of(std::vector<Entry>& entries, Tag tag);
+  // translate() of a bulk-loaded entry: the caller's, or for one handed over packed (and moved
+  // into `copy`), the copy's unpacked.
+  EntryTranslation translate(const ServiceEntry& entry, const Copy& copy);
+  EntryTranslation translate(const PackedEntry& moved_from, const Copy& copy);
   void touch_key(const KeyView& key);
   void touch_host(const std::string& name);
   // translate()'s skips and conflicts, in its order.

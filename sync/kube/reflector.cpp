@@ -205,7 +205,7 @@ void Reflector::on_page(uint64_t /*gen*/, Result<HttpResponse> result) {
   for (KubeObject& object : page->objects) {
     if (!wanted(object.entry.namespace_)) continue;
     pending_prints_.push_back(fingerprint(object));
-    pending_.push_back(std::move(object.entry));
+    pending_.emplace_back(object.entry);
   }
   if (!page->continue_token.empty()) {
     continue_ = std::move(page->continue_token);
@@ -225,8 +225,8 @@ void Reflector::commit_list(std::string rv) {
     logged_list_problems_ = list_problems_;
   }
   if (const auto order =
-          order_by_key(pending_, [](const ServiceEntry& entry) { return entry.key(); })) {
-    std::vector<ServiceEntry> entries;
+          order_by_key(pending_, [](const PackedEntry& entry) { return entry.key(); })) {
+    std::vector<PackedEntry> entries;
     std::vector<size_t> prints;
     entries.reserve(order->size());
     prints.reserve(order->size());
@@ -252,12 +252,12 @@ void Reflector::commit_list(std::string rv) {
   } else if (changed) {
     // The whole store goes out; events until then edit it.
     staged_.clear();
-    for (ServiceEntry& entry : pending_) {
+    for (PackedEntry& entry : pending_) {
       std::string key = entry.key();
       staged_.emplace_hint(staged_.end(), std::move(key), std::move(entry));
     }
   }
-  std::vector<ServiceEntry>().swap(pending_);
+  std::vector<PackedEntry>().swap(pending_);
   std::vector<size_t>().swap(pending_prints_);
   rv_ = std::move(rv);
   problem_keys_.clear();
@@ -360,7 +360,7 @@ bool Reflector::apply_line(std::string_view line) {
         auto [it, inserted] = store_.try_emplace(event.key, print);
         if (inserted || it->second != print) {
           it->second = print;
-          stage(event.key, std::move(event.object->entry));
+          stage(event.key, PackedEntry(event.object->entry));
         }
         problem_keys_.erase(event.key);
         if (!event.warning.empty()) spdlog::warn("{}: {}", options_.origin, event.warning);
@@ -503,7 +503,7 @@ void Reflector::mark_success() {
 
 // ---- snapshots and state ----
 
-void Reflector::stage(const std::string& key, std::optional<ServiceEntry> entry) {
+void Reflector::stage(const std::string& key, std::optional<PackedEntry> entry) {
   if (replaced_ && !entry) {
     staged_.erase(key);  // the complete set goes out without it
   } else {

@@ -101,7 +101,15 @@ TEST(PackedEntryTest, EqualityTellsEveryFieldApart) {
     EXPECT_FALSE(packed == changed) << "change " << i;
     EXPECT_FALSE(PackedEntry(changed) == base) << "change " << i;
     EXPECT_TRUE(PackedEntry(changed) == changed) << "change " << i;
+    // Packed against packed, as a Kubernetes list is compared with what the index holds.
+    EXPECT_FALSE(PackedEntry(changed) == packed) << "change " << i;
+    EXPECT_FALSE(packed == PackedEntry(changed)) << "change " << i;
+    EXPECT_TRUE(PackedEntry(changed) == PackedEntry(changed)) << "change " << i;
   }
+  EXPECT_TRUE(PackedEntry(base) == packed);
+  // An empty one equals a default entry's, however it came about.
+  EXPECT_TRUE(PackedEntry() == PackedEntry(ServiceEntry{}));
+  EXPECT_FALSE(PackedEntry() == packed);
 }
 
 // Random entries from few values, so that every field ties often and the comparison has to

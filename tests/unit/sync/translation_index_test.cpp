@@ -342,6 +342,14 @@ class QuietLog {
   spdlog::level::level_enum level_;
 };
 
+// The Kubernetes source hands its entries on packed.
+std::vector<PackedEntry> packed_all(const std::vector<ServiceEntry>& entries) {
+  std::vector<PackedEntry> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) out.emplace_back(e);
+  return out;
+}
+
 TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSourceUpdates) {
   QuietLog quiet;
   Generator gen(4242);
@@ -379,7 +387,8 @@ TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSou
       for (size_t i = 0; i < fresh; ++i) entries.push_back(gen.entry());
       std::shuffle(entries.begin(), entries.end(), std::mt19937(static_cast<uint32_t>(step)));
       model.replace(source, entries);
-      summary = controller.replace_source(source, entries);
+      summary = gen.chance(50) ? controller.replace_source(source, entries)
+                               : controller.replace_source_packed(source, packed_all(entries));
     } else if (pick < 50) {
       // Files: some parts change (a part without entries is gone), sometimes all of them at
       // once (a first load or a reload), which drops the parts not named.
@@ -417,7 +426,9 @@ TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSou
       const auto candidates = all_keys();
       if (gen.chance(40)) removed.push_back(candidates[gen.below(candidates.size())]);
       model.update(source, upserts, removed);
-      summary = controller.update_source(source, upserts, removed);
+      summary = gen.chance(50)
+                    ? controller.update_source(source, upserts, removed)
+                    : controller.update_source_packed(source, packed_all(upserts), removed);
     } else if (pick < 95) {
       model.remove(source);
       summary = controller.remove_source(source);

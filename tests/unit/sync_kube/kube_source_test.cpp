@@ -80,7 +80,7 @@ class KubeSourceTest : public ::testing::Test {
         [this](StoreChange change) {
           ++changes_;
           entries_ = change.upserts.size();
-          if (!change.upserts.empty()) origin_ = change.upserts.front().origin.text();
+          if (!change.upserts.empty()) origin_ = change.upserts.front().origin().text();
         },
         [this](const SourceStatus& status) { last_status_ = status; });
     source_->start();

@@ -141,7 +141,7 @@ class ReflectorTest : public ::testing::Test {
             mirror_.clear();
           }
           for (const std::string& key : change.removed) mirror_.erase(key);
-          for (ServiceEntry& e : change.upserts) mirror_[e.key()] = std::move(e);
+          for (const PackedEntry& e : change.upserts) mirror_[e.key()] = e.unpack();
           min_after_sync_ = std::min(min_after_sync_, mirror_.size());
           last_.clear();
           for (const auto& [key, e] : mirror_) last_.push_back(e);
