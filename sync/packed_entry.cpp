@@ -15,7 +15,7 @@ struct PackedEntry::Header {
   Origin origin;
   bool has_created = false;
   Resolution resolution = Resolution::Unset;
-  uint32_t body_size = 0;  // in what was padding: two entries compare as two memcmp's
+  uint32_t body_size = 0;  // in what was padding: two bodies then compare with one memcmp
 };
 
 namespace {
