@@ -49,12 +49,6 @@ struct ServiceEntry {
   bool operator==(const ServiceEntry&) const = default;
 };
 
-// A hash of namespace/name without building the key: the translation index finds its keys by it.
-inline size_t hash_key(std::string_view namespace_, std::string_view name) {
-  const size_t h = std::hash<std::string_view>{}(namespace_);
-  return h ^ (std::hash<std::string_view>{}(name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-}
-
 // A 64-bit hash of every field, mixed into `seed`: sources that keep no entries (the file
 // source, the Kubernetes reflector) remember this to tell a changed entry from a resent one.
 inline size_t hash_entry(const ServiceEntry& e, size_t seed = 0) {

@@ -233,8 +233,9 @@ ApplySummary SyncController::update_settings(SyncSettings settings) {
   std::lock_guard lock(mutex_);
   // Everything again under the new rules, then only the difference is reported.
   auto next = std::make_unique<TranslationIndex>(settings.translate);
-  index_->for_each_copy([&](TranslationIndex::Handle, TranslationIndex::Tag tag,
-                            const PackedEntry& entry) { next->insert(entry.unpack(), tag); });
+  index_->for_each_copy([&](TranslationIndex::Tag tag, const PackedEntry& entry) {
+    next->insert(entry.unpack(), tag);
+  });
   (void)next->take_changes(TranslationIndex::HostChanges::Omitted);
   IndexChanges changes = diff_translations(index_->translation(), next->translation());
   index_ = std::move(next);

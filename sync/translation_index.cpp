@@ -95,7 +95,10 @@ bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
 }
 
 size_t TranslationIndex::KeyHash::operator()(const KeyView& key) const noexcept {
-  return hash_key(key.first, key.second);
+  // namespace/name hashed without building the key's text.
+  const size_t h = std::hash<std::string_view>{}(key.first);
+  return h ^
+         (std::hash<std::string_view>{}(key.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
 }
 
 namespace {
@@ -294,9 +297,8 @@ size_t TranslationIndex::count_tagged(Tag tag) const {
   return tagged == tagged_.end() ? 0 : tagged->second.size();
 }
 
-void TranslationIndex::for_each_copy(
-    const std::function<void(Handle, Tag, const PackedEntry&)>& fn) const {
-  for (const auto& [handle, copy] : copies_) fn(handle, copy.tag, copy.entry);
+void TranslationIndex::for_each_copy(const std::function<void(Tag, const PackedEntry&)>& fn) const {
+  for (const auto& [handle, copy] : copies_) fn(copy.tag, copy.entry);
 }
 
 void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {

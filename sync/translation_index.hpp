@@ -82,8 +82,8 @@ class TranslationIndex {
   // Every copy with `tag`, by handle: O(their number).
   std::vector<Handle> copies_tagged(Tag tag) const;
   size_t count_tagged(Tag tag) const;
-  // Every copy, as fn(handle, tag, entry), in no particular order.
-  void for_each_copy(const std::function<void(Handle, Tag, const PackedEntry&)>& fn) const;
+  // Every copy, as fn(tag, entry), in no particular order.
+  void for_each_copy(const std::function<void(Tag, const PackedEntry&)>& fn) const;
 
   // Whether take_changes() lists the hosts whose records changed.
   enum class HostChanges : uint8_t {
