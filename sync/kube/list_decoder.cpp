@@ -52,4 +52,19 @@ Result<DecodedList> decode_list(std::string_view body, const Origin& origin,
   return out;
 }
 
+std::string_view guess_continue(std::string_view body) {
+  // The metadata of a page is a few hundred bytes; a token is about a hundred.
+  constexpr size_t kTail = 4096;
+  constexpr std::string_view kKey = "\"continue\":\"";
+  const std::string_view tail = body.substr(body.size() > kTail ? body.size() - kTail : 0);
+  const size_t key = tail.rfind(kKey);
+  if (key == std::string_view::npos) return {};
+  const std::string_view rest = tail.substr(key + kKey.size());
+  const size_t end = rest.find('"');
+  // An escape would need decoding; Kubernetes' tokens are unpadded URL-safe base64 and have none.
+  if (end == std::string_view::npos || rest.substr(0, end).find('\\') != std::string_view::npos)
+    return {};
+  return rest.substr(0, end);
+}
+
 }  // namespace globaldns::sync::kube

@@ -29,4 +29,11 @@ struct DecodedList {
 Result<DecodedList> decode_list(std::string_view body, const Origin& origin,
                                 const JsonLimits& limits = {});
 
+// The continue token a page most likely carries, found without parsing it; empty when none is
+// seen. The API server writes a custom resource list as a map, keys sorted, so its metadata and
+// the token come last (apimachinery, unstructured helpers.go). Only a guess, to ask for the next
+// page while this one decodes: an item's own text could match, so the caller checks it against
+// decode_list's continue_token.
+std::string_view guess_continue(std::string_view body);
+
 }  // namespace globaldns::sync::kube

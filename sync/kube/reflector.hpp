@@ -115,6 +115,7 @@ class Reflector {
   void start_list();
   void request_page();
   void on_page(uint64_t gen, Result<HttpResponse> result);
+  void take_page(std::string_view body, bool asked_ahead);
   void commit_list(std::string rv);
   void start_watch();
   void on_watch_bytes(uint64_t gen, std::string_view bytes);
@@ -160,7 +161,10 @@ class Reflector {
   uint64_t list_gen_ = 0;
   std::vector<PackedEntry> pending_;
   std::vector<size_t> pending_prints_;
-  std::string continue_;
+  std::string continue_;  // the token of the page asked for (or guessed for the page in hand)
+  // The list_gen_ of a page waiting to be decoded while the next one is asked for; 0: none. A
+  // generation, not a flag, so that a list abandoned meanwhile leaves nothing to clear.
+  uint64_t in_hand_gen_ = 0;
   bool unpaged_ = false;  // after an expired continue: one full list without limit
   size_t list_problems_ = 0;
   size_t logged_list_problems_ = SIZE_MAX;

@@ -457,6 +457,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         if f:
             code = f["status"]
             hdrs = [("Retry-After", str(f["retry_after"]))] if f.get("retry_after") is not None else []
+            if f.get("raw"):
+                return self.send_body(code, f.get("body") or "", headers=hdrs)
             if code == 429:
                 return self.send_body(429, f.get("body") or "Too many requests, please try again later.\n",
                                       "text/plain; charset=utf-8", hdrs)
@@ -1107,7 +1109,8 @@ class ControlHandler(BaseHTTPRequestHandler):
             if "status" in body:
                 st.faults.append({"status": int(body["status"]), "count": int(body.get("count", 1)),
                                   "retry_after": body.get("retry_after", 1 if int(body["status"]) == 429 else None),
-                                  "path_contains": body.get("path_contains"), "body": body.get("body")})
+                                  "path_contains": body.get("path_contains"), "body": body.get("body"),
+                                  "raw": bool(body.get("raw"))})
             for k in ("stall", "split_chunks", "watch_list", "drop_partial"):
                 if k in body:
                     setattr(st, k, bool(body[k]))

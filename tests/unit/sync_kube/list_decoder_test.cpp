@@ -110,5 +110,40 @@ TEST(ListDecoder, SizeLimit) {
   EXPECT_NE(list.error().find("more than the limit of 10"), std::string::npos) << list.error();
 }
 
+TEST(GuessContinue, FindsTheTokenOfAPageAsTheServerWritesIt) {
+  auto list = decode_list(kList, "c");
+  ASSERT_TRUE(list.ok()) << list.error();
+  EXPECT_EQ(guess_continue(kList), list->continue_token);
+}
+
+TEST(GuessContinue, LastPageHasNone) {
+  constexpr std::string_view last =
+      R"({"apiVersion":"v","items":[],"kind":"ServiceEntryList","metadata":{"resourceVersion":"9"}})";
+  EXPECT_EQ(guess_continue(last), "");
+  EXPECT_EQ(guess_continue(""), "");
+  EXPECT_EQ(guess_continue(R"({"metadata":{"continue":"unterminated)"), "");
+}
+
+TEST(GuessContinue, AnEscapedTokenIsNotGuessed) {
+  EXPECT_EQ(guess_continue(R"({"metadata":{"continue":"a\"b","resourceVersion":"9"}})"), "");
+  EXPECT_EQ(guess_continue(R"({"metadata":{"continue":"a\u0041","resourceVersion":"9"}})"), "");
+}
+
+// Only a guess: an item's text can look like the token, which is why the caller checks it.
+TEST(GuessContinue, AnItemCanLookLikeIt) {
+  constexpr std::string_view body =
+      R"({"items":[{"metadata":{"annotations":{"continue":"bogus"}}}],"metadata":{"resourceVersion":"9"}})";
+  EXPECT_EQ(guess_continue(body), "bogus");
+}
+
+// Metadata written first, as for built-in kinds, and items after it: far from the end, no guess
+// (the page is then decoded before the next is asked for, as without guessing).
+TEST(GuessContinue, LooksOnlyNearTheEnd) {
+  std::string body = R"({"metadata":{"continue":"tok","resourceVersion":"9"},"items":[")";
+  body.append(5000, 'x').append("\"]}");
+  EXPECT_EQ(guess_continue(body), "");
+  EXPECT_EQ(guess_continue(std::string_view(body).substr(0, 100)), "tok");
+}
+
 }  // namespace
 }  // namespace globaldns::sync::kube

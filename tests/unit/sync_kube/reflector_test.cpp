@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "sync/kube/list_decoder.hpp"
 #include "tests/unit/sync_kube/fake_server.hpp"
 
 namespace globaldns::sync::kube {
@@ -231,6 +232,88 @@ TEST_F(ReflectorTest, ExpiredContinueRestartsFullList) {
   EXPECT_EQ(last_.size(), 1000u);
   EXPECT_EQ(snapshots_, 1u);
   server_->control("/fault", R"({"expire_continue":false})");
+}
+
+// How many list requests (not watches) the fake has seen whose query contains `part`.
+size_t list_requests_with(const std::string& stats, const std::string& part) {
+  boost::system::error_code ec;
+  const auto value = boost::json::parse(stats, ec);
+  if (ec || !value.is_object() || !value.as_object().contains("requests")) return 0;
+  size_t n = 0;
+  for (const auto& r : value.at("requests").as_array()) {
+    const auto& req = r.as_object();
+    if (req.at("watch").as_bool()) continue;
+    const auto& query = req.at("query");
+    const std::string text =
+        query.is_string() ? std::string(query.as_string()) : boost::json::serialize(query);
+    if (text.find(part) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+// The last page's last item carries text that looks like a continue token, so the reflector asks
+// for a next page that does not exist while it decodes this one. The decoded page says the list
+// is complete: the guess is dropped, its answer (a 400) ignored, and the list stands as it came.
+TEST_F(ReflectorTest, WrongContinueGuessIsDroppedAndTheListStands) {
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  server_->control("/apply", se_json("b", "b.ns1.global"));
+  boost::json::object z = boost::json::parse(se_json("z", "z.ns1.global")).as_object();
+  z["metadata"].as_object()["annotations"] = boost::json::object{{"continue", "bogus"}};
+  server_->control("/apply", boost::json::serialize(z));
+  server_->control("/stats", R"({"reset":true})");
+  auto o = options();
+  o.page_limit = 2;
+  start(o);
+  ASSERT_TRUE(run_until([&] { return snapshots_ >= 1 && reflector_->state().connected; }));
+  EXPECT_EQ(last_.size(), 3u);
+  EXPECT_TRUE(has_name(last_, "z"));
+  EXPECT_EQ(complete_changes_, 1u);
+  EXPECT_EQ(min_after_sync_, 3u);
+  EXPECT_EQ(reflector_->state().relists, 0u);
+  EXPECT_TRUE(reflector_->state().last_error.empty()) << reflector_->state().last_error;
+  const std::string stats = server_->control("/stats", "{}");
+  EXPECT_EQ(list_requests_with(stats, "continue=bogus"), 1u) << "the guess was not asked for";
+  run_for(300ms);  // the guess's answer has long come back: still nothing changed
+  EXPECT_EQ(snapshots_, 1u);
+  EXPECT_EQ(reflector_->state().relists, 0u);
+}
+
+// A page that cannot be decoded, whose continue token was good: the page asked for ahead with it
+// must not count. Had it counted, the rest of the list would go out as complete without the
+// first page's objects.
+TEST_F(ReflectorTest, UndecodablePageDropsThePageAskedForAhead) {
+  server_->control("/bulk", R"({"count":10,"namespaces":1})");
+  std::string next;  // a real token for the second page of 4
+  client_->get("/apis/networking.istio.io/v1/serviceentries?limit=4",
+               std::chrono::steady_clock::now() + 5s, [&](Result<HttpResponse> r) {
+                 if (!r.ok()) return;
+                 auto page = decode_list(r->body, "t");
+                 if (page.ok()) next = page->continue_token;
+               });
+  ASSERT_TRUE(run_until([&] { return !next.empty(); }));
+  // No resourceVersion: decode_list refuses the page, after the token was read from its end.
+  const std::string bad = R"({"apiVersion":"networking.istio.io/v1","items":[],)"
+                          R"("kind":"ServiceEntryList","metadata":{"continue":")" +
+                          next + R"("}})";
+  server_->control("/fault",
+                   boost::json::serialize(boost::json::object{{"status", 200},
+                                                              {"raw", true},
+                                                              {"count", 1},
+                                                              {"path_contains", "serviceentries"},
+                                                              {"body", bad}}));
+  server_->control("/stats", R"({"reset":true})");
+  auto o = options();
+  o.page_limit = 4;
+  start(o);
+  ASSERT_TRUE(run_until([&] { return last_.size() == 10u; }));
+  EXPECT_EQ(min_after_sync_, 10u) << "a list without its first page went out";
+  EXPECT_EQ(complete_changes_, 1u);
+  bool saw_error = false;
+  for (const SyncState& st : states_)
+    saw_error |= st.last_error.find("no metadata.resourceVersion") != std::string::npos;
+  EXPECT_TRUE(saw_error);
+  const std::string stats = server_->control("/stats", "{}");
+  EXPECT_EQ(list_requests_with(stats, "continue=" + next), 2u) << "asked ahead, then in the relist";
 }
 
 TEST_F(ReflectorTest, InvalidObjectInEventDropsKey) {
