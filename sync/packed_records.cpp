@@ -1,6 +1,7 @@
 // PackedRecords: the layout, and reading it back.
 #include "sync/packed_records.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -8,8 +9,6 @@
 
 namespace globaldns::sync {
 namespace {
-
-const char kEmpty[] = {0, 0, 0};  // no name, no IPv4, no IPv6 address
 
 template <typename Address>
 void put_addresses(std::string& out, const std::vector<Address>& addresses) {
@@ -36,16 +35,55 @@ PackedRecords::PackedRecords(const resolver::HostRecords& records) {
   packed::put_text(body, records.name);
   put_addresses(body, records.v4);
   put_addresses(body, records.v6);
-  bytes_ = std::make_unique_for_overwrite<char[]>(body.size());
-  std::memcpy(bytes_.get(), body.data(), body.size());
+  bytes_.fill(0);
+  if (body.size() < kSize) {
+    std::copy(body.begin(), body.end(), bytes_.begin());
+    return;
+  }
+  char* heap = new char[body.size()];
+  std::copy(body.begin(), body.end(), heap);
+  std::memcpy(bytes_.data(), &heap, sizeof heap);
+  bytes_[kSize - 1] = 1;
+}
+
+PackedRecords::PackedRecords(PackedRecords&& other) noexcept : bytes_(other.bytes_) {
+  other.bytes_.fill(0);
+}
+
+PackedRecords& PackedRecords::operator=(PackedRecords&& other) noexcept {
+  if (this != &other) {
+    release();
+    bytes_ = other.bytes_;
+    other.bytes_.fill(0);
+  }
+  return *this;
+}
+
+PackedRecords::~PackedRecords() {
+  release();
+}
+
+void PackedRecords::release() noexcept {
+  if (!on_heap()) return;
+  char* heap = nullptr;
+  std::memcpy(&heap, bytes_.data(), sizeof heap);
+  delete[] heap;
+  bytes_.fill(0);
+}
+
+const char* PackedRecords::block() const noexcept {
+  if (!on_heap()) return bytes_.data();
+  const char* heap = nullptr;
+  std::memcpy(&heap, bytes_.data(), sizeof heap);
+  return heap;
 }
 
 std::string_view PackedRecords::name() const noexcept {
-  return packed::Reader(bytes_ ? bytes_.get() : kEmpty).text();
+  return packed::Reader(block()).text();
 }
 
 size_t PackedRecords::address_count() const noexcept {
-  packed::Reader in(bytes_ ? bytes_.get() : kEmpty);
+  packed::Reader in(block());
   in.text();
   const size_t v4 = in.size();
   in.bytes(v4 * sizeof(resolver::Ipv4));
@@ -53,7 +91,7 @@ size_t PackedRecords::address_count() const noexcept {
 }
 
 void PackedRecords::unpack_into(resolver::HostRecords& out) const {
-  packed::Reader in(bytes_ ? bytes_.get() : kEmpty);
+  packed::Reader in(block());
   out.name = in.text();
   read_addresses(in, out.v4);
   read_addresses(in, out.v6);

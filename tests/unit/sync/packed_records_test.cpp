@@ -48,5 +48,38 @@ TEST(PackedRecordsTest, EmptyHasNoNameAndNoAddress) {
   EXPECT_EQ(empty.unpack(), resolver::HostRecords{});
 }
 
+// The block is a name's length byte, the name, a count byte and 4 bytes an IPv4 address, and a
+// count byte for IPv6: 39 bytes stay in the object, 40 go to the heap.
+TEST(PackedRecordsTest, SmallBlocksStayInTheObject) {
+  const auto fits = records(std::string(32, 'a'), 1, 0);  // 1 + 32 + 1 + 4 + 1 = 39
+  const auto over = records(std::string(33, 'b'), 1, 0);  // 40
+  EXPECT_FALSE(PackedRecords(fits).on_heap());
+  EXPECT_TRUE(PackedRecords(over).on_heap());
+  EXPECT_EQ(PackedRecords(fits).unpack(), fits);
+  EXPECT_EQ(PackedRecords(over).unpack(), over);
+  EXPECT_FALSE(PackedRecords().on_heap());
+}
+
+TEST(PackedRecordsTest, MovingLeavesTheSourceEmpty) {
+  for (const auto& want : {records("a.global", 1, 0), records(std::string(100, 'h'), 2, 1)}) {
+    PackedRecords from(want);
+    PackedRecords to(std::move(from));
+    EXPECT_EQ(to.unpack(), want);
+    EXPECT_EQ(from.unpack(), resolver::HostRecords{});  // NOLINT(bugprone-use-after-move)
+    EXPECT_FALSE(from.on_heap());                       // NOLINT(bugprone-use-after-move)
+
+    // Assigned over both kinds of block: the old one goes (ASan would see a leak).
+    PackedRecords heap(records(std::string(64, 'z'), 1, 0));
+    heap = std::move(to);
+    EXPECT_EQ(heap.unpack(), want);
+    PackedRecords small(records("s.global", 1, 0));
+    small = std::move(heap);
+    EXPECT_EQ(small.unpack(), want);
+    auto& same = small;
+    small = std::move(same);  // self-move keeps it
+    EXPECT_EQ(small.unpack(), want);
+  }
+}
+
 }  // namespace
 }  // namespace globaldns::sync
