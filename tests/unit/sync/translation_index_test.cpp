@@ -550,6 +550,53 @@ TEST(TranslationIndexTest, ManyKeysWithDuplicatesFollowTranslate) {
   EXPECT_EQ(bulk.entries(), kept.size());
 }
 
+// The bulk load sorts by keys cut from namespace and name (24 bytes) and the creation time: every
+// entry here claims one host, so the order decides who serves it and who conflicts. Namespaces
+// that are prefixes of others, texts that agree beyond 24 bytes, bytes above 0x7f, negative and
+// absent creation times, copies of one object from two origins.
+TEST(TranslationIndexTest, BulkLoadOrdersLikeTheWinnerRule) {
+  const std::string long_ns(30, 'n');
+  std::vector<ServiceEntry> entries;
+  const auto add = [&](std::string namespace_, std::string name, std::optional<int64_t> created,
+                       std::string origin = "test") {
+    ServiceEntry e;
+    e.namespace_ = std::move(namespace_);
+    e.name = std::move(name);
+    e.created_unix = created;
+    e.hosts = {"shared.global"};
+    e.addresses = {"240.0.0." + std::to_string(entries.size() + 1)};
+    e.origin = std::move(origin);
+    entries.push_back(std::move(e));
+  };
+  for (const std::optional<int64_t> created :
+       {std::optional<int64_t>(5), std::optional<int64_t>(), std::optional<int64_t>(-3)}) {
+    add("a", "b", created);
+    add("a", "ba", created);
+    add("ab", "", created);
+    add("ab", "a", created);
+    add(long_ns, "x", created);
+    add(long_ns + "m", "a", created);
+    add(long_ns.substr(0, 23), "zz", created);
+    add(long_ns.substr(0, 22), "y", created);
+    add("a", "\xc3\xa9t\xc3\xa9", created);
+    add("a", "z", created);
+    add("a", "z", created, "other");
+  }
+  std::mt19937 rng(20261127);
+  for (int round = 0; round < 50; ++round) {
+    std::shuffle(entries.begin(), entries.end(), rng);
+    const Translation want = translate(entries, options());
+    ASSERT_EQ(want.conflicts.size(), entries.size() - 1);  // one host, one winner
+    TranslationIndex bulk(options());
+    bulk.insert_all(entries);
+    expect_same(bulk.translation(), want);
+    TranslationIndex one_by_one(options());
+    for (const auto& e : entries) one_by_one.insert(e);
+    expect_same(one_by_one.translation(), want);
+    if (HasFailure()) return;
+  }
+}
+
 TEST(TranslationIndexHostKey, SurvivesEitherClaimantGoingFirst) {
   const std::string host = "a-long-shared-host-name.ns.global";
   for (const bool winner_first : {true, false}) {
