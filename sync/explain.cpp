@@ -13,6 +13,14 @@ namespace {
 
 constexpr size_t kMaxNearby = 5;
 
+// Keeps in `names` the kMaxNearby first names by text, sorted: the index offers its hosts in no
+// particular order, and the nearby names shown should not depend on it.
+void keep_first_names(std::vector<std::string>& names, const std::string& name) {
+  if (names.size() >= kMaxNearby && !(name < names.back())) return;
+  names.insert(std::lower_bound(names.begin(), names.end(), name), name);
+  if (names.size() > kMaxNearby) names.pop_back();
+}
+
 size_t label_count(std::string_view name) {
   if (name.empty()) return 0;
   return static_cast<size_t>(std::count(name.begin(), name.end(), '.')) + 1;
@@ -207,10 +215,10 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
       const size_t shared = common_suffix_labels(host.name, name);
       encloser = std::max(encloser, shared);
       if (host.name == name) return;
-      if (siblings.size() < kMaxNearby && parent_of(host.name) == parent_of(name))
-        siblings.push_back(host.name);
-      else if (namesakes.size() < kMaxNearby && first_label(host.name) == first_label(name))
-        namesakes.push_back(host.name);
+      if (parent_of(host.name) == parent_of(name))
+        keep_first_names(siblings, host.name);
+      else if (first_label(host.name) == first_label(name))
+        keep_first_names(namesakes, host.name);
     });
 
   std::string wildcard;  // the "*." name that would cover the name, when it does not exist

@@ -155,15 +155,21 @@ const std::vector<Skip>& TranslationIndex::Copy::skipped() const noexcept {
   return skips ? *skips : none;
 }
 
-bool TranslationIndex::ClaimOrder::operator()(const Claim& a, const Claim& b) const {
-  if (const auto c = a.records.name() <=> b.records.name(); c != 0) return c < 0;
-  return Order{}(*a.owner, *b.owner);
+bool TranslationIndex::ShadowOrder::operator()(const Claim* a, const Claim* b) const {
+  if (const auto c = a->records.name() <=> b->records.name(); c != 0) return c < 0;
+  return Order{}(*a->owner, *b->owner);
+}
+
+size_t TranslationIndex::NameHash::operator()(std::string_view name) const noexcept {
+  return std::hash<std::string_view>{}(name);
 }
 
 TranslationIndex::TranslationIndex(TranslateOptions options)
     : translator_(std::move(options)),
       key_buckets_(std::make_unique<Keys::bucket_type[]>(kInitialKeyBuckets)),
-      keys_(Keys::bucket_traits(key_buckets_.get(), kInitialKeyBuckets)) {}
+      keys_(Keys::bucket_traits(key_buckets_.get(), kInitialKeyBuckets)),
+      host_buckets_(std::make_unique<Hosts::bucket_type[]>(kInitialKeyBuckets)),
+      hosts_(Hosts::bucket_traits(host_buckets_.get(), kInitialKeyBuckets)) {}
 TranslationIndex::~TranslationIndex() = default;
 
 TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) {
@@ -246,6 +252,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
   handles.resize(n);
   copies_.reserve(n);
   reserve_keys(n);
+  reserve_hosts(n);           // one host an entry is the usual
   loaded_from_empty_ = true;  // activate() skips the before-views from here on
   for (size_t rank = 0; rank < n; ++rank) {
     Entry& entry = entries.back();
@@ -366,23 +373,25 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
     Claim& claim = copy.claims.emplace_back();
     claim.owner = &copy;
     claim.records = PackedRecords(records);
-    // One descent, then the neighbours tell the rest: the host's claimants are an equal range
-    // whose first serves it. Each step of a descent is a cache miss into another claim's name
-    // (the largest user-space cost of a first load at 1M), so no second and third one.
-    const auto it = hosts_.insert(claim);
-    const auto same_name = [&](const Claim& other) { return other.records.name() == records.name; };
-    if (it != hosts_.begin() && same_name(*std::prev(it))) {
-      ++conflicts_;  // a claimant after the one served
+    const auto served = hosts_.find(claim.records.name());
+    if (served == hosts_.end()) {
+      link_host(claim);
+      ++names_;
+      addresses_ += claim.records.address_count();
       continue;
     }
-    const auto next = std::next(it);
-    if (next != hosts_.end() && same_name(*next)) {
-      ++conflicts_;  // served now, in place of the previous first
-      addresses_ -= next->records.address_count();
+    ++conflicts_;  // one of the two loses
+    if (Order{}(copy, *served->owner)) {
+      // Served now, in place of the one before: one out, one in, no growth.
+      Claim& before = *served;
+      addresses_ -= before.records.address_count();
+      addresses_ += claim.records.address_count();
+      hosts_.erase(served);
+      hosts_.insert(claim);
+      shadowed_.insert(&before);
     } else {
-      ++names_;
+      shadowed_.insert(&claim);
     }
-    addresses_ += claim.records.address_count();
   }
 }
 
@@ -390,23 +399,26 @@ void TranslationIndex::deactivate(Copy& copy) {
   for (Claim& claim : copy.claims) {
     const std::string_view name = claim.records.name();
     touch_host(std::string(name));
-    // As in activate(): the neighbours, not a descent, say who serves the host before and after.
-    const auto it = hosts_.iterator_to(claim);
-    const auto same_name = [&](const Claim& other) { return other.records.name() == name; };
-    const bool served = it == hosts_.begin() || !same_name(*std::prev(it));
-    const auto next = std::next(it);
-    const bool others_after = next != hosts_.end() && same_name(*next);
-    if (!served) {
-      --conflicts_;  // the one served stays
-    } else if (others_after) {
+    if (!claim.host_hook.is_linked()) {
+      // A claim that lost its host: the one served stays.
+      const auto [first, last] = shadowed_.equal_range(name);
+      const auto it = std::find(first, last, &claim);
+      assert(it != last);
+      shadowed_.erase(it);
+      --conflicts_;
+      continue;
+    }
+    hosts_.erase(hosts_.iterator_to(claim));
+    addresses_ -= claim.records.address_count();
+    const auto heir = shadowed_.lower_bound(name);
+    if (heir != shadowed_.end() && (*heir)->records.name() == name) {
       --conflicts_;  // the next claimant takes over
-      addresses_ -= claim.records.address_count();
-      addresses_ += next->records.address_count();
+      addresses_ += (*heir)->records.address_count();
+      hosts_.insert(**heir);
+      shadowed_.erase(heir);
     } else {
       --names_;
-      addresses_ -= claim.records.address_count();
     }
-    hosts_.erase(it);
   }
   for (const Skip& skip : copy.skipped()) --skipped_by_reason_[static_cast<size_t>(skip.code)];
   copy.skips.reset();
@@ -422,6 +434,20 @@ void TranslationIndex::reserve_keys(size_t keys) {
   auto grown = std::make_unique<Keys::bucket_type[]>(buckets);
   keys_.rehash(Keys::bucket_traits(grown.get(), buckets));
   key_buckets_ = std::move(grown);
+}
+
+void TranslationIndex::reserve_hosts(size_t hosts) {
+  size_t buckets = hosts_.bucket_count();
+  if (buckets >= hosts) return;
+  while (buckets < hosts) buckets *= 2;
+  auto grown = std::make_unique<Hosts::bucket_type[]>(buckets);
+  hosts_.rehash(Hosts::bucket_traits(grown.get(), buckets));
+  host_buckets_ = std::move(grown);
+}
+
+void TranslationIndex::link_host(Claim& claim) {
+  if (hosts_.size() >= hosts_.bucket_count()) reserve_hosts(hosts_.bucket_count() * 2);
+  hosts_.insert(claim);
 }
 
 void TranslationIndex::link_key(Copy& copy) {
@@ -467,14 +493,15 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const KeyView& key) const
 
 TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name) const {
   HostBefore view;
-  const auto [first, last] = hosts_.equal_range(name, ClaimName{});
-  if (first == last) return view;
-  const Copy& winner = *first->owner;
-  view.records = first->records.unpack();
-  for (auto it = std::next(first); it != last; ++it) {
-    view.conflicts.push_back(Conflict{name, winner.entry.key(), it->owner->entry.key(),
+  const auto served = hosts_.find(std::string_view(name));
+  if (served == hosts_.end()) return view;
+  const Copy& winner = *served->owner;
+  view.records = served->records.unpack();
+  const auto [first, last] = shadowed_.equal_range(std::string_view(name));
+  for (auto it = first; it != last; ++it) {
+    view.conflicts.push_back(Conflict{name, winner.entry.key(), (*it)->owner->entry.key(),
                                       winner.entry.origin().text(),
-                                      it->owner->entry.origin().text()});
+                                      (*it)->owner->entry.origin().text()});
   }
   return view;
 }
@@ -526,19 +553,15 @@ IndexChanges TranslationIndex::take_changes(HostChanges hosts) {
 }
 
 std::optional<resolver::HostRecords> TranslationIndex::host(std::string_view name) const {
-  const auto it = hosts_.lower_bound(name, ClaimName{});
-  if (it == hosts_.end() || it->records.name() != name) return std::nullopt;
+  const auto it = hosts_.find(name);
+  if (it == hosts_.end()) return std::nullopt;
   return it->records.unpack();
 }
 
 void TranslationIndex::for_each_host(
     const std::function<void(const resolver::HostRecords&)>& fn) const {
   resolver::HostRecords records;
-  std::string_view previous;
   for (const Claim& claim : hosts_) {
-    const std::string_view name = claim.records.name();
-    if (!previous.empty() && name == previous) continue;  // a losing claimant
-    previous = name;
     claim.records.unpack_into(records);
     fn(records);
   }
@@ -546,8 +569,12 @@ void TranslationIndex::for_each_host(
 
 std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_view name) const {
   std::vector<Claimant> out;
-  const auto [first, last] = hosts_.equal_range(name, ClaimName{});
-  for (auto it = first; it != last; ++it) out.push_back({&it->owner->entry, it->records.unpack()});
+  const auto served = hosts_.find(name);
+  if (served == hosts_.end()) return out;
+  out.push_back({&served->owner->entry, served->records.unpack()});
+  const auto [first, last] = shadowed_.equal_range(name);
+  for (auto it = first; it != last; ++it)
+    out.push_back({&(*it)->owner->entry, (*it)->records.unpack()});
   return out;
 }
 
@@ -567,6 +594,10 @@ Translation TranslationIndex::translation() const {
   Translation out;
   out.hosts.reserve(names_);
   for_each_host([&](const resolver::HostRecords& records) { out.hosts.push_back(records); });
+  std::sort(out.hosts.begin(), out.hosts.end(),
+            [](const resolver::HostRecords& a, const resolver::HostRecords& b) {
+              return a.name < b.name;
+            });
   problems_into(out);
   return out;
 }
@@ -586,7 +617,7 @@ void TranslationIndex::problems_into(Translation& out) const {
     if (conflicts_ == 0) continue;
     for (const Claim& claim : copy.claims) {
       const std::string_view name = claim.records.name();
-      const Copy* winner = hosts_.lower_bound(name, ClaimName{})->owner;
+      const Copy* winner = hosts_.find(name)->owner;
       if (winner == &copy) continue;
       out.conflicts.push_back(Conflict{std::string(name), winner->entry.key(), copy.entry.key(),
                                        winner->entry.origin().text(), copy.entry.origin().text()});

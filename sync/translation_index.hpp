@@ -9,6 +9,7 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -97,8 +98,8 @@ class TranslationIndex {
 
   // The records served for `name` (normalised: lower case, no trailing dot); none if none.
   std::optional<resolver::HostRecords> host(std::string_view name) const;
-  // Every served host's records, by name. `fn` sees one object refilled for each host: it
-  // copies what it keeps.
+  // Every served host's records, in no particular order. `fn` sees one object refilled for each
+  // host: it copies what it keeps.
   void for_each_host(const std::function<void(const resolver::HostRecords&)>& fn) const;
 
   // translate() of every entry held, in its order.
@@ -138,11 +139,13 @@ class TranslationIndex {
  private:
   // Each allocation costs its size rounded up plus malloc's 8-16 bytes, and a first list of 1M
   // entries made about 15 per entry. Now a copy lives in its copies_ node and links itself
-  // into order_ and keys_; its claims link themselves into hosts_; the entry and each claim's
-  // records are one allocation each.
+  // into order_ and keys_; its claims into hosts_ or shadowed_; the entry is one allocation,
+  // and each claim's records are in the claim (or one allocation when long).
   struct Copy;
-  // A host the copy would serve (EntryTranslation::claims), while the copy is active.
-  struct Claim : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
+  // A host the copy would serve (EntryTranslation::claims), while the copy is active: linked
+  // into hosts_ while it serves the host, otherwise held in shadowed_.
+  struct Claim {
+    boost::intrusive::unordered_set_member_hook<> host_hook;
     const Copy* owner = nullptr;
     PackedRecords records;
   };
@@ -188,16 +191,29 @@ class TranslationIndex {
       Copy, boost::intrusive::member_hook<Copy, KeyHook, &Copy::key_hook>,
       boost::intrusive::key_of_value<KeyOf>, boost::intrusive::hash<KeyHash>,
       boost::intrusive::power_2_buckets<true>>;
-  // Claims by host name, then by their owners' Order: a host's claimants are an equal range,
-  // and the first serves it. Was a map node per host (about 100 bytes) holding a list of them.
-  struct ClaimOrder {
-    bool operator()(const Claim& a, const Claim& b) const;
+  // The claim serving each host, by name: a hash table, where a tree by name took a cache miss
+  // per level (about 20 at 1M) to place each claim, a fifth of a first load.
+  struct ClaimNameOf {
+    using type = std::string_view;
+    std::string_view operator()(const Claim& claim) const noexcept { return claim.records.name(); }
   };
-  struct ClaimName {  // a name against a claim's, for lookups
-    bool operator()(std::string_view a, const Claim& b) const { return a < b.records.name(); }
-    bool operator()(const Claim& a, std::string_view b) const { return a.records.name() < b; }
+  struct NameHash {
+    size_t operator()(std::string_view name) const noexcept;
   };
-  using Hosts = boost::intrusive::multiset<Claim, boost::intrusive::compare<ClaimOrder>>;
+  using Hosts = boost::intrusive::unordered_set<
+      Claim,
+      boost::intrusive::member_hook<Claim, boost::intrusive::unordered_set_member_hook<>,
+                                    &Claim::host_hook>,
+      boost::intrusive::key_of_value<ClaimNameOf>, boost::intrusive::hash<NameHash>,
+      boost::intrusive::power_2_buckets<true>>;
+  // Claims that lose their host to another, by name and then their owners' Order: the first of
+  // a name takes over when the serving claim goes. Only conflicts are here, so few.
+  struct ShadowOrder {
+    using is_transparent = void;
+    bool operator()(const Claim* a, const Claim* b) const;
+    bool operator()(std::string_view a, const Claim* b) const { return a < b->records.name(); }
+    bool operator()(const Claim* a, std::string_view b) const { return a->records.name() < b; }
+  };
   // A touched key or host as it was before the batch, to report net changes.
   struct KeyBefore {
     std::vector<Skip> skips;
@@ -230,6 +246,9 @@ class TranslationIndex {
   void link_key(Copy& copy);
   // At least `keys` buckets (a power of two) in keys_.
   void reserve_keys(size_t keys);
+  // Links `claim` into hosts_, growing its buckets first when it is full.
+  void link_host(Claim& claim);
+  void reserve_hosts(size_t hosts);
   // The served (active) copy of `key`; null when it has none.
   const Copy* served_of(const KeyView& key) const;
   HostBefore host_view(const std::string& name) const;
@@ -243,7 +262,9 @@ class TranslationIndex {
   std::unique_ptr<Keys::bucket_type[]> key_buckets_;
   Keys keys_;
   std::unordered_map<Tag, Tagged> tagged_;
+  std::unique_ptr<Hosts::bucket_type[]> host_buckets_;
   Hosts hosts_;
+  std::multiset<Claim*, ShadowOrder> shadowed_;
   std::map<std::pair<std::string, std::string>, KeyBefore> touched_keys_;
   std::map<std::string, HostBefore> touched_hosts_;
   // Since the last take_changes() the index was empty and then bulk-loaded: the changes are
