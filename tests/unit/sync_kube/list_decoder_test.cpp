@@ -110,6 +110,44 @@ TEST(ListDecoder, SizeLimit) {
   EXPECT_NE(list.error().find("more than the limit of 10"), std::string::npos) << list.error();
 }
 
+// Pages decode in memory kept from the page before (grown to what it took): a small page after a
+// large one, and a larger one after that, each decode as if alone.
+TEST(ListDecoder, PagesInTurnDecodeAlike) {
+  const auto page = [](size_t items, const std::string& ns) {
+    std::string body = R"({"apiVersion":"networking.istio.io/v1","items":[)";
+    for (size_t i = 0; i < items; ++i) {
+      const std::string n = std::to_string(i);
+      if (i > 0) body += ',';
+      body.append(R"({"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry",)")
+          .append(R"("metadata":{"name":"s)")
+          .append(n)
+          .append(R"(","namespace":")")
+          .append(ns)
+          .append(R"("},"spec":{"hosts":["s)")
+          .append(n)
+          .append(".")
+          .append(ns)
+          .append(R"(.global"],"addresses":["240.0.0.1"]}})");
+    }
+    return body.append(R"(],"kind":"ServiceEntryList","metadata":{"resourceVersion":"5"}})");
+  };
+  for (const auto& [items, ns] : std::vector<std::pair<size_t, std::string>>{
+           {2000, "big"}, {3, "small"}, {8000, "bigger"}, {1, "one"}, {8000, "again"}}) {
+    auto list = decode_list(page(items, ns), "c");
+    ASSERT_TRUE(list.ok()) << list.error();
+    ASSERT_EQ(list->objects.size(), items) << (list->problems.empty() ? "" : list->problems[0]);
+    for (size_t i = 0; i < items; ++i) {
+      std::string name = "s";
+      name.append(std::to_string(i));
+      std::string host = name;
+      host.append(".").append(ns).append(".global");
+      ASSERT_EQ(list->objects[i].entry.name, name);
+      ASSERT_EQ(list->objects[i].entry.namespace_, ns);
+      ASSERT_EQ(list->objects[i].entry.hosts, std::vector<std::string>{host});
+    }
+  }
+}
+
 TEST(GuessContinue, FindsTheTokenOfAPageAsTheServerWritesIt) {
   auto list = decode_list(kList, "c");
   ASSERT_TRUE(list.ok()) << list.error();
