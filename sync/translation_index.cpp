@@ -258,7 +258,6 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
     handles[sorted[rank]] = copy.handle;
-    order_.push_back(copy);                                       // sorted: each goes at the end
     const bool first = keys_.find(KeyOf{}(copy)) == keys_.end();  // sorted: an earlier one wins
     link_key(copy);
     if (first) {
@@ -287,8 +286,6 @@ TranslationIndex::Handle TranslationIndex::insert(PackedEntry entry, Tag tag) {
 
 template <typename Translate>
 TranslationIndex::Handle TranslationIndex::link_new(Copy& copy, Translate translate) {
-  order_.insert(copy);
-
   const KeyView key = KeyOf{}(copy);
   touch_key(key);
   Copy* const previous = active_copy(keys_, key);
@@ -310,7 +307,6 @@ void TranslationIndex::erase(Handle handle) {
   const KeyView key = KeyOf{}(copy);
   touch_key(key);
   keys_.erase(keys_.iterator_to(copy));
-  order_.erase(order_.iterator_to(copy));
   if (const auto tagged = tagged_.find(copy.tag); tagged != tagged_.end()) {
     tagged->second.erase(tagged->second.iterator_to(copy));
     if (tagged->second.empty()) tagged_.erase(tagged);
@@ -578,8 +574,19 @@ std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_
   return out;
 }
 
+std::vector<const TranslationIndex::Copy*> TranslationIndex::in_order(
+    const std::function<bool(const Copy&)>& wanted) const {
+  std::vector<const Copy*> out;
+  for (const auto& [handle, copy] : copies_) {
+    if (wanted(copy)) out.push_back(&copy);
+  }
+  std::sort(out.begin(), out.end(), Order{});
+  return out;
+}
+
 void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn) const {
-  for (const Copy& copy : order_) {
+  for (const Copy* each : in_order([](const Copy&) { return true; })) {
+    const Copy& copy = *each;
     if (copy.active) {  // the served copy of its key: no lookup needed
       Held held{&copy.entry, &copy.skipped(), {}, &copy.entry};
       for (const Claim& claim : copy.claims) held.claims.push_back(claim.records.name());
@@ -603,7 +610,16 @@ Translation TranslationIndex::translation() const {
 }
 
 void TranslationIndex::problems_into(Translation& out) const {
-  for (const Copy& copy : order_) {
+  // Only the copies with a problem, in order: a duplicate copy, one with skips, or one with a
+  // claim that another claim serves.
+  const auto has_problem = [this](const Copy& copy) {
+    if (!copy.active || !copy.skipped().empty()) return true;
+    if (conflicts_ == 0) return false;
+    return std::any_of(copy.claims.begin(), copy.claims.end(),
+                       [](const Claim& claim) { return !claim.host_hook.is_linked(); });
+  };
+  for (const Copy* each : in_order(has_problem)) {
+    const Copy& copy = *each;
     if (!copy.active) {  // the served copy of a key is its active one
       const Copy* served = served_of(KeyOf{}(copy));
       const std::string name = copy.entry.key();
@@ -612,13 +628,10 @@ void TranslationIndex::problems_into(Translation& out) const {
       continue;
     }
     for (const auto& skip : copy.skipped()) out.skipped.push_back(skip);
-    // With no conflict at all each host has one claimant: a lookup per host (a million at
-    // 1M entries, each a cache miss) would only find the copy itself.
-    if (conflicts_ == 0) continue;
     for (const Claim& claim : copy.claims) {
+      if (claim.host_hook.is_linked()) continue;  // it serves its host
       const std::string_view name = claim.records.name();
       const Copy* winner = hosts_.find(name)->owner;
-      if (winner == &copy) continue;
       out.conflicts.push_back(Conflict{std::string(name), winner->entry.key(), copy.entry.key(),
                                        winner->entry.origin().text(), copy.entry.origin().text()});
     }

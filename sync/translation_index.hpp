@@ -112,7 +112,8 @@ class TranslationIndex {
     resolver::HostRecords records;
   };
   std::vector<Claimant> claimants(std::string_view name) const;
-  // Every copy held, in translate()'s order. `skipped` is null for a copy dropped whole
+  // Every copy held, in translate()'s order (sorted for the call: a diagnostic's cost, O(n log n)
+  // at every call). `skipped` is null for a copy dropped whole
   // because another copy of its namespace/name (`served_copy`) is served; otherwise it and
   // `claims` are translate()'s for the entry alone (EntryTranslation), the claims by name.
   struct Held {
@@ -139,7 +140,7 @@ class TranslationIndex {
  private:
   // Each allocation costs its size rounded up plus malloc's 8-16 bytes, and a first list of 1M
   // entries made about 15 per entry. Now a copy lives in its copies_ node and links itself
-  // into order_ and keys_; its claims into hosts_ or shadowed_; the entry is one allocation,
+  // into keys_; its claims into hosts_ or shadowed_; the entry is one allocation,
   // and each claim's records are in the claim (or one allocation when long).
   struct Copy;
   // A host the copy would serve (EntryTranslation::claims), while the copy is active: linked
@@ -150,7 +151,7 @@ class TranslationIndex {
     PackedRecords records;
   };
   using KeyHook = boost::intrusive::unordered_set_member_hook<boost::intrusive::store_hash<true>>;
-  struct Copy : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
+  struct Copy {
     PackedEntry entry;
     Handle handle = 0;
     Tag tag = 0;
@@ -241,6 +242,10 @@ class TranslationIndex {
   void touch_host(const std::string& name);
   // translate()'s skips and conflicts, in its order.
   void problems_into(Translation& out) const;
+  // The copies `wanted` picks, in translate()'s processing order. No set keeps that order: its
+  // hook took 24 bytes a copy and each insert a descent with a cache miss per level, for the
+  // few copies with a problem to report, and for explain.
+  std::vector<const Copy*> in_order(const std::function<bool(const Copy&)>& wanted) const;
   KeyBefore key_view(const KeyView& key) const;
   // Links `copy` into keys_, growing its buckets first when it is full.
   void link_key(Copy& copy);
@@ -256,9 +261,6 @@ class TranslationIndex {
   EntryTranslator translator_;
   Handle next_handle_ = 1;
   std::unordered_map<Handle, Copy> copies_;
-  // Every copy, in translate()'s processing order. After copies_: destroyed first, it unlinks
-  // them before they go.
-  boost::intrusive::set<Copy, boost::intrusive::compare<Order>> order_;
   std::unique_ptr<Keys::bucket_type[]> key_buckets_;
   Keys keys_;
   std::unordered_map<Tag, Tagged> tagged_;
