@@ -251,7 +251,15 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
   // serve it; the served entry adds nothing.
   const PackedEntry* serving =
       out.owner.empty() ? nullptr : index.claimants(out.owner).front().entry;
-  index.for_each_entry([&](const TranslationIndex::Held& held) {
+  const auto lists = [](const PackedEntry& entry, std::string_view wanted) {
+    bool named = false;
+    entry.for_each_host([&](std::string_view host) { named = named || same_host(host, wanted); });
+    return named;
+  };
+  const auto concerned = [&](const PackedEntry& entry) {
+    return &entry == serving || lists(entry, name) || (!wildcard.empty() && lists(entry, wildcard));
+  };
+  index.for_each_entry(concerned, [&](const TranslationIndex::Held& held) {
     if (held.entry == serving && held.skipped != nullptr) {
       for (const Skip& skip : *held.skipped)
         if (skips_address(skip.code)) out.unserved_addresses.push_back(skip);
@@ -267,12 +275,10 @@ Explanation explain(const TranslationIndex& index, std::string_view asked, uint3
   });
   if (out.answer == ExplainAnswer::ServedByWildcard) {
     // The wildcard's own losers matter too: they explain why another address might be expected.
-    index.for_each_entry([&](const TranslationIndex::Held& held) {
-      bool named = false;
-      held.entry->for_each_host(
-          [&](std::string_view host) { named = named || same_host(host, out.owner); });
-      if (named) add_findings(index, held, out.owner, out.findings);
-    });
+    index.for_each_entry([&](const PackedEntry& entry) { return lists(entry, out.owner); },
+                         [&](const TranslationIndex::Held& held) {
+                           add_findings(index, held, out.owner, out.findings);
+                         });
   }
 
   if (out.answer == ExplainAnswer::NxDomain || out.answer == ExplainAnswer::OutsideZones) {

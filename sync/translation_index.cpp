@@ -584,8 +584,9 @@ std::vector<const TranslationIndex::Copy*> TranslationIndex::in_order(
   return out;
 }
 
-void TranslationIndex::for_each_entry(const std::function<void(const Held&)>& fn) const {
-  for (const Copy* each : in_order([](const Copy&) { return true; })) {
+void TranslationIndex::for_each_entry(const std::function<bool(const PackedEntry&)>& wanted,
+                                      const std::function<void(const Held&)>& fn) const {
+  for (const Copy* each : in_order([&](const Copy& copy) { return wanted(copy.entry); })) {
     const Copy& copy = *each;
     if (copy.active) {  // the served copy of its key: no lookup needed
       Held held{&copy.entry, &copy.skipped(), {}, &copy.entry};

@@ -112,8 +112,8 @@ class TranslationIndex {
     resolver::HostRecords records;
   };
   std::vector<Claimant> claimants(std::string_view name) const;
-  // Every copy held, in translate()'s order (sorted for the call: a diagnostic's cost, O(n log n)
-  // at every call). `skipped` is null for a copy dropped whole
+  // Every copy held whose entry `wanted` picks, in translate()'s order (sorted for the call: pick
+  // few). `skipped` is null for a copy dropped whole
   // because another copy of its namespace/name (`served_copy`) is served; otherwise it and
   // `claims` are translate()'s for the entry alone (EntryTranslation), the claims by name.
   struct Held {
@@ -122,7 +122,8 @@ class TranslationIndex {
     boost::container::small_vector<std::string_view, 2> claims;
     const PackedEntry* served_copy;  // == entry when this copy is the served one
   };
-  void for_each_entry(const std::function<void(const Held&)>& fn) const;
+  void for_each_entry(const std::function<bool(const PackedEntry&)>& wanted,
+                      const std::function<void(const Held&)>& fn) const;
 
   const TranslateOptions& options() const noexcept { return translator_.options(); }
   size_t entries() const noexcept { return copies_.size(); }
