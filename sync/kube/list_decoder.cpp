@@ -25,8 +25,8 @@ class CountingResource final : public boost::container::pmr::memory_resource {
     taken += bytes;
     return ::operator new(bytes, std::align_val_t(align));
   }
-  void do_deallocate(void* p, size_t bytes, size_t align) override {
-    ::operator delete(p, bytes, std::align_val_t(align));
+  void do_deallocate(void* p, size_t /*bytes*/, size_t align) override {
+    ::operator delete(p, std::align_val_t(align));
   }
   bool do_is_equal(const memory_resource& other) const noexcept override { return this == &other; }
 };
