@@ -274,9 +274,11 @@ void Reflector::commit_list(std::string rv) {
   }
 
   const bool first = !state_.synced_once;
-  std::map<std::string, size_t> listed;
+  std::vector<StorePrints::Entry> keys;
+  keys.reserve(pending_.size());
   for (size_t i = 0; i < pending_.size(); ++i)
-    listed.emplace_hint(listed.end(), pending_[i].key(), pending_prints_[i]);
+    keys.emplace_back(pending_[i].key(), pending_prints_[i]);
+  StorePrints listed(std::move(keys));
   const bool changed = first || listed != store_;
   store_ = std::move(listed);
   StoreChange whole;  // the first list, as it came: nothing can be staged before it
@@ -388,19 +390,15 @@ bool Reflector::apply_line(std::string_view line) {
     const std::string ns = namespace_of(event.key);
     if (wanted(ns)) {
       if (event.type == EventType::Deleted) {
-        if (store_.erase(event.key) > 0) stage(event.key, std::nullopt);
+        if (store_.erase(event.key)) stage(event.key, std::nullopt);
         problem_keys_.erase(event.key);
       } else if (event.object) {
         const size_t print = fingerprint(*event.object);
-        auto [it, inserted] = store_.try_emplace(event.key, print);
-        if (inserted || it->second != print) {
-          it->second = print;
-          stage(event.key, PackedEntry(event.object->entry));
-        }
+        if (store_.set(event.key, print)) stage(event.key, PackedEntry(event.object->entry));
         problem_keys_.erase(event.key);
         if (!event.warning.empty()) spdlog::warn("{}: {}", options_.origin, event.warning);
       } else {
-        if (store_.erase(event.key) > 0) stage(event.key, std::nullopt);
+        if (store_.erase(event.key)) stage(event.key, std::nullopt);
         if (problem_keys_.insert(event.key).second)
           spdlog::warn("{}: {}; entry dropped", options_.origin, event.problem);
       }

@@ -17,6 +17,7 @@
 #include "sync/kube/json_service_entry.hpp"
 #include "sync/kube/line_splitter.hpp"
 #include "sync/kube/status.hpp"
+#include "sync/kube/store_prints.hpp"
 #include "sync/packed_entry.hpp"
 #include "sync/service_entry.hpp"
 
@@ -148,7 +149,7 @@ class Reflector {
   // The store, as the fingerprint of each object (its entry, resourceVersion and uid) by
   // namespace/name: enough to tell a change from a resend. The entries themselves are handed
   // on and held by the callee (SyncController), not kept twice.
-  std::map<std::string, size_t> store_;
+  StorePrints store_;
   std::string rv_;
   SyncState state_;
   SyncState published_;

@@ -1,0 +1,125 @@
+// StorePrints: a sorted vector, its edits beside it, folded in from time to time.
+#include "sync/kube/store_prints.hpp"
+
+#include <algorithm>
+
+namespace globaldns::sync::kube {
+namespace {
+
+bool key_less(const StorePrints::Entry& a, const StorePrints::Entry& b) {
+  return a.first < b.first;
+}
+
+// The edits worth folding: an eighth of the vector, and at least this many, so that a small
+// store is not rebuilt on every event.
+constexpr size_t kMinEditsToFold = 1024;
+
+}  // namespace
+
+StorePrints::StorePrints(std::vector<Entry> entries) : base_(std::move(entries)) {
+  // A list comes in key order; anything else is sorted here. The first of a key wins, as a
+  // map's emplace would keep it.
+  if (!std::is_sorted(base_.begin(), base_.end(), key_less))
+    std::stable_sort(base_.begin(), base_.end(), key_less);
+  base_.erase(std::unique(base_.begin(), base_.end(),
+                          [](const Entry& a, const Entry& b) { return a.first == b.first; }),
+              base_.end());
+  gone_.assign(base_.size(), false);
+}
+
+size_t StorePrints::base_index(std::string_view key) const {
+  const auto it = std::lower_bound(base_.begin(), base_.end(), key,
+                                   [](const Entry& e, std::string_view k) { return e.first < k; });
+  if (it == base_.end() || it->first != key) return base_.size();
+  return static_cast<size_t>(it - base_.begin());
+}
+
+std::optional<size_t> StorePrints::find(std::string_view key) const {
+  const size_t i = base_index(key);
+  if (i < base_.size()) {
+    if (gone_[i]) return std::nullopt;
+    return base_[i].second;
+  }
+  const auto it = added_.find(key);
+  if (it == added_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool StorePrints::set(const std::string& key, size_t print) {
+  const size_t i = base_index(key);
+  if (i < base_.size()) {
+    const bool was_gone = gone_[i];
+    if (was_gone) {
+      gone_[i] = false;
+      --gone_count_;
+    }
+    const bool changed = was_gone || base_[i].second != print;
+    base_[i].second = print;
+    return changed;
+  }
+  const auto [it, inserted] = added_.try_emplace(key, print);
+  const bool changed = inserted || it->second != print;
+  it->second = print;
+  if (inserted) fold_if_due();
+  return changed;
+}
+
+bool StorePrints::erase(const std::string& key) {
+  const size_t i = base_index(key);
+  if (i < base_.size()) {
+    if (gone_[i]) return false;
+    gone_[i] = true;
+    ++gone_count_;
+    fold_if_due();
+    return true;
+  }
+  return added_.erase(key) > 0;
+}
+
+void StorePrints::for_each(const std::function<void(std::string_view, size_t)>& fn) const {
+  auto added = added_.begin();
+  for (size_t i = 0; i < base_.size(); ++i) {
+    if (gone_[i]) continue;
+    for (; added != added_.end() && added->first < base_[i].first; ++added)
+      fn(added->first, added->second);
+    fn(base_[i].first, base_[i].second);
+  }
+  for (; added != added_.end(); ++added) fn(added->first, added->second);
+}
+
+bool StorePrints::operator==(const StorePrints& other) const {
+  if (size() != other.size()) return false;
+  // One side as views (24 bytes a key, for as long as a relist's comparison lasts), the other
+  // walked against it.
+  std::vector<std::pair<std::string_view, size_t>> mine;
+  mine.reserve(size());
+  for_each([&](std::string_view key, size_t print) { mine.emplace_back(key, print); });
+  size_t at = 0;
+  bool same = true;
+  other.for_each([&](std::string_view key, size_t print) {
+    same = same && mine[at].first == key && mine[at].second == print;
+    ++at;
+  });
+  return same;
+}
+
+void StorePrints::fold_if_due() {
+  const size_t edits = gone_count_ + added_.size();
+  if (edits < std::max(kMinEditsToFold, base_.size() / 8)) return;
+  std::vector<Entry> merged;
+  merged.reserve(size());
+  auto added = added_.begin();
+  for (size_t i = 0; i < base_.size(); ++i) {
+    if (gone_[i]) continue;
+    for (; added != added_.end() && added->first < base_[i].first; ++added)
+      merged.emplace_back(added->first, added->second);
+    merged.push_back(std::move(base_[i]));
+  }
+  for (; added != added_.end(); ++added) merged.emplace_back(added->first, added->second);
+  base_ = std::move(merged);
+  gone_.assign(base_.size(), false);
+  gone_count_ = 0;
+  added_.clear();
+}
+
+}  // namespace globaldns::sync::kube

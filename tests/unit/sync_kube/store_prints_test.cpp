@@ -1,0 +1,100 @@
+// Tests of StorePrints against a std::map: the same answers through edits, folds and relists.
+#include "sync/kube/store_prints.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace globaldns::sync::kube {
+namespace {
+
+std::vector<StorePrints::Entry> entries_of(const std::map<std::string, size_t>& map) {
+  return {map.begin(), map.end()};
+}
+
+void expect_same(const StorePrints& store, const std::map<std::string, size_t>& want) {
+  ASSERT_EQ(store.size(), want.size());
+  std::vector<StorePrints::Entry> got;
+  store.for_each([&](std::string_view key, size_t print) { got.emplace_back(key, print); });
+  EXPECT_EQ(got, entries_of(want));
+  EXPECT_TRUE(store == StorePrints(entries_of(want)));
+}
+
+TEST(StorePrintsTest, FollowsAMapThroughRandomEdits) {
+  std::mt19937 rng(20261127);
+  const auto key = [&](size_t limit) {
+    std::string k = "ns";
+    k += std::to_string(rng() % 7);
+    k += '/';
+    k += std::to_string(rng() % limit);
+    if (rng() % 3 == 0) k += "-with-a-name-longer-than-the-short-string-buffer";
+    return k;
+  };
+  for (const size_t listed : {0, 10, 3000}) {
+    std::map<std::string, size_t> want;
+    while (want.size() < listed) want.emplace(key(10000), rng() % 5);
+    StorePrints store(entries_of(want));
+    expect_same(store, want);
+    // Enough edits to fold several times (a fold comes after 1024 at this size).
+    for (int step = 0; step < 20000; ++step) {
+      const std::string k = key(step % 2 == 0 ? 10000 : 50);
+      switch (rng() % 3) {
+        case 0: {
+          const size_t print = rng() % 5;
+          const auto it = want.find(k);
+          const bool changed = it == want.end() || it->second != print;
+          want[k] = print;
+          ASSERT_EQ(store.set(k, print), changed) << k;
+          break;
+        }
+        case 1:
+          ASSERT_EQ(store.erase(k), want.erase(k) > 0) << k;
+          break;
+        default: {
+          const auto it = want.find(k);
+          const auto got = store.find(k);
+          ASSERT_EQ(got.has_value(), it != want.end()) << k;
+          if (got) {
+            ASSERT_EQ(*got, it->second) << k;
+          }
+        }
+      }
+      ASSERT_EQ(store.size(), want.size());
+      if (step % 2500 == 0) expect_same(store, want);
+    }
+    expect_same(store, want);
+  }
+}
+
+TEST(StorePrintsTest, ComparesKeysAndPrints) {
+  const StorePrints a({{"a/1", 1}, {"a/2", 2}});
+  EXPECT_TRUE(a == StorePrints({{"a/2", 2}, {"a/1", 1}}));  // out of order: sorted
+  EXPECT_FALSE(a == StorePrints({{"a/1", 1}, {"a/2", 3}}));
+  EXPECT_FALSE(a == StorePrints({{"a/1", 1}, {"a/3", 2}}));
+  EXPECT_FALSE(a == StorePrints({{"a/1", 1}}));
+  EXPECT_TRUE(StorePrints() == StorePrints(std::vector<StorePrints::Entry>{}));
+}
+
+TEST(StorePrintsTest, AKeyListedTwiceKeepsItsFirstPrint) {
+  const StorePrints store({{"a/1", 1}, {"a/1", 9}, {"a/0", 4}});
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(store.find("a/1"), 1u);
+  EXPECT_EQ(store.find("a/0"), 4u);
+}
+
+TEST(StorePrintsTest, ADeletedKeyComesBack) {
+  StorePrints store({{"a/1", 1}});
+  EXPECT_TRUE(store.erase("a/1"));
+  EXPECT_FALSE(store.erase("a/1"));
+  EXPECT_EQ(store.find("a/1"), std::nullopt);
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_TRUE(store.set("a/1", 1));  // back, with the print it had: still a change
+  EXPECT_FALSE(store.set("a/1", 1));
+  EXPECT_EQ(store.size(), 1u);
+}
+
+}  // namespace
+}  // namespace globaldns::sync::kube
