@@ -8,6 +8,7 @@
 
 #include <cassert>
 #include <numeric>
+#include <stdexcept>
 #include <utility>
 
 namespace globaldns::sync {
@@ -136,7 +137,7 @@ IndexChanges diff_translations(const Translation& before, const Translation& aft
 bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
   if (&a == &b) return false;
   if (const auto c = compare_precedence(a.entry, b.entry); c != 0) return c < 0;
-  return a.handle < b.handle;  // identical copies: any fixed order gives the same output
+  return a.slot < b.slot;  // identical copies: any fixed order gives the same output
 }
 
 size_t TranslationIndex::KeyHash::operator()(const KeyView& key) const noexcept {
@@ -152,7 +153,23 @@ constexpr size_t kInitialKeyBuckets = 64;
 
 const std::vector<Skip>& TranslationIndex::Copy::skipped() const noexcept {
   static const std::vector<Skip> none;
-  return skips ? *skips : none;
+  return rare ? rare->skips : none;
+}
+
+template <typename F>
+void TranslationIndex::Copy::for_each_claim(F&& fn) const {
+  if (!has_claim) return;
+  fn(claim);
+  if (rare)
+    for (const Claim& more : rare->more_claims) fn(more);
+}
+
+template <typename F>
+void TranslationIndex::Copy::for_each_claim(F&& fn) {
+  if (!has_claim) return;
+  fn(claim);
+  if (rare)
+    for (Claim& more : rare->more_claims) fn(more);
 }
 
 bool TranslationIndex::ShadowOrder::operator()(const Claim* a, const Claim* b) const {
@@ -173,9 +190,8 @@ TranslationIndex::TranslationIndex(TranslateOptions options)
 TranslationIndex::~TranslationIndex() = default;
 
 TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) {
-  const Handle handle = next_handle_++;
-  Copy& copy = copies_.try_emplace(handle).first->second;
-  copy.handle = handle;
+  auto [copy, slot] = copies_.make();
+  copy.slot = slot;
   copy.tag = tag;
   copy.entry = std::move(entry);
   tagged_[tag].push_back(copy);
@@ -257,7 +273,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
   for (size_t rank = 0; rank < n; ++rank) {
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
-    handles[sorted[rank]] = copy.handle;
+    handles[sorted[rank]] = copies_.handle(copy.slot);
     const bool first = keys_.find(KeyOf{}(copy)) == keys_.end();  // sorted: an earlier one wins
     link_key(copy);
     if (first) {
@@ -295,14 +311,14 @@ TranslationIndex::Handle TranslationIndex::link_new(Copy& copy, Translate transl
     if (previous != nullptr) deactivate(*previous);
     activate(copy, translate());
   }
-  return copy.handle;
+  return copies_.handle(copy.slot);
 }
 
 void TranslationIndex::erase(Handle handle) {
-  const auto found = copies_.find(handle);
-  assert(found != copies_.end());
-  if (found == copies_.end()) return;
-  Copy& copy = found->second;
+  Copy* const found = copies_.find(handle);
+  assert(found != nullptr);
+  if (found == nullptr) return;
+  Copy& copy = *found;
 
   const KeyView key = KeyOf{}(copy);
   touch_key(key);
@@ -320,11 +336,13 @@ void TranslationIndex::erase(Handle handle) {
       activate(next, translator_.translate(next.entry.unpack()));
     }
   }
-  copies_.erase(found);
+  copies_.erase(copy.slot);
 }
 
 const PackedEntry& TranslationIndex::entry(Handle handle) const {
-  return copies_.at(handle).entry;
+  const Copy* copy = copies_.find(handle);
+  if (copy == nullptr) throw std::out_of_range("TranslationIndex::entry: no such handle");
+  return copy->entry;
 }
 
 TranslationIndex::Handles TranslationIndex::copies_of(std::string_view namespace_,
@@ -332,7 +350,7 @@ TranslationIndex::Handles TranslationIndex::copies_of(std::string_view namespace
   Handles out;
   const auto [first, last] = keys_.equal_range(KeyView(namespace_, name));
   for (auto it = first; it != last; ++it) {
-    if (it->tag == tag) out.push_back(it->handle);
+    if (it->tag == tag) out.push_back(copies_.handle(it->slot));
   }
   return out;
 }
@@ -342,7 +360,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::copies_tagged(Tag tag) c
   const auto tagged = tagged_.find(tag);
   if (tagged == tagged_.end()) return out;
   out.reserve(tagged->second.size());
-  for (const Copy& copy : tagged->second) out.push_back(copy.handle);
+  for (const Copy& copy : tagged->second) out.push_back(copies_.handle(copy.slot));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -353,20 +371,23 @@ size_t TranslationIndex::count_tagged(Tag tag) const {
 }
 
 void TranslationIndex::for_each_copy(const std::function<void(Tag, const PackedEntry&)>& fn) const {
-  for (const auto& [handle, copy] : copies_) fn(copy.tag, copy.entry);
+  copies_.for_each([&](const Copy& copy) { fn(copy.tag, copy.entry); });
 }
 
 void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
   copy.active = true;
-  if (!translation.skipped.empty()) {
-    copy.skips = std::make_unique<const std::vector<Skip>>(std::move(translation.skipped));
+  const size_t claims = translation.claims.size();
+  if (!translation.skipped.empty() || claims > 1) {
+    copy.rare = std::make_unique<Rare>();
+    copy.rare->skips = std::move(translation.skipped);
+    // Linked claims must not move: room for all of them first.
+    if (claims > 1) copy.rare->more_claims.reserve(claims - 1);
   }
   for (const Skip& skip : copy.skipped()) ++skipped_by_reason_[static_cast<size_t>(skip.code)];
-  // Linked claims must not move: room for all of them first.
-  copy.claims.reserve(translation.claims.size());
   for (const resolver::HostRecords& records : translation.claims) {
     touch_host(records.name);
-    Claim& claim = copy.claims.emplace_back();
+    Claim& claim = copy.has_claim ? copy.rare->more_claims.emplace_back() : copy.claim;
+    copy.has_claim = true;
     claim.owner = &copy;
     claim.records = PackedRecords(records);
     const auto served = hosts_.find(claim.records.name());
@@ -392,7 +413,7 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
 }
 
 void TranslationIndex::deactivate(Copy& copy) {
-  for (Claim& claim : copy.claims) {
+  copy.for_each_claim([this](Claim& claim) {
     const std::string_view name = claim.records.name();
     touch_host(std::string(name));
     if (!claim.host_hook.is_linked()) {
@@ -402,7 +423,7 @@ void TranslationIndex::deactivate(Copy& copy) {
       assert(it != last);
       shadowed_.erase(it);
       --conflicts_;
-      continue;
+      return;
     }
     hosts_.erase(hosts_.iterator_to(claim));
     addresses_ -= claim.records.address_count();
@@ -415,10 +436,12 @@ void TranslationIndex::deactivate(Copy& copy) {
     } else {
       --names_;
     }
-  }
+  });
   for (const Skip& skip : copy.skipped()) --skipped_by_reason_[static_cast<size_t>(skip.code)];
-  copy.skips.reset();
-  copy.claims.clear();
+  copy.rare.reset();
+  copy.claim.owner = nullptr;
+  copy.claim.records = PackedRecords();
+  copy.has_claim = false;
   copy.active = false;
 }
 
@@ -577,9 +600,9 @@ std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_
 std::vector<const TranslationIndex::Copy*> TranslationIndex::in_order(
     const std::function<bool(const Copy&)>& wanted) const {
   std::vector<const Copy*> out;
-  for (const auto& [handle, copy] : copies_) {
+  copies_.for_each([&](const Copy& copy) {
     if (wanted(copy)) out.push_back(&copy);
-  }
+  });
   std::sort(out.begin(), out.end(), Order{});
   return out;
 }
@@ -590,7 +613,8 @@ void TranslationIndex::for_each_entry(const std::function<bool(const PackedEntry
     const Copy& copy = *each;
     if (copy.active) {  // the served copy of its key: no lookup needed
       Held held{&copy.entry, &copy.skipped(), {}, &copy.entry};
-      for (const Claim& claim : copy.claims) held.claims.push_back(claim.records.name());
+      copy.for_each_claim(
+          [&held](const Claim& claim) { held.claims.push_back(claim.records.name()); });
       fn(held);
       continue;
     }
@@ -616,8 +640,10 @@ void TranslationIndex::problems_into(Translation& out) const {
   const auto has_problem = [this](const Copy& copy) {
     if (!copy.active || !copy.skipped().empty()) return true;
     if (conflicts_ == 0) return false;
-    return std::any_of(copy.claims.begin(), copy.claims.end(),
-                       [](const Claim& claim) { return !claim.host_hook.is_linked(); });
+    bool shadowed = false;
+    copy.for_each_claim(
+        [&shadowed](const Claim& claim) { shadowed = shadowed || !claim.host_hook.is_linked(); });
+    return shadowed;
   };
   for (const Copy* each : in_order(has_problem)) {
     const Copy& copy = *each;
@@ -629,13 +655,13 @@ void TranslationIndex::problems_into(Translation& out) const {
       continue;
     }
     for (const auto& skip : copy.skipped()) out.skipped.push_back(skip);
-    for (const Claim& claim : copy.claims) {
-      if (claim.host_hook.is_linked()) continue;  // it serves its host
+    copy.for_each_claim([&](const Claim& claim) {
+      if (claim.host_hook.is_linked()) return;  // it serves its host
       const std::string_view name = claim.records.name();
       const Copy* winner = hosts_.find(name)->owner;
       out.conflicts.push_back(Conflict{std::string(name), winner->entry.key(), copy.entry.key(),
                                        winner->entry.origin().text(), copy.entry.origin().text()});
-    }
+    });
   }
 }
 

@@ -25,6 +25,7 @@
 #include "sync/packed_entry.hpp"
 #include "sync/packed_records.hpp"
 #include "sync/service_entry.hpp"
+#include "sync/slot_pool.hpp"
 #include "sync/translate.hpp"
 
 namespace globaldns::sync {
@@ -140,7 +141,7 @@ class TranslationIndex {
 
  private:
   // Each allocation costs its size rounded up plus malloc's 8-16 bytes, and a first list of 1M
-  // entries made about 15 per entry. Now a copy lives in its copies_ node and links itself
+  // entries made about 15 per entry. Now a copy lives in a slot of copies_ and links itself
   // into keys_; its claims into hosts_ or shadowed_; the entry is one allocation,
   // and each claim's records are in the claim (or one allocation when long).
   struct Copy;
@@ -151,20 +152,32 @@ class TranslationIndex {
     const Copy* owner = nullptr;
     PackedRecords records;
   };
-  using KeyHook = boost::intrusive::unordered_set_member_hook<boost::intrusive::store_hash<true>>;
+  // What few copies have, apart: skips, and the claims of an entry with more than one host.
+  // Never grown while the claims are linked.
+  struct Rare {
+    std::vector<Skip> skips;
+    std::vector<Claim> more_claims;  // after Copy::claim
+  };
+  // The hash is not stored: a bucket's other keys are compared by their text (the load factor
+  // is at most 1), and only growing the buckets reads every key again.
+  using KeyHook = boost::intrusive::unordered_set_member_hook<>;
   struct Copy {
     PackedEntry entry;
-    Handle handle = 0;
-    Tag tag = 0;
-    bool active = false;  // the served copy of its namespace/name
-    // Only while active, translate()'s for this entry alone; the claims are never grown while
-    // they are linked into hosts_. Skips are rare: a pointer, null when there are none, where
-    // an empty vector took 24 bytes of every copy.
-    std::unique_ptr<const std::vector<Skip>> skips;
-    boost::container::small_vector<Claim, 1> claims;
+    std::unique_ptr<Rare> rare;  // null when it would be empty
     KeyHook key_hook;
     boost::intrusive::list_member_hook<> tag_hook;
+    // Only while active, translate()'s for this entry alone (the first claim here, any more in
+    // rare); they are never added to while they are linked into hosts_.
+    Claim claim;
+    Tag tag = 0;
+    uint32_t slot = 0;       // in copies_
+    bool active = false;     // the served copy of its namespace/name
+    bool has_claim = false;  // `claim` is one
     const std::vector<Skip>& skipped() const noexcept;
+    template <typename F>
+    void for_each_claim(F&& fn) const;
+    template <typename F>
+    void for_each_claim(F&& fn);
   };
   // The copies of one tag: a list through their hooks, so that a part's copies are found
   // without walking all of them (a walk over 1M took 44 ms of every edit of one file).
@@ -260,8 +273,7 @@ class TranslationIndex {
   HostBefore host_view(const std::string& name) const;
 
   EntryTranslator translator_;
-  Handle next_handle_ = 1;
-  std::unordered_map<Handle, Copy> copies_;
+  SlotPool<Copy> copies_;
   std::unique_ptr<Keys::bucket_type[]> key_buckets_;
   Keys keys_;
   std::unordered_map<Tag, Tagged> tagged_;
