@@ -33,9 +33,9 @@ int run_check_command(const std::vector<std::string>& args) {
 
   boost::asio::io_context io;
   std::vector<sync::ServiceEntry> entries;
-  sync::FileSource source(io, file_source_options(*config), [&](sync::SourceParts change) {
-    for (auto& part : change.parts)
-      std::move(part.entries.begin(), part.entries.end(), std::back_inserter(entries));
+  sync::FileSource source(io, file_source_options(*config), [&](const sync::SourceParts& change) {
+    for (const auto& part : change.parts)
+      for (const sync::PackedEntry& entry : part.entries) entries.push_back(entry.unpack());
   });
   if (auto loaded = source.load_initial(); !loaded) {
     std::fprintf(stderr, "globaldns: %s\n", loaded.error().c_str());

@@ -188,7 +188,7 @@ void BM_ControllerReplaceOnePartOf100(benchmark::State& state) {
     SourcePart part{"part-" + std::to_string(p) + ".yaml", {}};
     part.entries.reserve(kPerPart);
     for (int i = p * kPerPart; i < (p + 1) * kPerPart; ++i)
-      part.entries.push_back(make_entry(i, i == changed ? variant : 0));
+      part.entries.emplace_back(make_entry(i, i == changed ? variant : 0));
     return part;
   };
   std::vector<SourcePart> parts;

@@ -338,7 +338,10 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
   spdlog::info("files: {}: {}", display, entry_count(decoded->entries.size()));
   state.entries = decoded->entries.size();
   state.entries_hash = hash;
-  changed.push_back(SourcePart{state.part, std::move(decoded->entries)});
+  SourcePart part{state.part, {}};
+  part.entries.reserve(decoded->entries.size());
+  for (const ServiceEntry& entry : decoded->entries) part.entries.emplace_back(entry);
+  changed.push_back(std::move(part));
   return Refresh::Changed;
 }
 

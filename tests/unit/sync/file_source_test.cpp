@@ -81,7 +81,9 @@ class PartsHolder {
       if (part.entries.empty()) {
         parts_.erase(part.name);
       } else {
-        parts_[part.name] = std::move(part.entries);
+        std::vector<ServiceEntry>& held = parts_[part.name];
+        held.clear();
+        for (const PackedEntry& entry : part.entries) held.push_back(entry.unpack());
       }
     }
     loads_.push_back(change.load);

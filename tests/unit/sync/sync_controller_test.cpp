@@ -415,8 +415,18 @@ TEST_F(SyncControllerTest, SourcesMergeAndAreCounted) {
   EXPECT_EQ(controller.sources()[0].entries, 0u);
 }
 
-SourcePart part(std::string name, std::vector<ServiceEntry> entries) {
-  return SourcePart{std::move(name), std::move(entries)};
+SourcePart part(std::string name, const std::vector<ServiceEntry>& entries) {
+  SourcePart out{std::move(name), {}};
+  for (const ServiceEntry& entry : entries) out.entries.emplace_back(entry);
+  return out;
+}
+
+// The parts as one vector: a braced list would copy them, and a part's packed entries move only.
+template <typename... Parts>
+std::vector<SourcePart> parts_of(Parts... parts) {
+  std::vector<SourcePart> out;
+  (out.push_back(std::move(parts)), ...);
+  return out;
 }
 
 SourceParts changed(std::vector<SourcePart> parts, SourceLoad load = SourceLoad::Complete) {
@@ -436,8 +446,8 @@ std::vector<std::string> served_names(const Translation& t) {
 
 // Two files: a.yaml serving a.global, b.yaml serving b.global.
 std::vector<SourcePart> files_a_and_b() {
-  return {part("a.yaml", {at(entry("a", {"a.global"}, {"240.0.0.1"}), "a.yaml:1")}),
-          part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")})};
+  return parts_of(part("a.yaml", {at(entry("a", {"a.global"}, {"240.0.0.1"}), "a.yaml:1")}),
+                  part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")}));
 }
 
 TEST_F(SyncControllerTest, ChangedPartReplacesOnlyItsOwnEntries) {
@@ -449,7 +459,7 @@ TEST_F(SyncControllerTest, ChangedPartReplacesOnlyItsOwnEntries) {
   // a.yaml now holds c instead of a; b.yaml, not named, keeps b.
   const auto summary = controller.replace_source_parts(
       "files",
-      changed({part("a.yaml", {at(entry("c", {"c.global"}, {"240.0.0.3"}), "a.yaml:1")})}));
+      changed(parts_of(part("a.yaml", {at(entry("c", {"c.global"}, {"240.0.0.3"}), "a.yaml:1")}))));
   EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
   EXPECT_EQ(served_names(controller.translation()),
             (std::vector<std::string>{"b.global", "c.global"}));
@@ -461,7 +471,7 @@ TEST_F(SyncControllerTest, ChangedPartReplacesOnlyItsOwnEntries) {
   EXPECT_EQ(controller.sources()[0].entries, 2u);
 
   // A part without entries is gone (a file removed from its directory).
-  EXPECT_EQ(controller.replace_source_parts("files", changed({part("b.yaml", {})})).outcome,
+  EXPECT_EQ(controller.replace_source_parts("files", changed(parts_of(part("b.yaml", {})))).outcome,
             ApplyOutcome::Published);
   EXPECT_EQ(served_names(controller.translation()), std::vector<std::string>{"c.global"});
   EXPECT_EQ(controller.sources()[0].entries, 1u);
@@ -471,8 +481,8 @@ TEST_F(SyncControllerTest, ChangedPartReplacesOnlyItsOwnEntries) {
   EXPECT_EQ(
       controller
           .replace_source_parts(
-              "files",
-              changed({part("a.yaml", {at(entry("c", {"c.global"}, {"240.0.0.3"}), "a.yaml:1")})}))
+              "files", changed(parts_of(part(
+                           "a.yaml", {at(entry("c", {"c.global"}, {"240.0.0.3"}), "a.yaml:1")}))))
           .outcome,
       ApplyOutcome::Unchanged);
   EXPECT_EQ(controller.serial(), serial);
@@ -484,10 +494,10 @@ TEST_F(SyncControllerTest, WholePartsDropEveryPartNotNamed) {
   // A reload whose files are b.yaml and d.yaml.
   (void)controller.replace_source_parts(
       "files",
-      SourceParts{{part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")}),
-                   part("d.yaml", {at(entry("d", {"d.global"}, {"240.0.0.4"}), "d.yaml:1")})},
-                  PartsScope::Whole,
-                  SourceLoad::Complete});
+      SourceParts{
+          parts_of(part("b.yaml", {at(entry("b", {"b.global"}, {"240.0.0.2"}), "b.yaml:1")}),
+                   part("d.yaml", {at(entry("d", {"d.global"}, {"240.0.0.4"}), "d.yaml:1")})),
+          PartsScope::Whole, SourceLoad::Complete});
   EXPECT_EQ(served_names(controller.translation()),
             (std::vector<std::string>{"b.global", "d.global"}));
   EXPECT_EQ(controller.sources()[0].entries, 2u);
@@ -501,20 +511,20 @@ TEST_F(SyncControllerTest, PartsAreNotLoadedUntilTheSourceSaysComplete) {
   SyncController controller(settings(), holder_, hooks());
   controller.require_sources({"files"});
   auto summary = controller.replace_source_parts(
-      "files",
-      changed({part("a.yaml", {entry("a", {"a.global"}, {"240.0.0.1"})})}, SourceLoad::Partial));
+      "files", changed(parts_of(part("a.yaml", {entry("a", {"a.global"}, {"240.0.0.1"})})),
+                       SourceLoad::Partial));
   EXPECT_EQ(summary.outcome, ApplyOutcome::NotReady);
   EXPECT_EQ(summary.names, 1u);  // held and translated, not served
   EXPECT_FALSE(controller.sources()[0].loaded);
   EXPECT_EQ(holder_.current(), nullptr);
   // The broken file is fixed and has no entries: nothing new, but now complete.
-  summary = controller.replace_source_parts("files", changed({}, SourceLoad::Complete));
+  summary = controller.replace_source_parts("files", changed(parts_of(), SourceLoad::Complete));
   EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
   EXPECT_TRUE(controller.sources()[0].loaded);
   // Loaded stays loaded: a later file that does not decode holds nothing back.
   summary = controller.replace_source_parts(
-      "files",
-      changed({part("b.yaml", {entry("b", {"b.global"}, {"240.0.0.2"})})}, SourceLoad::Partial));
+      "files", changed(parts_of(part("b.yaml", {entry("b", {"b.global"}, {"240.0.0.2"})})),
+                       SourceLoad::Partial));
   EXPECT_EQ(summary.outcome, ApplyOutcome::Published);
 }
 
@@ -533,9 +543,10 @@ TEST_F(SyncControllerTest, DuplicateAcrossPartsIsServedAsFromOneMergedList) {
     for (const bool reversed : {false, true}) {
       resolver::SnapshotHolder holder;
       SyncController parts(settings(), holder);
-      std::vector<SourcePart> both{part("1.yaml", {first}), part("2.yaml", {second})};
+      std::vector<SourcePart> both = parts_of(part("1.yaml", {first}), part("2.yaml", {second}));
       if (reversed) std::swap(both[0], both[1]);
-      for (auto& p : both) (void)parts.replace_source_parts("files", changed({p}));
+      for (auto& p : both)
+        (void)parts.replace_source_parts("files", changed(parts_of(std::move(p))));
       const Translation want = merged.translation();
       const Translation got = parts.translation();
       EXPECT_EQ(got.hosts, want.hosts);
@@ -558,13 +569,15 @@ TEST_F(SyncControllerTest, DuplicateAcrossPartsIsServedAsFromOneMergedList) {
 
   // The served copy's file drops it: the other copy takes over, and comes back when it returns.
   SyncController controller(settings(), holder_, hooks());
-  (void)controller.replace_source_parts("files", changed({part("1.yaml", {at(one, "1.yaml:4")}),
-                                                          part("2.yaml", {at(two, "2.yaml:1")})}));
-  (void)controller.replace_source_parts("files", changed({part("2.yaml", {})}));
+  (void)controller.replace_source_parts("files",
+                                        changed(parts_of(part("1.yaml", {at(one, "1.yaml:4")}),
+                                                         part("2.yaml", {at(two, "2.yaml:1")}))));
+  (void)controller.replace_source_parts("files", changed(parts_of(part("2.yaml", {}))));
   EXPECT_EQ(served_names(controller.translation()),
             (std::vector<std::string>{"a.global", "one.global"}));
   EXPECT_EQ(controller.translation().conflicts.size(), 0u);
-  (void)controller.replace_source_parts("files", changed({part("2.yaml", {at(two, "2.yaml:1")})}));
+  (void)controller.replace_source_parts("files",
+                                        changed(parts_of(part("2.yaml", {at(two, "2.yaml:1")}))));
   EXPECT_EQ(served_names(controller.translation()),
             (std::vector<std::string>{"a.global", "two.global"}));
 }
@@ -576,8 +589,9 @@ TEST_F(SyncControllerTest, PartsOnlyEverTouchTheirOwnCopiesOfAKey) {
   const auto a = entry("a", {"a.global"}, {"240.0.0.1"});
   auto a2 = a;
   a2.addresses = {"240.0.0.2"};
-  (void)controller.replace_source_parts("files", changed({part("1.yaml", {at(a, "1.yaml:1")}),
-                                                          part("2.yaml", {at(a2, "2.yaml:1")})}));
+  (void)controller.replace_source_parts(
+      "files",
+      changed(parts_of(part("1.yaml", {at(a, "1.yaml:1")}), part("2.yaml", {at(a2, "2.yaml:1")}))));
   (void)controller.update_source("cluster1", {at(a2, "cluster1")}, {});
   const auto entries_of = [&](const std::string& source) {
     for (const auto& s : controller.sources())
@@ -590,16 +604,17 @@ TEST_F(SyncControllerTest, PartsOnlyEverTouchTheirOwnCopiesOfAKey) {
 
   // 1.yaml now lists its copy twice (another line): both are 1.yaml's.
   (void)controller.replace_source_parts(
-      "files", changed({part("1.yaml", {at(a, "1.yaml:1"), at(a, "1.yaml:9")})}));
+      "files", changed(parts_of(part("1.yaml", {at(a, "1.yaml:1"), at(a, "1.yaml:9")}))));
   EXPECT_EQ(entries_of("files"), 3u);
   EXPECT_EQ(controller.translation().conflicts.size(), 3u);
   // The same list again changes nothing.
   const uint32_t serial = controller.serial();
-  EXPECT_EQ(controller
-                .replace_source_parts(
-                    "files", changed({part("1.yaml", {at(a, "1.yaml:1"), at(a, "1.yaml:9")})}))
-                .outcome,
-            ApplyOutcome::Unchanged);
+  EXPECT_EQ(
+      controller
+          .replace_source_parts(
+              "files", changed(parts_of(part("1.yaml", {at(a, "1.yaml:1"), at(a, "1.yaml:9")}))))
+          .outcome,
+      ApplyOutcome::Unchanged);
   EXPECT_EQ(controller.serial(), serial);
   EXPECT_EQ(entries_of("files"), 3u);
 
@@ -612,7 +627,7 @@ TEST_F(SyncControllerTest, PartsOnlyEverTouchTheirOwnCopiesOfAKey) {
   expect_serves(expected, {"a.global"});
 
   // 2.yaml goes: 1.yaml's two copies stay, one of them served.
-  (void)controller.replace_source_parts("files", changed({part("2.yaml", {})}));
+  (void)controller.replace_source_parts("files", changed(parts_of(part("2.yaml", {}))));
   EXPECT_EQ(entries_of("files"), 2u);
   const auto translation = controller.translation();
   ASSERT_EQ(translation.conflicts.size(), 1u);
@@ -622,9 +637,9 @@ TEST_F(SyncControllerTest, PartsOnlyEverTouchTheirOwnCopiesOfAKey) {
   // A whole reload without 1.yaml drops both of its copies.
   (void)controller.replace_source_parts(
       "files",
-      SourceParts{{part("3.yaml", {at(entry("b", {"b.global"}, {"240.0.0.3"}), "3.yaml:1")})},
-                  PartsScope::Whole,
-                  SourceLoad::Complete});
+      SourceParts{
+          parts_of(part("3.yaml", {at(entry("b", {"b.global"}, {"240.0.0.3"}), "3.yaml:1")})),
+          PartsScope::Whole, SourceLoad::Complete});
   EXPECT_EQ(entries_of("files"), 1u);
   EXPECT_EQ(served_names(controller.translation()), std::vector<std::string>{"b.global"});
   EXPECT_TRUE(controller.translation().conflicts.empty());

@@ -286,7 +286,9 @@ class Model {
       if (part.entries.empty()) {
         sources_.erase(source + "#" + part.name);
       } else {
-        sources_[source + "#" + part.name] = part.entries;
+        std::vector<ServiceEntry>& held = sources_[source + "#" + part.name];
+        held.clear();
+        for (const PackedEntry& entry : part.entries) held.push_back(entry.unpack());
       }
     }
   }
@@ -400,15 +402,15 @@ TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSou
         SourcePart part{name, {}};
         if (const auto* held = model.find(source + "#" + name)) {
           for (const auto& e : *held) {
-            if (gen.chance(80)) part.entries.push_back(e);
+            if (gen.chance(80)) part.entries.emplace_back(e);
           }
         }
         const size_t fresh = gen.below(3);
-        for (size_t i = 0; i < fresh; ++i) part.entries.push_back(gen.entry());
+        for (size_t i = 0; i < fresh; ++i) part.entries.emplace_back(gen.entry());
         change.parts.push_back(std::move(part));
       }
       model.replace_parts(source, change);
-      summary = controller.replace_source_parts(source, change);
+      summary = controller.replace_source_parts(source, std::move(change));
     } else if (pick < 85) {
       // Watch events: unique keys among the upserts, some removals, sometimes a no-op resync.
       std::vector<ServiceEntry> upserts;
