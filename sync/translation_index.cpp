@@ -580,10 +580,15 @@ std::optional<resolver::HostRecords> TranslationIndex::host(std::string_view nam
 void TranslationIndex::for_each_host(
     const std::function<void(const resolver::HostRecords&)>& fn) const {
   resolver::HostRecords records;
-  for (const Claim& claim : hosts_) {
-    claim.records.unpack_into(records);
-    fn(records);
-  }
+  // In the order of the copies' slots, which is their order in memory: the hash set's order is
+  // random in it, and at 1M its walk took a cache miss per claim.
+  copies_.for_each([&](const Copy& copy) {
+    copy.for_each_claim([&](const Claim& claim) {
+      if (!claim.host_hook.is_linked()) return;  // another claim serves the host
+      claim.records.unpack_into(records);
+      fn(records);
+    });
+  });
 }
 
 std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_view name) const {
