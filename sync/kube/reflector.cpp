@@ -277,7 +277,8 @@ void Reflector::commit_list(std::string rv) {
   std::vector<StorePrints::Entry> keys;
   keys.reserve(pending_.size());
   for (size_t i = 0; i < pending_.size(); ++i)
-    keys.emplace_back(pending_[i].key(), pending_prints_[i]);
+    keys.emplace_back(StorePrints::key_hash(pending_[i].namespace_(), pending_[i].name()),
+                      pending_prints_[i]);
   StorePrints listed(std::move(keys));
   const bool changed = first || listed != store_;
   store_ = std::move(listed);
@@ -389,8 +390,11 @@ bool Reflector::apply_line(std::string_view line) {
   if (event.type != EventType::Bookmark) {
     const std::string ns = namespace_of(event.key);
     if (wanted(ns)) {
+      // A delete is staged even when the store did not have the key: it holds keys' hashes,
+      // and one of two keys sharing a hash must not keep the other's delete from going out.
       if (event.type == EventType::Deleted) {
-        if (store_.erase(event.key)) stage(event.key, std::nullopt);
+        store_.erase(event.key);
+        stage(event.key, std::nullopt);
         problem_keys_.erase(event.key);
       } else if (event.object) {
         const size_t print = fingerprint(*event.object);
@@ -398,7 +402,8 @@ bool Reflector::apply_line(std::string_view line) {
         problem_keys_.erase(event.key);
         if (!event.warning.empty()) spdlog::warn("{}: {}", options_.origin, event.warning);
       } else {
-        if (store_.erase(event.key)) stage(event.key, std::nullopt);
+        store_.erase(event.key);
+        stage(event.key, std::nullopt);
         if (problem_keys_.insert(event.key).second)
           spdlog::warn("{}: {}; entry dropped", options_.origin, event.problem);
       }

@@ -1,7 +1,8 @@
-// StorePrints: a sorted vector, its edits beside it, folded in from time to time.
+// StorePrints: a sorted vector of key hashes, its edits beside it, folded in from time to time.
 #include "sync/kube/store_prints.hpp"
 
 #include <algorithm>
+#include <string>
 
 namespace globaldns::sync::kube {
 namespace {
@@ -16,9 +17,21 @@ constexpr size_t kMinEditsToFold = 1024;
 
 }  // namespace
 
+uint64_t StorePrints::key_hash(std::string_view key) noexcept {
+  return std::hash<std::string_view>{}(key);
+}
+
+uint64_t StorePrints::key_hash(std::string_view namespace_, std::string_view name) {
+  // The text once per thread: a list of 1M keys allocates nothing for it.
+  thread_local std::string key;
+  key.assign(namespace_);
+  key += '/';
+  key += name;
+  return key_hash(key);
+}
+
 StorePrints::StorePrints(std::vector<Entry> entries) : base_(std::move(entries)) {
-  // A list comes in key order; anything else is sorted here. The first of a key wins, as a
-  // map's emplace would keep it.
+  // The first of a key wins, as a map's emplace would keep it.
   if (!std::is_sorted(base_.begin(), base_.end(), key_less))
     std::stable_sort(base_.begin(), base_.end(), key_less);
   base_.erase(std::unique(base_.begin(), base_.end(),
@@ -27,26 +40,28 @@ StorePrints::StorePrints(std::vector<Entry> entries) : base_(std::move(entries))
   gone_.assign(base_.size(), false);
 }
 
-size_t StorePrints::base_index(std::string_view key) const {
-  const auto it = std::lower_bound(base_.begin(), base_.end(), key,
-                                   [](const Entry& e, std::string_view k) { return e.first < k; });
-  if (it == base_.end() || it->first != key) return base_.size();
+size_t StorePrints::base_index(uint64_t hash) const {
+  const auto it = std::lower_bound(base_.begin(), base_.end(), hash,
+                                   [](const Entry& e, uint64_t h) { return e.first < h; });
+  if (it == base_.end() || it->first != hash) return base_.size();
   return static_cast<size_t>(it - base_.begin());
 }
 
 std::optional<size_t> StorePrints::find(std::string_view key) const {
-  const size_t i = base_index(key);
+  const uint64_t hash = key_hash(key);
+  const size_t i = base_index(hash);
   if (i < base_.size()) {
     if (gone_[i]) return std::nullopt;
     return base_[i].second;
   }
-  const auto it = added_.find(key);
+  const auto it = added_.find(hash);
   if (it == added_.end()) return std::nullopt;
   return it->second;
 }
 
-bool StorePrints::set(const std::string& key, size_t print) {
-  const size_t i = base_index(key);
+bool StorePrints::set(std::string_view key, size_t print) {
+  const uint64_t hash = key_hash(key);
+  const size_t i = base_index(hash);
   if (i < base_.size()) {
     const bool was_gone = gone_[i];
     if (was_gone) {
@@ -57,15 +72,16 @@ bool StorePrints::set(const std::string& key, size_t print) {
     base_[i].second = print;
     return changed;
   }
-  const auto [it, inserted] = added_.try_emplace(key, print);
+  const auto [it, inserted] = added_.try_emplace(hash, print);
   const bool changed = inserted || it->second != print;
   it->second = print;
   if (inserted) fold_if_due();
   return changed;
 }
 
-bool StorePrints::erase(const std::string& key) {
-  const size_t i = base_index(key);
+bool StorePrints::erase(std::string_view key) {
+  const uint64_t hash = key_hash(key);
+  const size_t i = base_index(hash);
   if (i < base_.size()) {
     if (gone_[i]) return false;
     gone_[i] = true;
@@ -73,10 +89,10 @@ bool StorePrints::erase(const std::string& key) {
     fold_if_due();
     return true;
   }
-  return added_.erase(key) > 0;
+  return added_.erase(hash) > 0;
 }
 
-void StorePrints::for_each(const std::function<void(std::string_view, size_t)>& fn) const {
+void StorePrints::for_each(const std::function<void(uint64_t, size_t)>& fn) const {
   auto added = added_.begin();
   for (size_t i = 0; i < base_.size(); ++i) {
     if (gone_[i]) continue;
@@ -89,15 +105,15 @@ void StorePrints::for_each(const std::function<void(std::string_view, size_t)>& 
 
 bool StorePrints::operator==(const StorePrints& other) const {
   if (size() != other.size()) return false;
-  // One side as views (24 bytes a key, for as long as a relist's comparison lasts), the other
-  // walked against it.
-  std::vector<std::pair<std::string_view, size_t>> mine;
+  // One side as a vector (16 bytes a key, for as long as a relist's comparison lasts), the
+  // other walked against it.
+  std::vector<Entry> mine;
   mine.reserve(size());
-  for_each([&](std::string_view key, size_t print) { mine.emplace_back(key, print); });
+  for_each([&](uint64_t hash, size_t print) { mine.emplace_back(hash, print); });
   size_t at = 0;
   bool same = true;
-  other.for_each([&](std::string_view key, size_t print) {
-    same = same && mine[at].first == key && mine[at].second == print;
+  other.for_each([&](uint64_t hash, size_t print) {
+    same = same && mine[at] == Entry{hash, print};
     ++at;
   });
   return same;
@@ -113,7 +129,7 @@ void StorePrints::fold_if_due() {
     if (gone_[i]) continue;
     for (; added != added_.end() && added->first < base_[i].first; ++added)
       merged.emplace_back(added->first, added->second);
-    merged.push_back(std::move(base_[i]));
+    merged.push_back(base_[i]);
   }
   for (; added != added_.end(); ++added) merged.emplace_back(added->first, added->second);
   base_ = std::move(merged);

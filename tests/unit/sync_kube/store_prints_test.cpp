@@ -3,24 +3,44 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <initializer_list>
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace globaldns::sync::kube {
 namespace {
 
+// The model's keys as the store holds them: hashed, in hash order.
 std::vector<StorePrints::Entry> entries_of(const std::map<std::string, size_t>& map) {
-  return {map.begin(), map.end()};
+  std::vector<StorePrints::Entry> out;
+  for (const auto& [key, print] : map) out.emplace_back(StorePrints::key_hash(key), print);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 void expect_same(const StorePrints& store, const std::map<std::string, size_t>& want) {
   ASSERT_EQ(store.size(), want.size());
   std::vector<StorePrints::Entry> got;
-  store.for_each([&](std::string_view key, size_t print) { got.emplace_back(key, print); });
+  store.for_each([&](uint64_t hash, size_t print) { got.emplace_back(hash, print); });
   EXPECT_EQ(got, entries_of(want));
   EXPECT_TRUE(store == StorePrints(entries_of(want)));
+}
+
+StorePrints store_of(std::initializer_list<std::pair<std::string_view, size_t>> keys) {
+  std::vector<StorePrints::Entry> entries;
+  for (const auto& [key, print] : keys) entries.emplace_back(StorePrints::key_hash(key), print);
+  return StorePrints(std::move(entries));
+}
+
+TEST(StorePrintsTest, AKeyHashesAlikeFromItsTextAndItsParts) {
+  EXPECT_EQ(StorePrints::key_hash("istio-testing/httpbin"),
+            StorePrints::key_hash("istio-testing", "httpbin"));
+  EXPECT_NE(StorePrints::key_hash("a/bc"), StorePrints::key_hash("ab", "c"));
+  EXPECT_NE(StorePrints::key_hash("a/1"), StorePrints::key_hash("a/2"));
 }
 
 TEST(StorePrintsTest, FollowsAMapThroughRandomEdits) {
@@ -70,23 +90,23 @@ TEST(StorePrintsTest, FollowsAMapThroughRandomEdits) {
 }
 
 TEST(StorePrintsTest, ComparesKeysAndPrints) {
-  const StorePrints a({{"a/1", 1}, {"a/2", 2}});
-  EXPECT_TRUE(a == StorePrints({{"a/2", 2}, {"a/1", 1}}));  // out of order: sorted
-  EXPECT_FALSE(a == StorePrints({{"a/1", 1}, {"a/2", 3}}));
-  EXPECT_FALSE(a == StorePrints({{"a/1", 1}, {"a/3", 2}}));
-  EXPECT_FALSE(a == StorePrints({{"a/1", 1}}));
+  const StorePrints a = store_of({{"a/1", 1}, {"a/2", 2}});
+  EXPECT_TRUE(a == store_of({{"a/2", 2}, {"a/1", 1}}));  // out of order: sorted
+  EXPECT_FALSE(a == store_of({{"a/1", 1}, {"a/2", 3}}));
+  EXPECT_FALSE(a == store_of({{"a/1", 1}, {"a/3", 2}}));
+  EXPECT_FALSE(a == store_of({{"a/1", 1}}));
   EXPECT_TRUE(StorePrints() == StorePrints(std::vector<StorePrints::Entry>{}));
 }
 
 TEST(StorePrintsTest, AKeyListedTwiceKeepsItsFirstPrint) {
-  const StorePrints store({{"a/1", 1}, {"a/1", 9}, {"a/0", 4}});
+  const StorePrints store = store_of({{"a/1", 1}, {"a/1", 9}, {"a/0", 4}});
   EXPECT_EQ(store.size(), 2u);
   EXPECT_EQ(store.find("a/1"), 1u);
   EXPECT_EQ(store.find("a/0"), 4u);
 }
 
 TEST(StorePrintsTest, ADeletedKeyComesBack) {
-  StorePrints store({{"a/1", 1}});
+  StorePrints store = store_of({{"a/1", 1}});
   EXPECT_TRUE(store.erase("a/1"));
   EXPECT_FALSE(store.erase("a/1"));
   EXPECT_EQ(store.find("a/1"), std::nullopt);
