@@ -231,17 +231,20 @@ EntryTranslation EntryTranslator::translate(const ServiceEntry& entry) const {
   }
 
   // Addresses for every host, and (status.addresses only) for one named host.
+  // The sets that find repeats are filled only when there can be one: a first load of 1M
+  // entries, nearly all with one host and one address, made a node and a string for each.
   Addresses common;
   std::map<std::string, Addresses> per_host;
-  std::set<std::string> host_names;
-  for (const auto& host : entry.hosts) host_names.insert(normalize_host(host));
   std::set<std::string> seen_text;
   if (!entry.addresses.empty()) {
+    const bool several = entry.addresses.size() > 1;
     for (const auto& text : entry.addresses) {
-      if (!seen_text.insert(text).second) continue;
+      if (several && !seen_text.insert(text).second) continue;
       if (const auto address = work.served_address(text)) common.add(*address);
     }
   } else {
+    std::set<std::string> host_names;  // status addresses may name a host
+    for (const auto& host : entry.hosts) host_names.insert(normalize_host(host));
     for (const auto& status : entry.status_addresses) {
       if (!seen_text.insert(status.value + "\n" + status.host).second) continue;
       const std::string host = normalize_host(status.host);
@@ -262,6 +265,7 @@ EntryTranslation EntryTranslator::translate(const ServiceEntry& entry) const {
   const bool has_addresses = !entry.addresses.empty() || !entry.status_addresses.empty();
 
   std::set<std::string> done;
+  const bool several_hosts = entry.hosts.size() > 1;
   for (const auto& host : entry.hosts) {
     std::string_view trimmed = host;
     if (!trimmed.empty() && trimmed.back() == '.') trimmed.remove_suffix(1);
@@ -270,14 +274,15 @@ EntryTranslation EntryTranslator::translate(const ServiceEntry& entry) const {
       continue;
     }
     std::string name = lower(trimmed);
-    if (!done.insert(name).second) continue;  // listed twice (perhaps in other case)
+    if (several_hosts && !done.insert(name).second) continue;  // listed twice (any case)
     const bool inside = std::any_of(zones_.begin(), zones_.end(),
                                     [&](const std::string& zone) { return in_zone(name, zone); });
     if (!inside) {
       work.skip(SkipReason::HostOutsideZones, host, "outside the served zones " + zones_text_);
       continue;
     }
-    Addresses addresses = common;
+    // The last host may take `common` itself.
+    Addresses addresses = &host == &entry.hosts.back() ? std::move(common) : common;
     if (const auto it = per_host.find(name); it != per_host.end()) addresses.add(it->second);
     if (addresses.empty()) {
       if (has_addresses) {
