@@ -65,12 +65,17 @@ const char* PackedEntry::body() const noexcept {
 }
 
 ServiceEntry PackedEntry::unpack() const {
-  const Header& h = *header();
   ServiceEntry out;
+  unpack_into(out);
+  return out;
+}
+
+void PackedEntry::unpack_into(ServiceEntry& out) const {
+  const Header& h = *header();
   Reader in(body());
   out.namespace_ = in.text();
   out.name = in.text();
-  if (h.has_created) out.created_unix = h.created_unix;
+  out.created_unix = h.has_created ? std::optional<int64_t>(h.created_unix) : std::nullopt;
   out.hosts.resize(in.size());
   for (auto& host : out.hosts) host = in.text();
   out.addresses.resize(in.size());
@@ -82,7 +87,6 @@ ServiceEntry PackedEntry::unpack() const {
   }
   out.resolution = h.resolution;
   out.origin = h.origin;
-  return out;
 }
 
 std::string_view PackedEntry::namespace_() const noexcept {

@@ -213,7 +213,12 @@ EntryTranslation TranslationIndex::translate(const ServiceEntry& entry, const Co
 }
 
 EntryTranslation TranslationIndex::translate(const PackedEntry& /*moved_from*/, const Copy& copy) {
-  return translator_.translate(copy.entry.unpack());
+  return translate_packed(copy.entry);
+}
+
+EntryTranslation TranslationIndex::translate_packed(const PackedEntry& entry) {
+  entry.unpack_into(unpacked_);
+  return translator_.translate(unpacked_);
 }
 
 std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
@@ -297,7 +302,7 @@ TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry, Tag
 TranslationIndex::Handle TranslationIndex::insert(PackedEntry entry, Tag tag) {
   Copy& copy = make_copy(std::move(entry), tag);
   // Unpacked only if it is served: a later duplicate copy never is.
-  return link_new(copy, [&] { return translator_.translate(copy.entry.unpack()); });
+  return link_new(copy, [&] { return translate_packed(copy.entry); });
 }
 
 template <typename Translate>
@@ -333,7 +338,7 @@ void TranslationIndex::erase(Handle handle) {
     deactivate(copy);
     if (first != last) {
       Copy& next = *std::min_element(first, last, Order{});
-      activate(next, translator_.translate(next.entry.unpack()));
+      activate(next, translate_packed(next.entry));
     }
   }
   copies_.erase(copy.slot);

@@ -252,6 +252,8 @@ class TranslationIndex {
   // into `copy`), the copy's unpacked.
   EntryTranslation translate(const ServiceEntry& entry, const Copy& copy);
   EntryTranslation translate(const PackedEntry& moved_from, const Copy& copy);
+  // translate() of a packed entry, unpacked into unpacked_.
+  EntryTranslation translate_packed(const PackedEntry& entry);
   void touch_key(const KeyView& key);
   void touch_host(const std::string& name);
   // translate()'s skips and conflicts, in its order.
@@ -273,6 +275,7 @@ class TranslationIndex {
   HostBefore host_view(const std::string& name) const;
 
   EntryTranslator translator_;
+  ServiceEntry unpacked_;  // translate_packed()'s, kept for its strings' and vectors' room
   SlotPool<Copy> copies_;
   std::unique_ptr<Keys::bucket_type[]> key_buckets_;
   Keys keys_;

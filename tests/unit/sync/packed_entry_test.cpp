@@ -41,6 +41,22 @@ TEST(PackedEntryTest, UnpacksToEveryFieldItWasPackedFrom) {
   EXPECT_EQ(hosts, e.hosts);
 }
 
+TEST(PackedEntryTest, UnpackIntoReplacesEveryField) {
+  ServiceEntry out = full_entry();
+  ServiceEntry small;
+  small.namespace_ = "ns";
+  small.name = "a";
+  small.hosts = {"a.global"};
+  small.addresses = {"240.0.0.1"};
+  PackedEntry(small).unpack_into(out);
+  EXPECT_EQ(out, small);  // no creation time, status address, resolution or origin left over
+  const ServiceEntry full = full_entry();
+  PackedEntry(full).unpack_into(out);
+  EXPECT_EQ(out, full);
+  PackedEntry().unpack_into(out);
+  EXPECT_EQ(out, ServiceEntry{});
+}
+
 TEST(PackedEntryTest, LengthsAndCountsPastOneVarintByte) {
   ServiceEntry e;
   e.namespace_ = std::string(70000, 'n');  // three bytes of length
