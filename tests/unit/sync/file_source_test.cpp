@@ -427,6 +427,38 @@ TEST_F(FileSourceTest, UnchangedFilesAreNotReadAgain) {
   EXPECT_EQ(calls_.size(), 2u);
 }
 
+// A file read again because its stat() cannot be trusted is first only fingerprinted, in
+// blocks: equal bytes must fingerprint alike, and a change in any block must show.
+TEST_F(FileSourceTest, AFileOfManyBlocksIsFingerprintedWhole) {
+  std::string text;
+  for (int i = 0; text.size() < 300'000; ++i) {
+    if (i > 0) text += "---\n";
+    text += se_yaml("e" + std::to_string(i), "e" + std::to_string(i) + ".global");
+  }
+  const fs::path file = dir_.path() / "big.yaml";
+  write_file(file, text);
+  auto source = make({dir_.path()});
+  ASSERT_TRUE(source->load_initial().ok());
+  ASSERT_EQ(calls_.size(), 1u);
+  const size_t listed = held_.entries().size();
+  ASSERT_GT(listed, 1000u);
+
+  write_file(file, text);  // the same bytes, written again: read, not handed on
+  source->rescan();
+  EXPECT_EQ(calls_.size(), 1u);
+
+  // One address in the last block changed, the size kept.
+  std::string changed = text;
+  const size_t at = changed.rfind("240.0.0.1");
+  ASSERT_GT(at, 4 * 65536u);
+  changed.replace(at, 9, "240.0.0.7");
+  write_file(file, changed);
+  source->rescan();
+  ASSERT_EQ(calls_.size(), 2u);
+  EXPECT_EQ(held_.entries().size(), listed);
+  EXPECT_EQ(held_.entries().back().addresses, std::vector<std::string>{"240.0.0.7"});
+}
+
 TEST_F(FileSourceTest, RewriteThatRestoresTheModificationTimeIsStillSeen) {
   const fs::path file = dir_.path() / "se.yaml";
   write_file(file, se_yaml("one", "one.global"));
