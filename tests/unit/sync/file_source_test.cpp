@@ -433,7 +433,9 @@ TEST_F(FileSourceTest, AFileOfManyBlocksIsFingerprintedWhole) {
   std::string text;
   for (int i = 0; text.size() < 300'000; ++i) {
     if (i > 0) text += "---\n";
-    text += se_yaml("e" + std::to_string(i), "e" + std::to_string(i) + ".global");
+    std::string name = "e";
+    name += std::to_string(i);
+    text += se_yaml(name, name + ".global");
   }
   const fs::path file = dir_.path() / "big.yaml";
   write_file(file, text);
