@@ -281,8 +281,7 @@ EntryTranslation EntryTranslator::translate(const ServiceEntry& entry) const {
       work.skip(SkipReason::HostOutsideZones, host, "outside the served zones " + zones_text_);
       continue;
     }
-    // The last host may take `common` itself.
-    Addresses addresses = &host == &entry.hosts.back() ? std::move(common) : common;
+    Addresses addresses = common;
     if (const auto it = per_host.find(name); it != per_host.end()) addresses.add(it->second);
     if (addresses.empty()) {
       if (has_addresses) {
