@@ -2,16 +2,21 @@
 #include "sync/file_source.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <system_error>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/buffer.hpp>
@@ -105,6 +110,14 @@ ReadOutcome read_file(const std::string& path, size_t max_bytes, ReadBytes keep)
   if (filled > 0) hash_block();
   out.fingerprint = {total, hash};
   out.status = ReadStatus::Ok;
+  return out;
+}
+
+// Packs `entries` (each file's as soon as it is decoded: see SourcePart).
+std::vector<PackedEntry> packed(const std::vector<ServiceEntry>& entries) {
+  std::vector<PackedEntry> out;
+  out.reserve(entries.size());
+  for (const ServiceEntry& entry : entries) out.emplace_back(entry);
   return out;
 }
 
@@ -298,9 +311,102 @@ void FileSource::rescan() {
   }
 }
 
+// What refresh_file() would read and decode for a file never read before, done without the
+// source's state so that another thread can do it; its bytes dropped once decoded.
+struct FilePrefetch {
+  ReadOutcome read;
+  std::optional<Result<DecodedEntries>> decoded;  // set when the read succeeded
+};
+
+namespace {
+
+FilePrefetch read_and_decode(const std::string& display, const DecodeLimits& limits) {
+  FilePrefetch out;
+  out.read = read_file(display, limits.max_bytes, ReadBytes::Keep);
+  if (out.read.status != ReadStatus::Ok) return out;
+  out.decoded = decode_service_entries(out.read.bytes, display, limits);
+  std::string().swap(out.read.bytes);  // held until taken: its room goes now
+  return out;
+}
+
+// A first load's files read and decoded on this thread and one more, handed out in order.
+// take(i) gives file i's: decoded already, or decoded here if no one has started it; while the
+// helper is still on it, this thread decodes a later file instead of waiting. At most kWindow
+// files are decoded ahead of the one taken, so what waits (a file's objects, about three times
+// its packed entries) stays small; the entries are packed by whoever takes them, so that the
+// helper's malloc arena holds nothing once the load is done.
+class AheadReader {
+ public:
+  static constexpr size_t kWindow = 2;
+
+  AheadReader(const std::vector<std::string>& displays, const DecodeLimits& limits)
+      : displays_(displays), limits_(limits), done_(displays.size()), helper_([this] { run(); }) {}
+  ~AheadReader() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    helper_.join();
+  }
+  AheadReader(const AheadReader&) = delete;
+  AheadReader& operator=(const AheadReader&) = delete;
+
+  FilePrefetch take(size_t i) {
+    std::unique_lock lock(mutex_);
+    taken_ = i;
+    changed_.notify_all();
+    while (!done_[i]) {
+      if (next_ < displays_.size() && next_ <= i + kWindow) {
+        decode_next(lock);
+      } else {
+        changed_.wait(lock);
+      }
+    }
+    FilePrefetch out = std::move(*done_[i]);
+    done_[i].reset();
+    return out;
+  }
+
+ private:
+  // Decodes the next file not yet started, with `lock` released meanwhile.
+  void decode_next(std::unique_lock<std::mutex>& lock) {
+    const size_t j = next_++;
+    lock.unlock();
+    FilePrefetch got = read_and_decode(displays_[j], limits_);
+    lock.lock();
+    done_[j] = std::move(got);
+    changed_.notify_all();
+  }
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      changed_.wait(lock, [this] {
+        return stop_ || (next_ < displays_.size() && next_ <= taken_ + kWindow);
+      });
+      if (stop_) return;
+      decode_next(lock);
+    }
+  }
+
+  const std::vector<std::string>& displays_;
+  const DecodeLimits& limits_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::optional<FilePrefetch>> done_;
+  size_t next_ = 0;   // the first file no one has started
+  size_t taken_ = 0;  // the file last asked for
+  bool stop_ = false;
+  std::thread helper_;  // last: started once the rest is set up
+};
+
+}  // namespace
+
 FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string& display,
                                              PathKind configured_as,
-                                             std::vector<SourcePart>& changed) {
+                                             std::vector<SourcePart>& changed,
+                                             FilePrefetch* prefetched) {
+  if (state.fingerprint) prefetched = nullptr;  // read before: the checks below need the file now
   // The poll rescans every file every 2 s: at 1M entries, reading and hashing 388 MB of YAML
   // each time cost 7 % of a core while idle. A stat() does.
   if (state.stamp && !state.missing && state.read_error.empty()) {
@@ -312,7 +418,9 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
   // A file read before is first only fingerprinted: most reads of a file whose stat() cannot be
   // trusted find it unchanged.
   const ReadBytes first_read = state.fingerprint ? ReadBytes::FingerprintOnly : ReadBytes::Keep;
-  ReadOutcome read = read_file(display, options_.limits.max_bytes, first_read);
+  ReadOutcome read = prefetched != nullptr
+                         ? std::move(prefetched->read)
+                         : read_file(display, options_.limits.max_bytes, first_read);
   ++reads_;
   if (read.status == ReadStatus::Missing) {
     if (configured_as == PathKind::Directory) return Refresh::Vanished;
@@ -355,8 +463,12 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
   }
   state.fingerprint = read.fingerprint;
 
-  auto decoded = decode_service_entries(read.bytes, display, options_.limits);
-  read.bytes = std::string();  // before the entries change hands: peak memory at 1M entries
+  auto decoded = prefetched != nullptr && prefetched->decoded
+                     ? std::move(*prefetched->decoded)
+                     : decode_service_entries(read.bytes, display, options_.limits);
+  // Freed before the entries change hands (peak memory at 1M entries). Swapped out: assigning
+  // an empty string keeps the capacity.
+  std::string().swap(read.bytes);
   if (!decoded) {
     // Logged once: the same bytes are not decoded again.
     spdlog::error("files: {}; keeping the last good contents ({})", decoded.error(),
@@ -378,10 +490,7 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
   spdlog::info("files: {}: {}", display, entry_count(decoded->entries.size()));
   state.entries = decoded->entries.size();
   state.entries_hash = hash;
-  SourcePart part{state.part, {}};
-  part.entries.reserve(decoded->entries.size());
-  for (const ServiceEntry& entry : decoded->entries) part.entries.emplace_back(entry);
-  changed.push_back(std::move(part));
+  changed.push_back(SourcePart{state.part, packed(decoded->entries)});
   return Refresh::Changed;
 }
 
@@ -401,10 +510,15 @@ void FileSource::refresh_directory(PathState& path, std::vector<SourcePart>& cha
   path.list_error.clear();
 
   std::set<std::string> names;
+  uintmax_t listed_bytes = 0;
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const std::string name = it->path().filename().string();
     std::error_code status_ec;
-    if (yaml_name(name) && it->is_regular_file(status_ec)) names.insert(name);  // follows symlinks
+    if (yaml_name(name) && it->is_regular_file(status_ec)) {  // follows symlinks
+      names.insert(name);
+      const uintmax_t size = it->file_size(status_ec);
+      if (!status_ec) listed_bytes += size;
+    }
   }
   if (ec) {
     // A listing cut short would look like removed files: keep everything until the next scan.
@@ -422,17 +536,37 @@ void FileSource::refresh_directory(PathState& path, std::vector<SourcePart>& cha
     if (file->second.entries != 0) changed.push_back(SourcePart{file->second.part, {}});
     file = path.files.erase(file);
   }
+  // A large first load reads and decodes the files on two threads, and applies them in order
+  // (FileSourceOptions::decode_ahead_bytes).
+  std::vector<std::string> displays;
+  std::optional<AheadReader> ahead;
+  if (loading_ && names.size() > 1 && listed_bytes >= options_.decode_ahead_bytes) {
+    displays.reserve(names.size());
+    for (const auto& name : names) displays.push_back((fs::path(path.path) / name).string());
+    ahead.emplace(displays, options_.limits);
+  }
+  size_t index = 0;
   for (const auto& name : names) {
     if (stop_loading()) return;
     const std::string display = (fs::path(path.path) / name).string();
     FileState& state = path.files[name];
     if (state.part.empty())
       state.part = part_name(static_cast<size_t>(&path - paths_.data()), display);
+    std::optional<FilePrefetch> prefetched;
+    if (ahead) prefetched = ahead->take(index);
+    ++index;
     // Removed between the listing and the read.
-    if (refresh_file(state, display, PathKind::Directory, changed) == Refresh::Vanished) {
+    if (refresh_file(state, display, PathKind::Directory, changed,
+                     prefetched ? &*prefetched : nullptr) == Refresh::Vanished) {
       if (state.entries != 0) changed.push_back(SourcePart{state.part, {}});
       path.files.erase(name);
     }
+  }
+  if (ahead) {
+    // The helper's malloc arena held the objects it decoded, freed since but resident: give
+    // the pages back before the index is built beside them.
+    ahead.reset();
+    ::malloc_trim(0);
   }
 }
 

@@ -183,6 +183,7 @@ TEST_F(FileSourceTest, InterruptedLoadStopsBetweenFilesAndHandsNothingOn) {
   int asked = 0;
   FileSourceOptions options;
   options.paths = {conf.string()};
+  options.decode_ahead_bytes = 0;  // the helper may be on a file: it stops all the same
   // Asked before the directory, then before each file: the third ask comes after a.yaml.
   options.interrupted = [&] { return ++asked == 3; };
   FileSource source(io_, options, callback());
@@ -197,6 +198,38 @@ TEST_F(FileSourceTest, InterruptedLoadStopsBetweenFilesAndHandsNothingOn) {
   EXPECT_EQ(asked, 3);
   ASSERT_EQ(calls_.size(), 1u);
   EXPECT_EQ(names(last()), (std::vector<std::string>{"a", "b", "c", "d"}));
+}
+
+// The first load decodes a directory's files on two threads: every file is still handed on
+// once, as decoded, and a file that does not decode is still only that file's problem.
+TEST_F(FileSourceTest, FirstLoadOfManyFilesHandsOnEachAsDecoded) {
+  const fs::path conf = dir_.path() / "conf";
+  fs::create_directory(conf);
+  std::vector<std::string> want;
+  for (int i = 0; i < 40; ++i) {
+    std::string name = "s";
+    name += std::to_string(100 + i);  // names sort as the files do
+    if (i == 17) {
+      write_file(conf / (name + ".yaml"), "spec: [unclosed\n");
+      continue;
+    }
+    write_file(conf / (name + ".yaml"), se_yaml(name, name + ".global"));
+    want.push_back(name);
+  }
+  FileSourceOptions options;
+  options.paths = {conf.string()};
+  options.decode_ahead_bytes = 0;  // two threads however small
+  FileSource source(io_, options, callback());
+  ASSERT_TRUE(source.load_initial().ok());
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(held_.parts().size(), want.size());
+  std::vector<std::string> got = names(held_.entries());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(source.reads(), 40u);
+  EXPECT_EQ(source.failures(), 1u);
+  ASSERT_EQ(source.problems().size(), 1u);
+  EXPECT_NE(source.problems()[0].find("s117.yaml"), std::string::npos) << source.problems()[0];
 }
 
 TEST_F(FileSourceTest, MissingOrUnusablePathIsAStartupError) {
