@@ -332,7 +332,7 @@ FilePrefetch read_and_decode(const std::string& display, const DecodeLimits& lim
 // A first load's files read and decoded on this thread and one more, handed out in order.
 // take(i) gives file i's: decoded already, or decoded here if no one has started it; while the
 // helper is still on it, this thread decodes a later file instead of waiting. At most kWindow
-// files are decoded ahead of the one taken, so what waits (a file's objects, about three times
+// files are decoded ahead of the one taken, so what waits (a file's objects, about four times
 // its packed entries) stays small; the entries are packed by whoever takes them, so that the
 // helper's malloc arena holds nothing once the load is done.
 class AheadReader {

@@ -156,20 +156,12 @@ const std::vector<Skip>& TranslationIndex::Copy::skipped() const noexcept {
   return rare ? rare->skips : none;
 }
 
-template <typename F>
-void TranslationIndex::Copy::for_each_claim(F&& fn) const {
-  if (!has_claim) return;
-  fn(claim);
-  if (rare)
-    for (const Claim& more : rare->more_claims) fn(more);
-}
-
-template <typename F>
-void TranslationIndex::Copy::for_each_claim(F&& fn) {
-  if (!has_claim) return;
-  fn(claim);
-  if (rare)
-    for (Claim& more : rare->more_claims) fn(more);
+template <typename SomeCopy, typename F>
+void TranslationIndex::for_each_claim(SomeCopy& copy, F&& fn) {
+  if (!copy.has_claim) return;
+  fn(copy.claim);
+  if (copy.rare)
+    for (auto& more : copy.rare->more_claims) fn(more);
 }
 
 bool TranslationIndex::ShadowOrder::operator()(const Claim* a, const Claim* b) const {
@@ -418,7 +410,7 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
 }
 
 void TranslationIndex::deactivate(Copy& copy) {
-  copy.for_each_claim([this](Claim& claim) {
+  for_each_claim(copy, [this](Claim& claim) {
     const std::string_view name = claim.records.name();
     touch_host(std::string(name));
     if (!claim.host_hook.is_linked()) {
@@ -588,7 +580,7 @@ void TranslationIndex::for_each_host(
   // In the order of the copies' slots, which is their order in memory: the hash set's order is
   // random in it, and at 1M its walk took a cache miss per claim.
   copies_.for_each([&](const Copy& copy) {
-    copy.for_each_claim([&](const Claim& claim) {
+    for_each_claim(copy, [&](const Claim& claim) {
       if (!claim.host_hook.is_linked()) return;  // another claim serves the host
       claim.records.unpack_into(records);
       fn(records);
@@ -623,8 +615,8 @@ void TranslationIndex::for_each_entry(const std::function<bool(const PackedEntry
     const Copy& copy = *each;
     if (copy.active) {  // the served copy of its key: no lookup needed
       Held held{&copy.entry, &copy.skipped(), {}, &copy.entry};
-      copy.for_each_claim(
-          [&held](const Claim& claim) { held.claims.push_back(claim.records.name()); });
+      for_each_claim(copy,
+                     [&held](const Claim& claim) { held.claims.push_back(claim.records.name()); });
       fn(held);
       continue;
     }
@@ -651,8 +643,9 @@ void TranslationIndex::problems_into(Translation& out) const {
     if (!copy.active || !copy.skipped().empty()) return true;
     if (conflicts_ == 0) return false;
     bool shadowed = false;
-    copy.for_each_claim(
-        [&shadowed](const Claim& claim) { shadowed = shadowed || !claim.host_hook.is_linked(); });
+    for_each_claim(copy, [&shadowed](const Claim& claim) {
+      shadowed = shadowed || !claim.host_hook.is_linked();
+    });
     return shadowed;
   };
   for (const Copy* each : in_order(has_problem)) {
@@ -665,7 +658,7 @@ void TranslationIndex::problems_into(Translation& out) const {
       continue;
     }
     for (const auto& skip : copy.skipped()) out.skipped.push_back(skip);
-    copy.for_each_claim([&](const Claim& claim) {
+    for_each_claim(copy, [&](const Claim& claim) {
       if (claim.host_hook.is_linked()) return;  // it serves its host
       const std::string_view name = claim.records.name();
       const Copy* winner = hosts_.find(name)->owner;

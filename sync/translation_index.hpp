@@ -174,11 +174,10 @@ class TranslationIndex {
     bool active = false;     // the served copy of its namespace/name
     bool has_claim = false;  // `claim` is one
     const std::vector<Skip>& skipped() const noexcept;
-    template <typename F>
-    void for_each_claim(F&& fn) const;
-    template <typename F>
-    void for_each_claim(F&& fn);
   };
+  // fn(claim) for each of `copy`'s claims (const or not): `claim`, then rare's.
+  template <typename SomeCopy, typename F>
+  static void for_each_claim(SomeCopy& copy, F&& fn);
   // The copies of one tag: a list through their hooks, so that a part's copies are found
   // without walking all of them (a walk over 1M took 44 ms of every edit of one file).
   using Tagged = boost::intrusive::list<
