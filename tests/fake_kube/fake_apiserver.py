@@ -160,6 +160,7 @@ class State:
             self.drop_after_events = None  # drop every new watch after N events
             self.drop_partial = False
             self.list_delay = 0.0
+            self.list_cache = None  # (rv, api_version, [encoded object or None per key]) for list pages
             self.cond.notify_all()
         with self.stats_lock:
             self.requests = []
@@ -258,6 +259,18 @@ class State:
         self.hist_base += n
         self.compact_rv = c
         self.cond.notify_all()
+
+    def encoded_at_head(self, api_version):
+        """Every key's current object encoded under api_version (None for a tombstone), aligned with
+        self.keys. Kept until the next write, so the pages of one list cost a slice each, as the real
+        apiserver's watch cache keeps lists cheap; built in one pass on the first page."""
+        c = self.list_cache
+        if c is None or c[0] != self.rv or c[1] != api_version:
+            versions = self.versions
+            enc = [None if v.obj is None else v.encode(api_version)
+                   for v in (versions[k][-1] for k in self.keys)]
+            c = self.list_cache = (self.rv, api_version, enc)
+        return c[2]
 
     def version_at(self, key, rv):
         vers = self.versions.get(key)
@@ -607,6 +620,11 @@ class ApiHandler(BaseHTTPRequestHandler):
             items = []
             take = limit if limit else end
             versions = st.versions
+            if snap == st.rv and not reqs:
+                chunk = st.encoded_at_head(av)[i:min(end, i + take)]
+                if None not in chunk:  # a tombstone in the slice: the loop below skips it
+                    items = chunk
+                    i += len(chunk)
             while i < end and len(items) < take:
                 key = keys[i]
                 i += 1
