@@ -99,9 +99,9 @@ PrecedenceKey precedence_key(const PackedEntry& entry, size_t index) {
 }
 
 // The active copy among those of `key` in `keys` (const or not); null when there is none.
-template <typename Keys, typename Key>
-auto active_copy(Keys& keys, const Key& key) -> decltype(&*keys.begin()) {
-  const auto [first, last] = keys.equal_range(key);
+template <typename Keys, typename Key, typename Hash, typename Equal>
+auto active_copy(Keys& keys, const Key& key, Hash hash, Equal equal) -> decltype(&*keys.begin()) {
+  const auto [first, last] = keys.equal_range(key, hash, equal);
   for (auto it = first; it != last; ++it) {
     if (it->active) return &*it;
   }
@@ -140,12 +140,17 @@ bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
   return a.slot < b.slot;  // identical copies: any fixed order gives the same output
 }
 
-size_t TranslationIndex::KeyHash::operator()(const KeyView& key) const noexcept {
-  // namespace/name hashed without building the key's text.
+uint32_t TranslationIndex::KeyHash::of(const KeyView& key) noexcept {
+  // namespace/name hashed without building the key's text; buckets are a power of two and
+  // take the low bits, so 32 of them serve up to 2^32 buckets.
   const size_t h = std::hash<std::string_view>{}(key.first);
-  return h ^
-         (std::hash<std::string_view>{}(key.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  const size_t mixed =
+      h ^ (std::hash<std::string_view>{}(key.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  return static_cast<uint32_t>(mixed ^ (mixed >> 32));
 }
+
+TranslationIndex::KeyLookup::KeyLookup(const KeyView& key) noexcept
+    : view(key), hash(KeyHash::of(key)) {}
 
 namespace {
 constexpr size_t kInitialKeyBuckets = 64;
@@ -186,6 +191,7 @@ TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) 
   copy.slot = slot;
   copy.tag = tag;
   copy.entry = std::move(entry);
+  copy.key_hash = KeyHash::of(key_of(copy));
   tagged_[tag].push_back(copy);
   return copy;
 }
@@ -271,7 +277,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
     handles[sorted[rank]] = copies_.handle(copy.slot);
-    const bool first = keys_.find(KeyOf{}(copy)) == keys_.end();  // sorted: an earlier one wins
+    const bool first = keys_.find(&copy) == keys_.end();  // sorted: an earlier one wins
     link_key(copy);
     if (first) {
       activate(copy, translate(entry, copy));
@@ -299,9 +305,8 @@ TranslationIndex::Handle TranslationIndex::insert(PackedEntry entry, Tag tag) {
 
 template <typename Translate>
 TranslationIndex::Handle TranslationIndex::link_new(Copy& copy, Translate translate) {
-  const KeyView key = KeyOf{}(copy);
-  touch_key(key);
-  Copy* const previous = active_copy(keys_, key);
+  touch_key(key_of(copy));
+  Copy* const previous = active_copy(keys_, &copy, KeyHash{}, KeyEqual{});
   link_key(copy);
   if (previous != nullptr) ++conflicts_;  // one more duplicate copy
   if (previous == nullptr || Order{}(copy, *previous)) {
@@ -317,14 +322,14 @@ void TranslationIndex::erase(Handle handle) {
   if (found == nullptr) return;
   Copy& copy = *found;
 
-  const KeyView key = KeyOf{}(copy);
-  touch_key(key);
+  touch_key(key_of(copy));
   keys_.erase(keys_.iterator_to(copy));
   if (const auto tagged = tagged_.find(copy.tag); tagged != tagged_.end()) {
     tagged->second.erase(tagged->second.iterator_to(copy));
     if (tagged->second.empty()) tagged_.erase(tagged);
   }
-  const auto [first, last] = keys_.equal_range(key);
+  // By the erased copy's hash and text, still held: it is unlinked, not yet destroyed.
+  const auto [first, last] = keys_.equal_range(&copy);
   if (first != last) --conflicts_;  // one duplicate fewer
   if (copy.active) {
     deactivate(copy);
@@ -345,7 +350,8 @@ const PackedEntry& TranslationIndex::entry(Handle handle) const {
 TranslationIndex::Handles TranslationIndex::copies_of(std::string_view namespace_,
                                                       std::string_view name, Tag tag) const {
   Handles out;
-  const auto [first, last] = keys_.equal_range(KeyView(namespace_, name));
+  const auto [first, last] =
+      keys_.equal_range(KeyLookup(KeyView(namespace_, name)), KeyHash{}, KeyEqual{});
   for (auto it = first; it != last; ++it) {
     if (it->tag == tag) out.push_back(copies_.handle(it->slot));
   }
@@ -387,9 +393,14 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
     copy.has_claim = true;
     claim.owner = &copy;
     claim.records = PackedRecords(records);
-    const auto served = hosts_.find(claim.records.name());
-    if (served == hosts_.end()) {
-      link_host(claim);
+    // One walk through the name's bucket, to find its claim or where this one goes: each other
+    // claim on the way is a cache miss (its name is compared, or hashed to see where the bucket
+    // ends). Grown first: growing would void the place found.
+    grow_hosts_for_one_more();
+    Hosts::insert_commit_data place;
+    const auto [served, free] = hosts_.insert_unique_check(claim.records.name(), place);
+    if (free) {
+      hosts_.insert_unique_commit(claim, place);
       ++names_;
       addresses_ += claim.records.address_count();
       continue;
@@ -461,9 +472,8 @@ void TranslationIndex::reserve_hosts(size_t hosts) {
   host_buckets_ = std::move(grown);
 }
 
-void TranslationIndex::link_host(Claim& claim) {
+void TranslationIndex::grow_hosts_for_one_more() {
   if (hosts_.size() >= hosts_.bucket_count()) reserve_hosts(hosts_.bucket_count() * 2);
-  hosts_.insert(claim);
 }
 
 void TranslationIndex::link_key(Copy& copy) {
@@ -473,7 +483,7 @@ void TranslationIndex::link_key(Copy& copy) {
 }
 
 const TranslationIndex::Copy* TranslationIndex::served_of(const KeyView& key) const {
-  return active_copy(keys_, key);
+  return active_copy(keys_, KeyLookup(key), KeyHash{}, KeyEqual{});
 }
 
 void TranslationIndex::touch_key(const KeyView& key) {
@@ -492,7 +502,7 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const KeyView& key) const
   const Copy* served = served_of(key);
   if (served == nullptr) return view;
   view.skips = served->skipped();
-  const auto [first, last] = keys_.equal_range(key);
+  const auto [first, last] = keys_.equal_range(&*served);
   if (std::next(first) == last) return view;  // the usual: no duplicate
   std::vector<const Copy*> dropped;
   for (auto it = first; it != last; ++it) {
@@ -620,7 +630,7 @@ void TranslationIndex::for_each_entry(const std::function<bool(const PackedEntry
       fn(held);
       continue;
     }
-    fn(Held{&copy.entry, nullptr, {}, &served_of(KeyOf{}(copy))->entry});
+    fn(Held{&copy.entry, nullptr, {}, &served_of(key_of(copy))->entry});
   }
 }
 
@@ -651,7 +661,7 @@ void TranslationIndex::problems_into(Translation& out) const {
   for (const Copy* each : in_order(has_problem)) {
     const Copy& copy = *each;
     if (!copy.active) {  // the served copy of a key is its active one
-      const Copy* served = served_of(KeyOf{}(copy));
+      const Copy* served = served_of(key_of(copy));
       const std::string name = copy.entry.key();
       out.conflicts.push_back(
           Conflict{"", name, name, served->entry.origin().text(), copy.entry.origin().text()});

@@ -158,23 +158,28 @@ class TranslationIndex {
     std::vector<Skip> skips;
     std::vector<Claim> more_claims;  // after Copy::claim
   };
-  // The hash is not stored: a bucket's other keys are compared by their text (the load factor
-  // is at most 1), and only growing the buckets reads every key again.
+  // The hook stores no hash (8 bytes more a copy): the copy keeps a 32-bit one (key_hash).
   using KeyHook = boost::intrusive::unordered_set_member_hook<>;
   struct Copy {
     PackedEntry entry;
     std::unique_ptr<Rare> rare;  // null when it would be empty
     KeyHook key_hook;
+    // KeyHash::of its namespace/name, next to key_hook (one cache line): a walk through a
+    // bucket of keys_ reads no other copy's entry until the hashes agree. Without it, the
+    // walks' misses on other entries were a quarter of a first load.
+    uint32_t key_hash = 0;
+    Tag tag = 0;
     boost::intrusive::list_member_hook<> tag_hook;
     // Only while active, translate()'s for this entry alone (the first claim here, any more in
     // rare); they are never added to while they are linked into hosts_.
     Claim claim;
-    Tag tag = 0;
     uint32_t slot = 0;       // in copies_
     bool active = false;     // the served copy of its namespace/name
     bool has_claim = false;  // `claim` is one
     const std::vector<Skip>& skipped() const noexcept;
   };
+  // A million of them are most of the index: the hash went into what was padding.
+  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 112, "a copy grew");
   // fn(claim) for each of `copy`'s claims (const or not): `claim`, then rare's.
   template <typename SomeCopy, typename F>
   static void for_each_claim(SomeCopy& copy, F&& fn);
@@ -187,16 +192,35 @@ class TranslationIndex {
     bool operator()(const Copy& a, const Copy& b) const;
     bool operator()(const Copy* a, const Copy* b) const { return (*this)(*a, *b); }
   };
-  // namespace and name, viewing a copy's packed entry.
+  // namespace and name, viewing a copy's packed entry or a caller's text.
   using KeyView = std::pair<std::string_view, std::string_view>;
+  static KeyView key_of(const Copy& copy) noexcept {
+    return {copy.entry.namespace_(), copy.entry.name()};
+  }
+  // A key searched for: its text and its hash, computed once.
+  struct KeyLookup {
+    explicit KeyLookup(const KeyView& key) noexcept;
+    KeyView view;
+    uint32_t hash;
+  };
+  // keys_ keys a copy by the copy itself: its key_hash first, its entry's text when they agree.
   struct KeyOf {
-    using type = KeyView;
-    KeyView operator()(const Copy& copy) const noexcept {
-      return {copy.entry.namespace_(), copy.entry.name()};
-    }
+    using type = const Copy*;
+    const Copy* operator()(const Copy& copy) const noexcept { return &copy; }
   };
   struct KeyHash {
-    size_t operator()(const KeyView& key) const noexcept;
+    static uint32_t of(const KeyView& key) noexcept;
+    size_t operator()(const Copy* copy) const noexcept { return copy->key_hash; }
+    size_t operator()(const KeyLookup& key) const noexcept { return key.hash; }
+  };
+  struct KeyEqual {
+    bool operator()(const Copy* a, const Copy* b) const noexcept {
+      return a->key_hash == b->key_hash && key_of(*a) == key_of(*b);
+    }
+    bool operator()(const KeyLookup& a, const Copy* b) const noexcept {
+      return a.hash == b->key_hash && a.view == key_of(*b);
+    }
+    bool operator()(const Copy* a, const KeyLookup& b) const noexcept { return (*this)(b, a); }
   };
   // Every copy, by namespace/name: the copies of one key are an equal range, and its served
   // copy is the active one. A hook in the copy, where a map from the key's text cost about 100
@@ -204,7 +228,7 @@ class TranslationIndex {
   using Keys = boost::intrusive::unordered_multiset<
       Copy, boost::intrusive::member_hook<Copy, KeyHook, &Copy::key_hook>,
       boost::intrusive::key_of_value<KeyOf>, boost::intrusive::hash<KeyHash>,
-      boost::intrusive::power_2_buckets<true>>;
+      boost::intrusive::equal<KeyEqual>, boost::intrusive::power_2_buckets<true>>;
   // The claim serving each host, by name: a hash table, where a tree by name took a cache miss
   // per level (about 20 at 1M) to place each claim, a fifth of a first load.
   struct ClaimNameOf {
@@ -266,8 +290,8 @@ class TranslationIndex {
   void link_key(Copy& copy);
   // At least `keys` buckets (a power of two) in keys_.
   void reserve_keys(size_t keys);
-  // Links `claim` into hosts_, growing its buckets first when it is full.
-  void link_host(Claim& claim);
+  // Grows hosts_'s buckets if one more claim would take it past a load factor of 1.
+  void grow_hosts_for_one_more();
   void reserve_hosts(size_t hosts);
   // The served (active) copy of `key`; null when it has none.
   const Copy* served_of(const KeyView& key) const;
