@@ -254,6 +254,7 @@ class State:
                 removed = True
         if removed:
             self.keys = sorted(self.versions)
+            self.list_cache = None  # aligned with the keys it was built from
         n = bisect.bisect_right(self.history, c, key=lambda e: e.rv)
         del self.history[:n]
         self.hist_base += n

@@ -346,6 +346,11 @@ class FakeKubeTest(unittest.TestCase):
         older = paged("v1alpha3")
         self.assertEqual(len(older), 11)
         self.assertTrue(all(i["apiVersion"] == "networking.istio.io/v1alpha3" for i in older))
+        # compaction drops the deleted key from the store's keys without a new revision
+        self.assertEqual(len(paged()), 11)  # the list cached again under v1
+        self.ctl("/compact")
+        compacted = paged()
+        self.assertEqual([(i["metadata"]["namespace"], i["metadata"]["name"]) for i in compacted], names)
 
     def test_large_list_is_chunked(self):
         self.ctl("/bulk", {"count": 200})
