@@ -149,6 +149,10 @@ uint32_t TranslationIndex::KeyHash::of(const KeyView& key) noexcept {
   return static_cast<uint32_t>(mixed ^ (mixed >> 32));
 }
 
+uint32_t TranslationIndex::key_hash(std::string_view namespace_, std::string_view name) noexcept {
+  return KeyHash::of(KeyView(namespace_, name));
+}
+
 TranslationIndex::KeyLookup::KeyLookup(const KeyView& key) noexcept
     : view(key), hash(KeyHash::of(key)) {}
 

@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "resolver/snapshot.hpp"
@@ -550,6 +551,53 @@ TEST(TranslationIndexTest, ManyKeysWithDuplicatesFollowTranslate) {
   expect_same(bulk.translation(), after);
   EXPECT_EQ(bulk.conflicts(), after.conflicts.size());
   EXPECT_EQ(bulk.entries(), kept.size());
+}
+
+// Keys are found by a 32-bit hash kept in each copy: two keys that share it are still two keys,
+// whether loaded in bulk or one at a time, found by their own text and erased alone.
+TEST(TranslationIndexTest, KeysSharingTheirHashStayApart) {
+  // Among 2^17 names some pair shares a 32-bit hash with odds of about 87 %; up to 2^19 tried.
+  std::unordered_map<uint32_t, uint32_t> seen;
+  std::optional<std::pair<std::string, std::string>> pair;
+  for (uint32_t i = 0; i < (1U << 19) && !pair; ++i) {
+    std::string name = "s";
+    name += std::to_string(i);
+    const auto [at, fresh] = seen.emplace(TranslationIndex::key_hash("ns", name), i);
+    if (!fresh) {
+      std::string other = "s";
+      other += std::to_string(at->second);
+      pair.emplace(std::move(other), std::move(name));
+    }
+  }
+  ASSERT_TRUE(pair.has_value()) << "no two of 2^19 names share a hash";
+  const auto& [first, second] = *pair;
+  ASSERT_NE(first, second);
+  ASSERT_EQ(TranslationIndex::key_hash("ns", first), TranslationIndex::key_hash("ns", second));
+
+  const auto entry = [](const std::string& name, const std::string& address) {
+    ServiceEntry e;
+    e.namespace_ = "ns";
+    e.name = name;
+    e.hosts = {name + ".ns.global"};
+    e.addresses = {address};
+    return e;
+  };
+  const std::vector<ServiceEntry> both = {entry(first, "240.0.0.1"), entry(second, "240.0.0.2")};
+  TranslationIndex bulk(options());
+  const auto handles = bulk.insert_all(both);
+  TranslationIndex one_by_one(options());
+  for (const auto& e : both) (void)one_by_one.insert(e);
+  for (TranslationIndex* index : {&bulk, &one_by_one}) {
+    expect_same(index->translation(), translate(both, options()));
+    EXPECT_EQ(index->conflicts(), 0U);
+    ASSERT_EQ(index->copies_of("ns", first, 0).size(), 1U);
+    ASSERT_EQ(index->copies_of("ns", second, 0).size(), 1U);
+    EXPECT_EQ(index->entry(index->copies_of("ns", second, 0)[0]).name(), second);
+  }
+  bulk.erase(handles[0]);
+  expect_same(bulk.translation(), translate({both[1]}, options()));
+  EXPECT_TRUE(bulk.copies_of("ns", first, 0).empty());
+  EXPECT_EQ(bulk.copies_of("ns", second, 0).size(), 1U);
 }
 
 // The bulk load sorts by keys cut from namespace and name (24 bytes) and the creation time: every
