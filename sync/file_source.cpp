@@ -20,6 +20,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/buffer.hpp>
+#include <boost/container_hash/hash.hpp>
 
 namespace globaldns::sync {
 namespace {
@@ -82,8 +83,8 @@ ReadOutcome read_file(const std::string& path, size_t max_bytes, ReadBytes keep)
   size_t total = 0;
   size_t hash = 0;
   const auto hash_block = [&] {
-    const size_t h = std::hash<std::string_view>{}(std::string_view(block.data(), filled));
-    hash ^= h + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
+    boost::hash_combine(hash,
+                        std::hash<std::string_view>{}(std::string_view(block.data(), filled)));
     filled = 0;
   };
   while (true) {
@@ -536,19 +537,18 @@ void FileSource::refresh_directory(PathState& path, std::vector<SourcePart>& cha
     if (file->second.entries != 0) changed.push_back(SourcePart{file->second.part, {}});
     file = path.files.erase(file);
   }
+  std::vector<std::string> displays;
+  displays.reserve(names.size());
+  for (const auto& name : names) displays.push_back((fs::path(path.path) / name).string());
   // A large first load reads and decodes the files on two threads, and applies them in order
   // (FileSourceOptions::decode_ahead_bytes).
-  std::vector<std::string> displays;
   std::optional<AheadReader> ahead;
-  if (loading_ && names.size() > 1 && listed_bytes >= options_.decode_ahead_bytes) {
-    displays.reserve(names.size());
-    for (const auto& name : names) displays.push_back((fs::path(path.path) / name).string());
+  if (loading_ && names.size() > 1 && listed_bytes >= options_.decode_ahead_bytes)
     ahead.emplace(displays, options_.limits);
-  }
   size_t index = 0;
   for (const auto& name : names) {
     if (stop_loading()) return;
-    const std::string display = (fs::path(path.path) / name).string();
+    const std::string& display = displays[index];
     FileState& state = path.files[name];
     if (state.part.empty())
       state.part = part_name(static_cast<size_t>(&path - paths_.data()), display);

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/container_hash/hash.hpp>
+
 #include "sync/origin.hpp"
 
 namespace globaldns::sync {
@@ -53,7 +55,7 @@ struct ServiceEntry {
 // source, the Kubernetes reflector) remember this to tell a changed entry from a resent one.
 inline size_t hash_entry(const ServiceEntry& e, size_t seed = 0) {
   size_t h = seed;
-  const auto mix = [&h](size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+  const auto mix = [&h](size_t v) { boost::hash_combine(h, v); };
   const auto text = [&mix](std::string_view t) { mix(std::hash<std::string_view>{}(t)); };
   text(e.namespace_);
   text(e.name);

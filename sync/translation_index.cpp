@@ -1,6 +1,8 @@
 // TranslationIndex: per-key copies and per-host claimants, each ordered by the winner rule.
 #include "sync/translation_index.hpp"
 
+#include <boost/container_hash/hash.hpp>
+
 #include <algorithm>
 #include <array>
 #include <compare>
@@ -143,10 +145,9 @@ bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
 uint32_t TranslationIndex::KeyHash::of(const KeyView& key) noexcept {
   // namespace/name hashed without building the key's text; buckets are a power of two and
   // take the low bits, so 32 of them serve up to 2^32 buckets.
-  const size_t h = std::hash<std::string_view>{}(key.first);
-  const size_t mixed =
-      h ^ (std::hash<std::string_view>{}(key.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-  return static_cast<uint32_t>(mixed ^ (mixed >> 32));
+  size_t h = std::hash<std::string_view>{}(key.first);
+  boost::hash_combine(h, std::hash<std::string_view>{}(key.second));
+  return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
 uint32_t TranslationIndex::key_hash(std::string_view namespace_, std::string_view name) noexcept {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/container_hash/hash.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -51,9 +52,8 @@ std::optional<milliseconds> retry_after(const HttpResponse& response) {
 // for any change, as comparing the objects was.
 size_t fingerprint(const KubeObject& object) {
   size_t h = hash_entry(object.entry);
-  h ^= std::hash<std::string>{}(object.resource_version) + 0x9e3779b97f4a7c15ULL + (h << 6) +
-       (h >> 2);
-  h ^= std::hash<std::string>{}(object.uid) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  boost::hash_combine(h, std::hash<std::string>{}(object.resource_version));
+  boost::hash_combine(h, std::hash<std::string>{}(object.uid));
   return h;
 }
 
