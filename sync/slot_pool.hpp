@@ -85,6 +85,12 @@ class SlotPool {
       if (in_use(slot)) fn(*std::launder(const_cast<SlotPool*>(this)->at(slot)));
     }
   }
+  template <typename F>
+  void for_each(F&& fn) {
+    for (uint32_t slot = 0; slot < states_.size(); ++slot) {
+      if (in_use(slot)) fn(*std::launder(at(slot)));
+    }
+  }
 
  private:
   using Storage = std::allocator<T>;

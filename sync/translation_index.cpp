@@ -297,6 +297,26 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
   return handles;
 }
 
+bool TranslationIndex::begin_load(size_t expected) {
+  if (!copies_.empty() || !touched_keys_.empty() || !touched_hosts_.empty()) return false;
+  copies_.reserve(expected);
+  reserve_keys(expected);
+  reserve_hosts(expected);  // one host an entry is the usual
+  loaded_from_empty_ = true;
+  return true;
+}
+
+std::vector<PackedEntry> TranslationIndex::take_entries(std::unique_ptr<TranslationIndex> index) {
+  std::vector<PackedEntry> entries;
+  if (!index) return entries;
+  entries.reserve(index->copies_.size());
+  // The copies keep their hashes, and destroying the index unlinks them without reading the
+  // entries: they can go first.
+  index->copies_.for_each([&entries](Copy& copy) { entries.push_back(std::move(copy.entry)); });
+  index.reset();
+  return entries;
+}
+
 TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry, Tag tag) {
   Copy& copy = make_copy(PackedEntry(entry), tag);
   return link_new(copy, [&] { return translator_.translate(entry); });

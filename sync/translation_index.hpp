@@ -75,6 +75,14 @@ class TranslationIndex {
   // host's first copy is its winner from the start, and no before-state is kept (there is none).
   std::vector<Handle> insert_all(std::vector<ServiceEntry> entries, Tag tag = 0);
   std::vector<Handle> insert_all(std::vector<PackedEntry> entries, Tag tag = 0);
+  // Into an empty index, a load that comes in pieces (a Kubernetes list, page by page): until
+  // the next take_changes(), inserts keep no before-state, and that call reports the whole
+  // translation, as after insert_all(). `expected`: about how many entries come, for room
+  // (0: unknown). False, changing nothing, when the index is not empty.
+  bool begin_load(size_t expected);
+  // Every entry held, moved out in the order inserted (slots reused after an erase aside), and
+  // the index destroyed: what was loaded in the background, when it cannot be used as it is.
+  static std::vector<PackedEntry> take_entries(std::unique_ptr<TranslationIndex> index);
   void erase(Handle handle);  // unknown handles are a bug, ignored
   const PackedEntry& entry(Handle handle) const;
   // The 32-bit hash that copies are found by; at 1M keys about a hundred pairs share one, and
