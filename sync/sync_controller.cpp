@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include <spdlog/spdlog.h>
+#include <boost/container_hash/hash.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 namespace globaldns::sync {
 namespace {
@@ -40,6 +42,24 @@ bool same_zone_settings(resolver::ZoneData a, resolver::ZoneData b) {
   b.hosts.clear();
   a.serial = b.serial = 0;
   return a == b;
+}
+
+// Of entries with the same namespace/name, the later, as a store replacing by key keeps them.
+std::vector<PackedEntry> last_of_each_key(std::vector<PackedEntry> entries) {
+  using Key = std::pair<std::string_view, std::string_view>;
+  boost::unordered_flat_set<Key, boost::hash<Key>> seen;
+  std::vector<bool> kept(entries.size(), false);
+  size_t count = 0;
+  for (size_t i = entries.size(); i-- > 0;) {
+    kept[i] = seen.emplace(entries[i].namespace_(), entries[i].name()).second;
+    count += kept[i] ? 1 : 0;
+  }
+  if (count == entries.size()) return entries;
+  std::vector<PackedEntry> out;
+  out.reserve(count);
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (kept[i]) out.push_back(std::move(entries[i]));
+  return out;
 }
 
 }  // namespace
@@ -97,6 +117,72 @@ template <typename Entry>
 ApplySummary SyncController::replace_source_of(const std::string& name,
                                                std::vector<Entry> entries) {
   std::lock_guard lock(mutex_);
+  staged_.erase(name);  // replaced whole: what was staged is older
+  return replace_source_locked(name, std::move(entries));
+}
+
+void SyncController::stage_restart(const std::string& source) {
+  std::unique_ptr<BackgroundLoad> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = staged_.find(source); it != staged_.end()) {
+      dropped = std::move(it->second.load);
+      staged_.erase(it);
+    }
+  }
+  // Its thread is stopped outside the lock: it may be in the middle of a page.
+}
+
+void SyncController::stage_add(const std::string& source, std::vector<PackedEntry> entries,
+                               size_t expected) {
+  if (entries.empty()) return;
+  std::lock_guard lock(mutex_);
+  const bool begun = staged_.count(source) != 0;
+  Staged& staged = staged_[source];
+  if (!begun && index_->entries() == 0 &&
+      std::none_of(staged_.begin(), staged_.end(),
+                   [](const auto& other) { return other.second.load != nullptr; })) {
+    // Nothing to merge with: this set can become the index as it is.
+    staged.tag = next_tag_++;
+    staged.load = std::make_unique<BackgroundLoad>(settings_.translate, staged.tag, expected);
+  }
+  if (staged.load) {
+    staged.load->add(std::move(entries));
+  } else {
+    staged.held.insert(staged.held.end(), std::make_move_iterator(entries.begin()),
+                       std::make_move_iterator(entries.end()));
+  }
+}
+
+ApplySummary SyncController::stage_finish(const std::string& name) {
+  Staged staged;
+  {
+    std::unique_lock lock(mutex_);
+    if (const auto it = staged_.find(name); it != staged_.end()) {
+      staged = std::move(it->second);
+      staged_.erase(it);
+    }
+    if (!staged.load) return replace_source_locked(name, last_of_each_key(std::move(staged.held)));
+  }
+  // Outside the lock: the thread may have a page or two left, and a status page need not wait.
+  std::unique_ptr<TranslationIndex> loaded = staged.load->finish();
+  staged.load.reset();
+  std::lock_guard lock(mutex_);
+  Source& source = sources_[name];
+  // Still nothing else held, and under the same rules: the loaded index is the index.
+  if (index_->entries() == 0 && loaded->options() == settings_.translate) {
+    index_ = std::move(loaded);
+    source.parts.clear();
+    source.parts[""].tag = staged.tag;
+    source.loaded = true;
+    return finish_locked(take_changes_locked());
+  }
+  return replace_source_locked(name, TranslationIndex::take_entries(std::move(loaded)));
+}
+
+template <typename Entry>
+ApplySummary SyncController::replace_source_locked(const std::string& name,
+                                                   std::vector<Entry> entries) {
   Source& source = sources_[name];
   for (auto it = source.parts.begin(); it != source.parts.end();) {
     if (it->first.empty()) {
@@ -216,6 +302,7 @@ ApplySummary SyncController::update_source_of(const std::string& name, Entries& 
 ApplySummary SyncController::remove_source(const std::string& name) {
   std::lock_guard lock(mutex_);
   required_.erase(name);
+  staged_.erase(name);
   if (const auto it = sources_.find(name); it != sources_.end()) {
     for (auto& [part_name, part] : it->second.parts) erase_part_locked(part);
     sources_.erase(it);

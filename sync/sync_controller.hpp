@@ -19,6 +19,7 @@
 #include "resolver/snapshot_holder.hpp"
 #include "resolver/zone_builder.hpp"
 #include "resolver/zone_data.hpp"
+#include "sync/background_load.hpp"
 #include "sync/explain.hpp"
 #include "sync/service_entry.hpp"
 #include "sync/source_parts.hpp"
@@ -98,6 +99,16 @@ class SyncController {
   // The same for entries packed already (a Kubernetes list: 1M of them as ServiceEntry objects
   // took about 280 MB before the index was built from them, packed about 100).
   ApplySummary replace_source_packed(const std::string& source, std::vector<PackedEntry> entries);
+  // A whole set of `source` handed on in pieces as they arrive (a Kubernetes list, page by
+  // page): stage_restart() begins one, dropping whatever was staged before; stage_add() adds a
+  // piece (`expected`: about how many entries the whole set has, 0 if unknown); stage_finish()
+  // is replace_source_packed() of the entries added since, of two with the same namespace/name
+  // the later. While the index holds no other entry, the pieces are indexed on a thread of their
+  // own as they come: at 1M, reading the list and indexing it then overlap, and once the last
+  // page is in, only the build is left.
+  void stage_restart(const std::string& source);
+  void stage_add(const std::string& source, std::vector<PackedEntry> entries, size_t expected);
+  ApplySummary stage_finish(const std::string& source);
   // Some parts of `source` (the file source: one part per file), each replacing what that
   // part held, so that a source need not keep its entries to hand on the whole set; as
   // replace_source() only what differs is re-translated. The source counts as loaded (see
@@ -153,6 +164,8 @@ class SyncController {
   template <typename Entry>
   ApplySummary replace_source_of(const std::string& source, std::vector<Entry> entries);
   template <typename Entry>
+  ApplySummary replace_source_locked(const std::string& source, std::vector<Entry> entries);
+  template <typename Entry>
   void replace_part_locked(const Part& part, std::vector<Entry> entries);
   // `Entries`: a vector of ServiceEntry (const) or of PackedEntry (moved from).
   template <typename Entries>
@@ -169,6 +182,14 @@ class SyncController {
   SyncHooks hooks_;
   std::unique_ptr<TranslationIndex> index_;
   std::map<std::string, Source> sources_;
+  // A source's whole set in pieces, until stage_finish(): indexed in the background when it
+  // began while the index was empty, otherwise only held.
+  struct Staged {
+    std::unique_ptr<BackgroundLoad> load;
+    TranslationIndex::Tag tag = 0;  // of load's copies
+    std::vector<PackedEntry> held;
+  };
+  std::map<std::string, Staged> staged_;
   TranslationIndex::Tag next_tag_ = 1;  // for the next new part
   std::set<std::string> required_;
   // Null until the first build, and after settings change: the next update fills a new one.

@@ -1,0 +1,59 @@
+// BackgroundLoad: a whole set of entries, indexed on a thread of its own as its pieces arrive.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sync/packed_entry.hpp"
+#include "sync/translate.hpp"
+#include "sync/translation_index.hpp"
+
+namespace globaldns::sync {
+
+// A first Kubernetes list of 1M entries is read for about 2 s on the io thread, and indexing it
+// took another second after the last page. Here each page is indexed on a second thread while
+// the next ones are read, into an index of its own (begin_load()), which the caller then uses as
+// it is. Entries are kept as a store replacing by key keeps them: of two with the same
+// namespace/name, the one added last (a list in the API server's key order never has two).
+class BackgroundLoad {
+ public:
+  // `expected`: about how many entries will come (0: unknown), for room.
+  BackgroundLoad(const TranslateOptions& options, TranslationIndex::Tag tag, size_t expected);
+  ~BackgroundLoad();  // drops what was loaded; waits for the thread to stop
+  BackgroundLoad(const BackgroundLoad&) = delete;
+  BackgroundLoad& operator=(const BackgroundLoad&) = delete;
+
+  void add(std::vector<PackedEntry> entries);
+  // Every entry added, indexed, their copies tagged with `tag`: waits for the thread to finish
+  // them. Rethrows what indexing threw (std::bad_alloc). Once only.
+  std::unique_ptr<TranslationIndex> finish();
+
+ private:
+  void run();
+  void index_piece(std::vector<PackedEntry>& piece);
+
+  const TranslationIndex::Tag tag_;
+  std::unique_ptr<TranslationIndex> index_;  // the thread's until finish() has joined it
+  // Whether every entry so far came in strictly increasing key order (so none repeated one).
+  bool in_key_order_ = true;
+  bool any_ = false;  // an entry came
+  std::string last_namespace_;
+  std::string last_name_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::vector<PackedEntry>> queue_;
+  bool closing_ = false;   // no more pieces: index the queue, then stop
+  bool dropping_ = false;  // stop as soon as possible
+  std::exception_ptr failure_;
+  std::thread thread_;  // last: started once everything above exists
+};
+
+}  // namespace globaldns::sync
