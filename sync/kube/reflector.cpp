@@ -136,6 +136,7 @@ void Reflector::start_list() {
   pending_prints_.clear();
   continue_.clear();
   list_problems_ = 0;
+  if (staging()) options_.first_list_pages(ListPage{.restart = true, .expected = 0, .entries = {}});
   request_page();
 }
 
@@ -215,27 +216,34 @@ void Reflector::take_page(std::string_view body, bool asked_ahead) {
   if (!page->problems.empty() && list_problems_ != logged_list_problems_)
     spdlog::warn("{}: list item problem (first of this page): {}", options_.origin,
                  page->problems[0]);
+  size_t expected = 0;
   if (page->remaining_item_count && *page->remaining_item_count > 0) {
     // Room for the whole list at once: growing by doubling moved every entry held so far
     // (a million at 1M) and faulted in their pages twice. Untouched capacity costs no memory.
     // Only a hint: a bogus count is bounded, and a reservation refused is no reservation.
     const size_t more =
         static_cast<size_t>(std::min<int64_t>(*page->remaining_item_count, 4'000'000));
-    const size_t want = pending_.size() + page->objects.size() + more;
-    if (want > pending_.capacity()) {
+    const size_t want = pending_prints_.size() + page->objects.size() + more;
+    expected = want;
+    if (want > pending_prints_.capacity()) {
       try {
-        pending_.reserve(want);
+        if (!staging()) pending_.reserve(want);
         pending_prints_.reserve(want);
       } catch (const std::bad_alloc&) {
         spdlog::debug("{}: no room reserved for {} listed objects", options_.origin, want);
       }
     }
   }
+  ListPage staged{.restart = false, .expected = expected, .entries = {}};
+  std::vector<PackedEntry>& entries = staging() ? staged.entries : pending_;
+  if (staging()) entries.reserve(page->objects.size());
   for (KubeObject& object : page->objects) {
     if (!wanted(object.entry.namespace_)) continue;
-    pending_prints_.push_back(fingerprint(object));
-    pending_.emplace_back(object.entry);
+    pending_prints_.emplace_back(StorePrints::key_hash(object.entry.namespace_, object.entry.name),
+                                 fingerprint(object));
+    entries.emplace_back(object.entry);
   }
+  if (staging() && !staged.entries.empty()) options_.first_list_pages(std::move(staged));
   if (asked_ahead) {
     if (page->continue_token == continue_) return;  // the next page is on its way
     // A wrong guess (an item's text that looked like the token): drop what it asked for.
@@ -259,10 +267,11 @@ void Reflector::commit_list(std::string rv) {
                    list_problems_);
     logged_list_problems_ = list_problems_;
   }
+  const bool staged = staging();
   if (const auto order =
           order_by_key(pending_, [](const PackedEntry& entry) { return entry.key(); })) {
     std::vector<PackedEntry> entries;
-    std::vector<size_t> prints;
+    std::vector<StorePrints::Entry> prints;
     entries.reserve(order->size());
     prints.reserve(order->size());
     for (const size_t i : *order) {
@@ -274,18 +283,18 @@ void Reflector::commit_list(std::string rv) {
   }
 
   const bool first = !state_.synced_once;
-  std::vector<StorePrints::Entry> keys;
-  keys.reserve(pending_.size());
-  for (size_t i = 0; i < pending_.size(); ++i)
-    keys.emplace_back(StorePrints::key_hash(pending_[i].namespace_(), pending_[i].name()),
-                      pending_prints_[i]);
-  StorePrints listed(std::move(keys));
+  // StorePrints keeps the first of a key listed twice, a store replacing by key the last.
+  // order_by_key() dropped such repeats from a list held whole; one gone out page by page may
+  // still have them.
+  if (staged) std::reverse(pending_prints_.begin(), pending_prints_.end());
+  StorePrints listed(std::move(pending_prints_));
   const bool changed = first || listed != store_;
   store_ = std::move(listed);
   StoreChange whole;  // the first list, as it came: nothing can be staged before it
   if (first) {
     staged_.clear();
     whole.complete = true;
+    whole.staged = staged;
     whole.upserts = std::move(pending_);
   } else if (changed) {
     // The whole store goes out; events until then edit it.
@@ -296,7 +305,7 @@ void Reflector::commit_list(std::string rv) {
     }
   }
   std::vector<PackedEntry>().swap(pending_);
-  std::vector<size_t>().swap(pending_prints_);
+  std::vector<StorePrints::Entry>().swap(pending_prints_);
   rv_ = std::move(rv);
   problem_keys_.clear();
   if (first) {

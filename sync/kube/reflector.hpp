@@ -31,6 +31,16 @@ struct BackoffOptions {
   std::chrono::milliseconds reset_after{120000};  // this long without errors resets the delay
 };
 
+// A page of the first list, as soon as it is read, for a callee that indexes the list
+// meanwhile (SyncController::stage_add): at 1M, the 2 s of reading and the 1 s of indexing then
+// overlap. `restart`: a list begins (again), so drop every page had so far; it comes alone.
+struct ListPage {
+  bool restart = false;
+  size_t expected = 0;  // about how many objects the whole list has; 0: unknown
+  std::vector<PackedEntry> entries;
+};
+using ListPageCallback = std::function<void(ListPage page)>;
+
 struct ReflectorOptions {
   // Group-version path, e.g. "/apis/networking.istio.io/v1" (no discovery here).
   std::string group_version_path = "/apis/networking.istio.io/v1";
@@ -57,6 +67,11 @@ struct ReflectorOptions {
   std::chrono::milliseconds coalesce_max{100};
   BackoffOptions backoff;
   std::string origin = "kubernetes";  // each entry's origin
+  // When set, the first list's entries go here page by page, and the StoreChange that completes
+  // it says `staged` and carries none; the first list's order and repeated keys are then the
+  // callee's to handle (a store replacing by key: the later of two wins). Relists, whose
+  // entries are compared with the store first, still go out whole.
+  ListPageCallback first_list_pages;
   // Injectable for tests: uniform in [0, 1), and the clock.
   std::function<double()> random;
   std::function<std::chrono::steady_clock::time_point()> now;
@@ -77,6 +92,9 @@ struct SyncState {
 // it is only the keys those events touched, so one change among 100,000 costs one entry.
 struct StoreChange {
   bool complete = false;  // `upserts` is the whole store; replace, don't merge
+  // With `complete`, for the first list only: its entries went out through
+  // ReflectorOptions::first_list_pages, and `upserts` is empty.
+  bool staged = false;
   // Sorted by namespace/name. Packed as they arrive: a list of 1M as ServiceEntry objects held
   // about 280 MB until the index was built from them, packed about 100 MB.
   std::vector<PackedEntry> upserts;
@@ -117,6 +135,8 @@ class Reflector {
   void request_page();
   void on_page(uint64_t gen, Result<HttpResponse> result);
   void take_page(std::string_view body, bool asked_ahead);
+  // Whether this list's entries go out page by page (the first list, with first_list_pages).
+  bool staging() const { return !state_.synced_once && options_.first_list_pages != nullptr; }
   void commit_list(std::string rv);
   void start_watch();
   void on_watch_bytes(uint64_t gen, std::string_view bytes);
@@ -160,8 +180,8 @@ class Reflector {
   // Vectors, not a map by key: a first list of 1M objects then goes out as this very vector,
   // where a map and then a vector of the entries each faulted in a fresh copy.
   uint64_t list_gen_ = 0;
-  std::vector<PackedEntry> pending_;
-  std::vector<size_t> pending_prints_;
+  std::vector<PackedEntry> pending_;  // empty while the first list goes out page by page
+  std::vector<StorePrints::Entry> pending_prints_;  // key hash and print, one per entry listed
   std::string continue_;  // the token of the page asked for (or guessed for the page in hand)
   // The list_gen_ of a page waiting to be decoded while the next one is asked for; 0: none. A
   // generation, not a flag, so that a list abandoned meanwhile leaves nothing to clear.

@@ -25,6 +25,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "sync/kube/list_decoder.hpp"
@@ -130,6 +131,19 @@ class ReflectorTest : public ::testing::Test {
   }
 
   void start(ReflectorOptions o) {
+    if (stage_pages_) {
+      // As SyncController::stage_add keeps them: by key, the later of two.
+      o.first_list_pages = [this](ListPage page) {
+        if (page.restart) {
+          ++restarts_;
+          staged_.clear();
+          return;
+        }
+        ++pages_;
+        expected_.push_back(page.expected);
+        for (const PackedEntry& e : page.entries) staged_[e.key()] = e.unpack();
+      };
+    }
     reflector_ = std::make_unique<Reflector>(
         io_, *client_, std::move(o),
         [this](StoreChange change) {
@@ -137,10 +151,12 @@ class ReflectorTest : public ::testing::Test {
           ++snapshots_;
           last_upserts_ = change.upserts.size();
           last_removed_ = change.removed.size();
+          last_staged_ = change.staged;
           if (change.complete) {
             ++complete_changes_;
             mirror_.clear();
           }
+          if (change.staged) mirror_ = std::exchange(staged_, {});
           for (const std::string& key : change.removed) mirror_.erase(key);
           for (const PackedEntry& e : change.upserts) mirror_[e.key()] = e.unpack();
           min_after_sync_ = std::min(min_after_sync_, mirror_.size());
@@ -201,6 +217,13 @@ class ReflectorTest : public ::testing::Test {
   size_t last_removed_ = 0;
   size_t min_after_sync_ = SIZE_MAX;
   std::map<std::string, ServiceEntry> mirror_;  // the store as rebuilt from the changes
+  // With stage_pages_, the first list's pages as first_list_pages hands them on.
+  bool stage_pages_ = false;
+  size_t pages_ = 0;
+  size_t restarts_ = 0;
+  std::vector<size_t> expected_;
+  std::map<std::string, ServiceEntry> staged_;
+  bool last_staged_ = false;
   std::vector<ServiceEntry> last_;
   std::vector<SyncState> states_;
 
@@ -237,6 +260,72 @@ TEST_F(ReflectorTest, InitialPagedSyncThenAddModifyDelete) {
   EXPECT_EQ(last_removed_, 1u);
   EXPECT_EQ(last_upserts_, 0u);
   EXPECT_EQ(min_after_sync_, 1000u);
+}
+
+// With first_list_pages, the first list goes out page by page as it is read, and the change
+// that completes it carries none of them; what comes after goes out as before.
+TEST_F(ReflectorTest, FirstListGoesOutPageByPage) {
+  server_->control("/bulk", R"({"count":1000,"namespaces":4})");
+  stage_pages_ = true;
+  auto o = options();
+  o.page_limit = 150;
+  start(o);
+  ASSERT_TRUE(run_until([&] { return snapshots_ >= 1; }));
+  EXPECT_EQ(restarts_, 1u);  // the list began once
+  EXPECT_EQ(pages_, 7u);
+  ASSERT_FALSE(expected_.empty());
+  EXPECT_EQ(expected_.front(), 1000u) << "from the first page's remainingItemCount";
+  EXPECT_TRUE(last_staged_);
+  EXPECT_EQ(last_upserts_, 0u);
+  EXPECT_EQ(complete_changes_, 1u);
+  EXPECT_EQ(last_.size(), 1000u);
+
+  server_->control("/apply", se_json("a", "a.ns1.global"));
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "a"); }));
+  EXPECT_FALSE(last_staged_);
+  EXPECT_EQ(last_upserts_, 1u);
+  EXPECT_EQ(last_.size(), 1001u);
+  EXPECT_EQ(pages_, 7u);
+}
+
+// A first list begun again (its continue token expired) says so before its first page, so the
+// pages of the abandoned attempt are dropped, not counted twice.
+TEST_F(ReflectorTest, FirstListGoingOutPageByPageRestartsWhenItsContinueExpires) {
+  server_->control("/bulk", R"({"count":1000,"namespaces":4})");
+  server_->control("/fault", R"({"expire_continue":true})");
+  stage_pages_ = true;
+  auto o = options();
+  o.page_limit = 100;
+  start(o);
+  ASSERT_TRUE(run_until([&] { return snapshots_ >= 1; }));
+  server_->control("/fault", R"({"expire_continue":false})");
+  EXPECT_EQ(restarts_, 2u);
+  EXPECT_GE(pages_, 2u);  // the first attempt's page, then the whole list in one
+  EXPECT_TRUE(last_staged_);
+  EXPECT_EQ(last_.size(), 1000u);
+}
+
+// Only the first list goes out in pages: a relist is compared with the store and goes out whole.
+TEST_F(ReflectorTest, RelistAfterAFirstListInPagesGoesOutWhole) {
+  server_->control("/apply", se_json("keep", "keep.ns1.global"));
+  server_->control("/apply", se_json("gone", "gone.ns1.global"));
+  stage_pages_ = true;
+  start(options());
+  ASSERT_TRUE(run_until([&] { return last_.size() == 2; }));
+  EXPECT_TRUE(last_staged_);
+  server_->control("/fault", R"({"stall":true})");
+  server_->control("/delete", delete_json("gone"));
+  server_->control("/apply", se_json("new", "new.ns1.global"));
+  server_->control("/compact", "{}");
+  run_for(200ms);
+  server_->control("/fault", R"({"stall":false})");
+  ASSERT_TRUE(run_until([&] { return reflector_->state().relists >= 1; }));
+  ASSERT_TRUE(run_until([&] { return has_name(last_, "new") && !has_name(last_, "gone"); }));
+  EXPECT_FALSE(last_staged_);
+  EXPECT_EQ(last_upserts_, 2u);
+  EXPECT_EQ(complete_changes_, 2u);
+  EXPECT_EQ(restarts_, 1u);
+  EXPECT_EQ(pages_, 1u);
 }
 
 TEST_F(ReflectorTest, ExpiredContinueRestartsFullList) {
