@@ -302,9 +302,20 @@ class Service {
 
   void start_kube_source(sync::kube::KubeSourceOptions options) {
     const std::string name = options.name;
+    // The first list is indexed on a second thread as its pages are read.
+    options.reflector.first_list_pages = [this, name](sync::kube::ListPage page) {
+      if (page.restart) {
+        controller_.stage_restart(name);
+      } else {
+        controller_.stage_add(name, std::move(page.entries), page.expected);
+      }
+    };
     auto source = std::make_unique<sync::kube::KubeSource>(
         io_, std::move(options), [this, name](sync::kube::StoreChange change) {
-          if (change.complete) {
+          if (change.complete && change.staged) {
+            controller_.stage_finish(name);
+            malloc_trim(0);
+          } else if (change.complete) {
             controller_.replace_source_packed(name, std::move(change.upserts));
             malloc_trim(0);  // a list of 100,000 decoded JSON objects leaves as much freed
           } else {
