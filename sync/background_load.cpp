@@ -6,10 +6,15 @@
 
 namespace globaldns::sync {
 
-BackgroundLoad::BackgroundLoad(const TranslateOptions& options, TranslationIndex::Tag tag,
-                               size_t expected)
+BackgroundLoad::BackgroundLoad(const TranslateOptions& options, const resolver::ZoneData& zone,
+                               TranslationIndex::Tag tag, size_t expected)
     : tag_(tag), index_(std::make_unique<TranslationIndex>(options)) {
   (void)index_->begin_load(expected);  // a new index is empty
+  // Settings that fail here fail the caller's own build the same way, which reports them.
+  if (auto created = resolver::ZoneBuilder::create(zone)) {
+    builder_ = std::move(created.value());
+    builder_->reserve(expected);
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -33,7 +38,7 @@ void BackgroundLoad::add(std::vector<PackedEntry> entries) {
   wake_.notify_one();
 }
 
-std::unique_ptr<TranslationIndex> BackgroundLoad::finish() {
+BackgroundLoad::Loaded BackgroundLoad::finish() {
   {
     std::lock_guard lock(mutex_);
     closing_ = true;
@@ -41,7 +46,7 @@ std::unique_ptr<TranslationIndex> BackgroundLoad::finish() {
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
   if (failure_) std::rethrow_exception(failure_);
-  return std::move(index_);
+  return Loaded{std::move(index_), std::move(builder_)};
 }
 
 void BackgroundLoad::run() {
@@ -77,9 +82,19 @@ void BackgroundLoad::index_piece(std::vector<PackedEntry>& piece) {
       last_name_.assign(name);
     }
     if (!in_key_order_) {
-      for (const auto handle : index_->copies_of(ns, name, tag_)) index_->erase(handle);
+      const auto earlier = index_->copies_of(ns, name, tag_);
+      // Its hosts may go or pass to another entry, which the builder would not learn.
+      if (!earlier.empty()) builder_.reset();
+      for (const auto handle : earlier) index_->erase(handle);
     }
-    index_->insert(std::move(entry), tag_);
+    const auto handle = index_->insert(std::move(entry), tag_);
+    // A host changes hands only to a claim that wins it, and that claim's entry comes later:
+    // upserting each entry's hosts as it comes leaves the builder with the winners' records.
+    if (builder_) {
+      index_->for_each_host_served_by(handle, [this](const resolver::HostRecords& host) {
+        if (builder_ && !builder_->upsert(host)) builder_.reset();  // the caller's build says why
+      });
+    }
   }
 }
 

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "resolver/zone_builder.hpp"
+#include "resolver/zone_data.hpp"
 #include "sync/packed_entry.hpp"
 #include "sync/translate.hpp"
 #include "sync/translation_index.hpp"
@@ -18,14 +20,24 @@
 namespace globaldns::sync {
 
 // A first Kubernetes list of 1M entries is read for about 2 s on the io thread, and indexing it
-// took another second after the last page. Here each page is indexed on a second thread while
-// the next ones are read, into an index of its own (begin_load()), which the caller then uses as
-// it is. Entries are kept as a store replacing by key keeps them: of two with the same
-// namespace/name, the one added last (a list in the API server's key order never has two).
+// and filling a snapshot builder took another 1.5 s after the last page. Here each page is
+// indexed on a second thread while the next ones are read, into an index of its own
+// (begin_load()), which the caller then uses as it is, and the hosts each entry serves go into a
+// builder as they come. Entries are kept as a store replacing by key keeps them: of two with the
+// same namespace/name, the one added last (a list in the API server's key order never has two).
 class BackgroundLoad {
  public:
-  // `expected`: about how many entries will come (0: unknown), for room.
-  BackgroundLoad(const TranslateOptions& options, TranslationIndex::Tag tag, size_t expected);
+  struct Loaded {
+    std::unique_ptr<TranslationIndex> index;
+    // Every host the index serves, under the zone settings given; null when it could not be
+    // kept so (an entry replaced another of its key, whose hosts may have gone): build anew.
+    std::unique_ptr<resolver::ZoneBuilder> builder;
+  };
+
+  // `expected`: about how many entries will come (0: unknown), for room. `zone`: the zone
+  // settings of the builder (its hosts and serial are ignored).
+  BackgroundLoad(const TranslateOptions& options, const resolver::ZoneData& zone,
+                 TranslationIndex::Tag tag, size_t expected);
   ~BackgroundLoad();  // drops what was loaded; waits for the thread to stop
   BackgroundLoad(const BackgroundLoad&) = delete;
   BackgroundLoad& operator=(const BackgroundLoad&) = delete;
@@ -33,14 +45,16 @@ class BackgroundLoad {
   void add(std::vector<PackedEntry> entries);
   // Every entry added, indexed, their copies tagged with `tag`: waits for the thread to finish
   // them. Rethrows what indexing threw (std::bad_alloc). Once only.
-  std::unique_ptr<TranslationIndex> finish();
+  Loaded finish();
 
  private:
   void run();
   void index_piece(std::vector<PackedEntry>& piece);
 
   const TranslationIndex::Tag tag_;
-  std::unique_ptr<TranslationIndex> index_;  // the thread's until finish() has joined it
+  // The thread's until finish() has joined it.
+  std::unique_ptr<TranslationIndex> index_;
+  std::unique_ptr<resolver::ZoneBuilder> builder_;
   // Whether every entry so far came in strictly increasing key order (so none repeated one).
   bool in_key_order_ = true;
   bool any_ = false;  // an entry came

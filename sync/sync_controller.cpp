@@ -144,7 +144,9 @@ void SyncController::stage_add(const std::string& source, std::vector<PackedEntr
                    [](const auto& other) { return other.second.load != nullptr; })) {
     // Nothing to merge with: this set can become the index as it is.
     staged.tag = next_tag_++;
-    staged.load = std::make_unique<BackgroundLoad>(settings_.translate, staged.tag, expected);
+    staged.zone = settings_.zone;
+    staged.load =
+        std::make_unique<BackgroundLoad>(settings_.translate, staged.zone, staged.tag, expected);
   }
   if (staged.load) {
     staged.load->add(std::move(entries));
@@ -165,19 +167,28 @@ ApplySummary SyncController::stage_finish(const std::string& name) {
     if (!staged.load) return replace_source_locked(name, last_of_each_key(std::move(staged.held)));
   }
   // Outside the lock: the thread may have a page or two left, and a status page need not wait.
-  std::unique_ptr<TranslationIndex> loaded = staged.load->finish();
+  BackgroundLoad::Loaded loaded = staged.load->finish();
   staged.load.reset();
   std::lock_guard lock(mutex_);
   Source& source = sources_[name];
   // Still nothing else held, and under the same rules: the loaded index is the index.
-  if (index_->entries() == 0 && loaded->options() == settings_.translate) {
-    index_ = std::move(loaded);
+  if (index_->entries() == 0 && loaded.index->options() == settings_.translate) {
+    index_ = std::move(loaded.index);
     source.parts.clear();
     source.parts[""].tag = staged.tag;
     source.loaded = true;
-    return finish_locked(take_changes_locked());
+    // So is its builder, which holds every host served: only the shards are left to encode.
+    // Without one, a build from the whole index, where an old builder would take every host as
+    // a change.
+    builder_.reset();
+    if (loaded.builder && same_zone_settings(staged.zone, settings_.zone)) {
+      builder_ = std::move(loaded.builder);
+      dirty_.clear();
+    }
+    builder_published_ = false;
+    return finish_locked(index_->take_changes(TranslationIndex::HostChanges::Omitted));
   }
-  return replace_source_locked(name, TranslationIndex::take_entries(std::move(loaded)));
+  return replace_source_locked(name, TranslationIndex::take_entries(std::move(loaded.index)));
 }
 
 template <typename Entry>
@@ -440,7 +451,8 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
   }
 
   const auto started = std::chrono::steady_clock::now();
-  size_t changed = pending_.size();
+  // A builder never published: every name it holds is new to what is served.
+  size_t changed = builder_ && !builder_published_ ? index_->names() : pending_.size();
   if (!builder_) {
     // From scratch: after a settings change, or before the first build.
     auto created = resolver::ZoneBuilder::create(settings_.zone);

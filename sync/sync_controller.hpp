@@ -187,6 +187,7 @@ class SyncController {
   struct Staged {
     std::unique_ptr<BackgroundLoad> load;
     TranslationIndex::Tag tag = 0;  // of load's copies
+    resolver::ZoneData zone;        // load's builder's settings
     std::vector<PackedEntry> held;
   };
   std::map<std::string, Staged> staged_;

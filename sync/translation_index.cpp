@@ -623,6 +623,18 @@ void TranslationIndex::for_each_host(
   });
 }
 
+void TranslationIndex::for_each_host_served_by(
+    Handle handle, const std::function<void(const resolver::HostRecords&)>& fn) const {
+  const Copy* copy = copies_.find(handle);
+  if (copy == nullptr) return;
+  resolver::HostRecords records;
+  for_each_claim(*copy, [&](const Claim& claim) {
+    if (!claim.host_hook.is_linked()) return;
+    claim.records.unpack_into(records);
+    fn(records);
+  });
+}
+
 std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_view name) const {
   std::vector<Claimant> out;
   const auto served = hosts_.find(name);

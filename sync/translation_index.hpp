@@ -114,6 +114,11 @@ class TranslationIndex {
   // host: it copies what it keeps.
   void for_each_host(const std::function<void(const resolver::HostRecords&)>& fn) const;
 
+  // The records of each host that the copy `handle` serves now (none for an unknown handle): a
+  // load in pieces fills a snapshot builder with them as it goes.
+  void for_each_host_served_by(Handle handle,
+                               const std::function<void(const resolver::HostRecords&)>& fn) const;
+
   // translate() of every entry held, in its order.
   Translation translation() const;
 

@@ -127,7 +127,7 @@ TEST(BackgroundLoadTest, IndexesThePiecesAsAStoreByKeyHoldsThem) {
   Entries gen(9);
   for (int round = 0; round < 100; ++round) {
     std::vector<ServiceEntry> all;
-    BackgroundLoad load(rules(), 5, round % 3 == 0 ? 0 : 50);
+    BackgroundLoad load(rules(), settings().zone, 5, round % 3 == 0 ? 0 : 50);
     const size_t pieces = gen.below(6);
     for (size_t i = 0; i < pieces; ++i) {
       std::vector<ServiceEntry> piece = gen.some(12);
@@ -137,11 +137,32 @@ TEST(BackgroundLoadTest, IndexesThePiecesAsAStoreByKeyHoldsThem) {
       all.insert(all.end(), piece.begin(), piece.end());
       load.add(packed(piece));
     }
-    const std::unique_ptr<TranslationIndex> index = load.finish();
-    ASSERT_NE(index, nullptr);
+    BackgroundLoad::Loaded loaded = load.finish();
+    ASSERT_NE(loaded.index, nullptr);
     const std::vector<ServiceEntry> kept = by_key(all);
-    expect_same(index->translation(), translate(kept, rules()));
-    EXPECT_EQ(index->count_tagged(5), kept.size());
+    const Translation want = translate(kept, rules());
+    expect_same(loaded.index->translation(), want);
+    EXPECT_EQ(loaded.index->count_tagged(5), kept.size());
+    // The builder holds the hosts served, unless an entry replaced an earlier one of its key.
+    bool ascending = true;
+    for (size_t i = 1; i < all.size(); ++i) ascending &= all[i - 1].key() < all[i].key();
+    if (ascending) {
+      EXPECT_NE(loaded.builder, nullptr);
+    }
+    if (loaded.builder) {
+      const auto built = loaded.builder->build(7);
+      resolver::ZoneData data = settings().zone;
+      data.hosts = want.hosts;
+      data.serial = 7;
+      const auto expected = resolver::build_snapshot(data).value();
+      for (const char* name : {"h.global", "i.global", "j.global", "k.global", "z.global"}) {
+        for (const uint16_t qtype : {uint16_t{1}, uint16_t{28}}) {
+          EXPECT_EQ(testing_answers::ask(built.get(), name, qtype),
+                    testing_answers::ask(expected.get(), name, qtype))
+              << name;
+        }
+      }
+    }
     if (HasFailure()) return ADD_FAILURE() << "round " << round;
   }
 }
@@ -158,11 +179,13 @@ TEST(BackgroundLoadTest, AKeyRepeatedAfterTheOrderBreaksIsKeptOnce) {
     entry.origin = Origin("kubernetes");
     return entry;
   };
-  BackgroundLoad load(rules(), 1, 0);
+  BackgroundLoad load(rules(), settings().zone, 1, 0);
   load.add(packed({e("a", "240.0.0.1"), e("c", "240.0.0.3")}));
   load.add(packed({e("b", "240.0.0.2"), e("c", "240.0.0.4")}));
-  const auto index = load.finish();
+  const BackgroundLoad::Loaded loaded = load.finish();
+  const auto& index = loaded.index;
   EXPECT_EQ(index->entries(), 3u);
+  EXPECT_EQ(loaded.builder, nullptr) << "c's first hosts went, which the builder did not learn";
   ASSERT_TRUE(index->host("c.ns.global").has_value());
   EXPECT_EQ(index->host("c.ns.global")->v4, (std::vector<resolver::Ipv4>{{240, 0, 0, 4}}));
   EXPECT_EQ(index->conflicts(), 0u);
@@ -173,7 +196,7 @@ TEST(BackgroundLoadTest, AKeyRepeatedAfterTheOrderBreaksIsKeptOnce) {
 TEST(BackgroundLoadTest, DroppedUnfinishedStopsItsThread) {
   Entries gen(10);
   for (int round = 0; round < 20; ++round) {
-    BackgroundLoad load(rules(), 1, 100);
+    BackgroundLoad load(rules(), settings().zone, 1, 100);
     for (int i = 0; i < 20; ++i) load.add(packed(gen.some(20)));
   }
 }
