@@ -14,6 +14,7 @@
 
 #include "sync/kube/list_decoder.hpp"
 #include "sync/kube/list_order.hpp"
+#include "sync/kube/list_stream.hpp"
 #include "sync/kube/watch_event.hpp"
 
 namespace globaldns::sync::kube {
@@ -206,25 +207,42 @@ void Reflector::on_page(uint64_t gen, Result<HttpResponse> result) {
 }
 
 void Reflector::take_page(std::string_view body, bool asked_ahead) {
-  auto page = decode_list(body, options_.origin);
-  if (!page.ok()) {
-    ++list_gen_;  // nothing of this list counts any more, the page asked for ahead included
-    fail(Next::Relist, page.error(), std::nullopt);  // decode_list's errors begin with "list: "
-    return;
+  ListPage staged{.restart = false, .expected = 0, .entries = {}};
+  std::vector<PackedEntry>& entries = staging() ? staged.entries : pending_;
+  const size_t entries_before = entries.size();
+  const size_t prints_before = pending_prints_.size();
+  const auto take = [&](const KubeObject& object) {
+    if (!wanted(object.entry.namespace_)) return;
+    pending_prints_.emplace_back(StorePrints::key_hash(object.entry.namespace_, object.entry.name),
+                                 fingerprint(object));
+    entries.emplace_back(object.entry);
+  };
+  // The usual page is read without a DOM; any other, decode_list() reads and explains.
+  std::optional<DecodedList> page = stream_list(body, options_.origin, take);
+  if (!page) {
+    entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(entries_before), entries.end());
+    pending_prints_.resize(prints_before);
+    auto decoded = decode_list(body, options_.origin);
+    if (!decoded.ok()) {
+      ++list_gen_;  // nothing of this list counts any more, the page asked for ahead included
+      fail(Next::Relist, decoded.error(), std::nullopt);  // its errors begin with "list: "
+      return;
+    }
+    page = std::move(decoded).value();
+    list_problems_ += page->problems.size();
+    if (!page->problems.empty() && list_problems_ != logged_list_problems_)
+      spdlog::warn("{}: list item problem (first of this page): {}", options_.origin,
+                   page->problems[0]);
+    for (const KubeObject& object : page->objects) take(object);
   }
-  list_problems_ += page->problems.size();
-  if (!page->problems.empty() && list_problems_ != logged_list_problems_)
-    spdlog::warn("{}: list item problem (first of this page): {}", options_.origin,
-                 page->problems[0]);
-  size_t expected = 0;
   if (page->remaining_item_count && *page->remaining_item_count > 0) {
     // Room for the whole list at once: growing by doubling moved every entry held so far
     // (a million at 1M) and faulted in their pages twice. Untouched capacity costs no memory.
     // Only a hint: a bogus count is bounded, and a reservation refused is no reservation.
     const size_t more =
         static_cast<size_t>(std::min<int64_t>(*page->remaining_item_count, 4'000'000));
-    const size_t want = pending_prints_.size() + page->objects.size() + more;
-    expected = want;
+    const size_t want = pending_prints_.size() + more;
+    staged.expected = want;
     if (want > pending_prints_.capacity()) {
       try {
         if (!staging()) pending_.reserve(want);
@@ -233,15 +251,6 @@ void Reflector::take_page(std::string_view body, bool asked_ahead) {
         spdlog::debug("{}: no room reserved for {} listed objects", options_.origin, want);
       }
     }
-  }
-  ListPage staged{.restart = false, .expected = expected, .entries = {}};
-  std::vector<PackedEntry>& entries = staging() ? staged.entries : pending_;
-  if (staging()) entries.reserve(page->objects.size());
-  for (KubeObject& object : page->objects) {
-    if (!wanted(object.entry.namespace_)) continue;
-    pending_prints_.emplace_back(StorePrints::key_hash(object.entry.namespace_, object.entry.name),
-                                 fingerprint(object));
-    entries.emplace_back(object.entry);
   }
   if (staging() && !staged.entries.empty()) options_.first_list_pages(std::move(staged));
   if (asked_ahead) {
