@@ -47,6 +47,13 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const ClusterCredentials&
     if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
       return Error{prefix + "cannot require TLS 1.2"};
     }
+    // AES-128-GCM first, as Go's crypto/tls (client-go, and the API server when it chooses) does
+    // on CPUs with AES instructions. OpenSSL's own order offers AES-256-GCM first, and a server
+    // that follows the client's order (OpenSSL's default) then encrypts a 1M list, 500 MB, at
+    // 2.5 GB/s instead of 3.5 on both ends.
+    if (SSL_CTX_set_ciphersuites(native, kTls13Suites) != 1) {
+      return Error{prefix + "cannot set the TLS 1.3 cipher suites"};
+    }
     boost::system::error_code ec;
     if (creds.ca_pem) {
       ctx->add_certificate_authority(boost::asio::buffer(*creds.ca_pem), ec);

@@ -120,8 +120,9 @@ namespace globaldns::sync::kube {
 namespace {
 
 // Runs a TLS handshake in memory between our client context and a server presenting `server`.
+// `cipher`, when given, gets the suite negotiated.
 bool handshake(boost::asio::ssl::context& client_ctx, const std::string& sni,
-               const testing::CertPair& server) {
+               const testing::CertPair& server, std::string* cipher = nullptr) {
   SSL_CTX* server_ctx = SSL_CTX_new(TLS_server_method());
   BIO* cert_bio = BIO_new_mem_buf(server.cert_pem.data(), static_cast<int>(server.cert_pem.size()));
   BIO* key_bio = BIO_new_mem_buf(server.key_pem.data(), static_cast<int>(server.key_pem.size()));
@@ -153,6 +154,9 @@ bool handshake(boost::asio::ssl::context& client_ctx, const std::string& sni,
       server_done = r == 1;
       failed = r <= 0 && SSL_get_error(s, r) != SSL_ERROR_WANT_READ;
     }
+  }
+  if (cipher != nullptr && client_done) {
+    if (const SSL_CIPHER* suite = SSL_get_current_cipher(c)) *cipher = SSL_CIPHER_get_name(suite);
   }
   ERR_clear_error();
   SSL_free(c);
@@ -188,6 +192,18 @@ TEST_F(TlsContextTest, HandshakeVerifiesTheCaAndTheName) {
   auto insecure = make_tls_context(c);
   ASSERT_TRUE(insecure) << insecure.error();
   EXPECT_TRUE(handshake(**insecure, sni_name(c), *b_));
+}
+
+// A server that follows the client's order, as OpenSSL's default does, picks AES-128-GCM, the
+// suite Go's crypto/tls prefers, not OpenSSL's own first choice AES-256-GCM.
+TEST_F(TlsContextTest, OffersAes128GcmFirst) {
+  auto c = creds();
+  c.ca_pem = a_->cert_pem;
+  auto ctx = make_tls_context(c);
+  ASSERT_TRUE(ctx) << ctx.error();
+  std::string cipher;
+  ASSERT_TRUE(handshake(**ctx, sni_name(c), *a_, &cipher));
+  EXPECT_EQ(cipher, "TLS_AES_128_GCM_SHA256");
 }
 
 }  // namespace
