@@ -1,6 +1,8 @@
 // BackgroundLoad: one thread, fed pieces through a queue, indexing them in arrival order.
 #include "sync/background_load.hpp"
 
+#include <pthread.h>
+
 #include <string_view>
 #include <utility>
 
@@ -16,6 +18,7 @@ BackgroundLoad::BackgroundLoad(const TranslateOptions& options, const resolver::
     builder_->reserve(expected);
   }
   thread_ = std::thread([this] { run(); });
+  (void)::pthread_setname_np(thread_.native_handle(), "gdns-load");  // top -H
 }
 
 BackgroundLoad::~BackgroundLoad() {

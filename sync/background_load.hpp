@@ -34,8 +34,10 @@ class BackgroundLoad {
     std::unique_ptr<resolver::ZoneBuilder> builder;
   };
 
-  // `expected`: about how many entries will come (0: unknown), for room. `zone`: the zone
-  // settings of the builder (its hosts and serial are ignored).
+  // `expected`: about how many entries will come (0: unknown), for room: the index's and the
+  // builder's tables are sized for it at once, so a hint that lies costs their memory (bounded
+  // by the caller; the reflector caps it at 4M). `zone`: the zone settings of the builder (its
+  // hosts and serial are ignored).
   BackgroundLoad(const TranslateOptions& options, const resolver::ZoneData& zone,
                  TranslationIndex::Tag tag, size_t expected);
   ~BackgroundLoad();  // drops what was loaded; waits for the thread to stop
