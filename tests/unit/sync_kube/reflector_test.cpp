@@ -61,6 +61,16 @@ std::string se_json(const std::string& name, const std::string& host) {
                                                     {"spec", spec}});
 }
 
+// A ServiceEntry the API server stores but globaldns cannot serve: no hosts.
+std::string se_json_without_hosts(const std::string& name) {
+  boost::json::object md{{"name", name}, {"namespace", "ns1"}};
+  boost::json::object spec{{"hosts", boost::json::array{}}, {"resolution", "NONE"}};
+  return boost::json::serialize(boost::json::object{{"apiVersion", "networking.istio.io/v1"},
+                                                    {"kind", "ServiceEntry"},
+                                                    {"metadata", md},
+                                                    {"spec", spec}});
+}
+
 std::string delete_json(const std::string& name) {
   return std::string(R"({"namespace":"ns1","name":")").append(name).append("\"}");
 }
@@ -153,6 +163,7 @@ class ReflectorTest : public ::testing::Test {
           last_upserts_ = change.upserts.size();
           last_removed_ = change.removed.size();
           last_staged_ = change.staged;
+          if (change.staged) ++staged_changes_;
           if (change.complete) {
             ++complete_changes_;
             mirror_.clear();
@@ -189,14 +200,25 @@ class ReflectorTest : public ::testing::Test {
     server_->control("/apply", se_json("b", "b.ns1.global"));
     start(options());
     ASSERT_TRUE(run_until([&] { return last_.size() == 2; }));
-    boost::json::object md{{"name", "b"}, {"namespace", "ns1"}};
-    boost::json::object spec{{"hosts", boost::json::array{}}, {"resolution", "NONE"}};
-    server_->control("/apply", boost::json::serialize(
-                                   boost::json::object{{"apiVersion", "networking.istio.io/v1"},
-                                                       {"kind", "ServiceEntry"},
-                                                       {"metadata", md},
-                                                       {"spec", spec}}));
+    server_->control("/apply", se_json_without_hosts("b"));
     ASSERT_TRUE(run_until([&] { return !has_name(last_, "b"); }));
+  }
+
+  // keep and gone listed; then, while the watch is stalled, gone deleted, new added and the
+  // history compacted: the watch comes back with 410, and a relist finds keep and new.
+  void list_then_relist_after_a_compacted_gap() {
+    server_->control("/apply", se_json("keep", "keep.ns1.global"));
+    server_->control("/apply", se_json("gone", "gone.ns1.global"));
+    start(options());
+    ASSERT_TRUE(run_until([&] { return last_.size() == 2; }));
+    server_->control("/fault", R"({"stall":true})");
+    server_->control("/delete", delete_json("gone"));
+    server_->control("/apply", se_json("new", "new.ns1.global"));
+    server_->control("/compact", "{}");
+    run_for(200ms);
+    server_->control("/fault", R"({"stall":false})");
+    ASSERT_TRUE(run_until([&] { return reflector_->state().relists >= 1; }));
+    ASSERT_TRUE(run_until([&] { return has_name(last_, "new") && !has_name(last_, "gone"); }));
   }
 
   uint64_t stat_total() const {
@@ -226,6 +248,7 @@ class ReflectorTest : public ::testing::Test {
   std::vector<size_t> expected_;
   std::map<std::string, ServiceEntry> staged_;
   bool last_staged_ = false;
+  size_t staged_changes_ = 0;
   std::vector<ServiceEntry> last_;
   std::vector<SyncState> states_;
 
@@ -309,20 +332,9 @@ TEST_F(ReflectorTest, FirstListGoingOutPageByPageRestartsWhenItsContinueExpires)
 
 // Only the first list goes out in pages: a relist is compared with the store and goes out whole.
 TEST_F(ReflectorTest, RelistAfterAFirstListInPagesGoesOutWhole) {
-  server_->control("/apply", se_json("keep", "keep.ns1.global"));
-  server_->control("/apply", se_json("gone", "gone.ns1.global"));
   stage_pages_ = true;
-  start(options());
-  ASSERT_TRUE(run_until([&] { return last_.size() == 2; }));
-  EXPECT_TRUE(last_staged_);
-  server_->control("/fault", R"({"stall":true})");
-  server_->control("/delete", delete_json("gone"));
-  server_->control("/apply", se_json("new", "new.ns1.global"));
-  server_->control("/compact", "{}");
-  run_for(200ms);
-  server_->control("/fault", R"({"stall":false})");
-  ASSERT_TRUE(run_until([&] { return reflector_->state().relists >= 1; }));
-  ASSERT_TRUE(run_until([&] { return has_name(last_, "new") && !has_name(last_, "gone"); }));
+  ASSERT_NO_FATAL_FAILURE(list_then_relist_after_a_compacted_gap());
+  EXPECT_EQ(staged_changes_, 1u);  // the first list's
   EXPECT_FALSE(last_staged_);
   EXPECT_EQ(last_upserts_, 2u);
   EXPECT_EQ(complete_changes_, 2u);
@@ -339,13 +351,7 @@ TEST_F(ReflectorTest, APageWithABadItemIsReadAgainWithoutTwiceItsGoodOnes) {
     server_->control("/reset", "{}");
     for (const char* name : {"a", "b", "d", "e"})
       server_->control("/apply", se_json(name, std::string(name) + ".ns1.global"));
-    boost::json::object md{{"name", "c"}, {"namespace", "ns1"}};
-    boost::json::object spec{{"hosts", boost::json::array{}}, {"resolution", "NONE"}};
-    server_->control("/apply", boost::json::serialize(
-                                   boost::json::object{{"apiVersion", "networking.istio.io/v1"},
-                                                       {"kind", "ServiceEntry"},
-                                                       {"metadata", md},
-                                                       {"spec", spec}}));
+    server_->control("/apply", se_json_without_hosts("c"));
     stage_pages_ = pages;
     staged_.clear();
     snapshots_ = 0;
@@ -525,18 +531,7 @@ TEST_F(ReflectorTest, NamespaceFilterWithSeveralNamespaces) {
 }
 
 TEST_F(ReflectorTest, CompactionDuringGapGives410AndRelistReplacesStore) {
-  server_->control("/apply", se_json("keep", "keep.ns1.global"));
-  server_->control("/apply", se_json("gone", "gone.ns1.global"));
-  start(options());
-  ASSERT_TRUE(run_until([&] { return last_.size() == 2; }));
-  server_->control("/fault", R"({"stall":true})");
-  server_->control("/delete", delete_json("gone"));
-  server_->control("/apply", se_json("new", "new.ns1.global"));
-  server_->control("/compact", "{}");
-  run_for(200ms);
-  server_->control("/fault", R"({"stall":false})");
-  ASSERT_TRUE(run_until([&] { return reflector_->state().relists >= 1; }));
-  ASSERT_TRUE(run_until([&] { return has_name(last_, "new") && !has_name(last_, "gone"); }));
+  ASSERT_NO_FATAL_FAILURE(list_then_relist_after_a_compacted_gap());
   EXPECT_TRUE(has_name(last_, "keep"));
   EXPECT_EQ(last_.size(), 2u);
   EXPECT_GE(min_after_sync_, 2u);
