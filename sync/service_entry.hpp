@@ -27,6 +27,18 @@ inline std::optional<Resolution> parse_resolution(std::string_view text) {
   return std::nullopt;
 }
 
+// What kubectl applies when metadata.namespace is absent.
+inline constexpr std::string_view kDefaultNamespace = "default";
+
+// Whether `api_version` ("networking.istio.io/v1") is one whose ServiceEntries the decoders
+// read: v1alpha3, v1beta1 or v1 of Istio's networking group.
+inline bool served_api_version(std::string_view api_version) {
+  constexpr std::string_view kGroup = "networking.istio.io/";
+  if (!api_version.starts_with(kGroup)) return false;
+  const std::string_view version = api_version.substr(kGroup.size());
+  return version == "v1alpha3" || version == "v1beta1" || version == "v1";
+}
+
 // status.addresses (Istio 1.23+ auto-allocation): a VIP for one host of the entry.
 struct StatusAddress {
   std::string value;

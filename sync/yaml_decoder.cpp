@@ -18,10 +18,6 @@
 namespace globaldns::sync {
 namespace {
 
-constexpr std::string_view kIstioGroup = "networking.istio.io/";
-constexpr std::array<std::string_view, 3> kServedVersions = {"v1alpha3", "v1beta1", "v1"};
-constexpr std::string_view kDefaultNamespace = "default";  // what kubectl applies when absent
-
 // A YAML node as far as decoding needs it. An alias points at its anchor's node, shared and
 // never copied, so "billion laughs" costs one pointer per alias.
 struct Node {
@@ -174,7 +170,7 @@ class ObjectDecoder {
 
   void service_entry(const Node& node, const std::string& api_version, int line) {
     try {
-      if (!served_version(api_version)) {
+      if (!served_api_version(api_version)) {
         throw BadObject{line, "unsupported apiVersion \"" + api_version + "\" for ServiceEntry"};
       }
       ServiceEntry entry = fields(node, line);
@@ -184,15 +180,6 @@ class ObjectDecoder {
       out_.problems.push_back(where(bad.line) + ": " + label(node) + ": " + bad.reason +
                               "; object skipped");
     }
-  }
-
-  static bool served_version(std::string_view api_version) {
-    if (api_version.substr(0, kIstioGroup.size()) != kIstioGroup) return false;
-    const std::string_view version = api_version.substr(kIstioGroup.size());
-    for (const auto served : kServedVersions) {
-      if (version == served) return true;
-    }
-    return false;
   }
 
   static int line_or(const Node* node, int fallback) {

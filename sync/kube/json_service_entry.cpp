@@ -11,23 +11,10 @@
 namespace globaldns::sync::kube {
 namespace {
 
-constexpr std::string_view kIstioGroup = "networking.istio.io/";
-constexpr std::array<std::string_view, 3> kServedVersions = {"v1alpha3", "v1beta1", "v1"};
-constexpr std::string_view kDefaultNamespace = "default";  // what kubectl applies when absent
-
 // Thrown inside one object's decoding and caught at this file's edge.
 struct BadObject {
   std::string reason;
 };
-
-bool served_version(std::string_view api_version) {
-  if (api_version.substr(0, kIstioGroup.size()) != kIstioGroup) return false;
-  const std::string_view version = api_version.substr(kIstioGroup.size());
-  for (const auto served : kServedVersions) {
-    if (version == served) return true;
-  }
-  return false;
-}
 
 bool absent_or_null(const boost::json::value* value) {
   return value == nullptr || value->is_null();
@@ -72,7 +59,7 @@ ServiceEntry fields(const boost::json::object& object, std::vector<std::string>*
   if (kind.empty()) throw BadObject{"no kind"};
   if (kind != "ServiceEntry")
     throw BadObject{"not a ServiceEntry (kind " + std::string(kind) + ")"};
-  if (!served_version(api_version)) {
+  if (!served_api_version(api_version)) {
     throw BadObject{"unsupported apiVersion \"" + std::string(api_version) + "\" for ServiceEntry"};
   }
 

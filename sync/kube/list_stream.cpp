@@ -13,18 +13,6 @@
 namespace globaldns::sync::kube {
 namespace {
 
-constexpr std::string_view kIstioGroup = "networking.istio.io/";
-constexpr std::array<std::string_view, 3> kServedVersions = {"v1alpha3", "v1beta1", "v1"};
-
-bool served_version(std::string_view api_version) {
-  if (!api_version.starts_with(kIstioGroup)) return false;
-  const std::string_view version = api_version.substr(kIstioGroup.size());
-  for (const auto served : kServedVersions) {
-    if (version == served) return true;
-  }
-  return false;
-}
-
 // Where the parser is: which object or array the next event belongs to.
 enum class At : uint8_t {
   Root,
@@ -358,7 +346,7 @@ class Handler {
         return true;
       case At::Item:
         if (key_ == Key::ApiVersion) {
-          return claim(kApiVersion, ec) && (served_version(text) || fail(ec));
+          return claim(kApiVersion, ec) && (served_api_version(text) || fail(ec));
         }
         if (key_ == Key::Kind) return claim(kKind, ec) && (text == "ServiceEntry" || fail(ec));
         if (key_ == Key::Metadata || key_ == Key::Spec || key_ == Key::Status) return fail(ec);
@@ -419,7 +407,7 @@ class Handler {
     if ((item_fields_ & kKind) == 0 || (item_fields_ & kApiVersion) == 0) return fail(ec);
     if ((item_fields_ & kMetadata) == 0 || (item_fields_ & kSpec) == 0) return fail(ec);
     if (entry.name.empty() || entry.hosts.empty()) return fail(ec);
-    if (entry.namespace_.empty()) entry.namespace_ = "default";
+    if (entry.namespace_.empty()) entry.namespace_ = kDefaultNamespace;
     each_(object_);
     return true;
   }
