@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <random>
@@ -103,6 +105,37 @@ TEST(StorePrintsTest, AKeyListedTwiceKeepsItsFirstPrint) {
   EXPECT_EQ(store.size(), 2u);
   EXPECT_EQ(store.find("a/1"), 1u);
   EXPECT_EQ(store.find("a/0"), 4u);
+}
+
+// A first list comes in key order, which is not hash order; of a key listed twice the first
+// stays, whatever the hashes around it (clustered ones included).
+TEST(StorePrintsTest, ALargeListInAnyOrderKeepsTheFirstOfEachKey) {
+  std::mt19937_64 rng(20261127);
+  const std::vector<std::function<uint64_t()>> hashes = {
+      [&] { return rng(); },                            // as key_hash spreads them
+      [&] { return rng() & 0xffff; },                   // all in the lowest bucket
+      [&] { return (rng() % 3) << 62 | (rng() % 50); }  // a few buckets, many repeats
+  };
+  for (const auto& hash : hashes) {
+    for (const size_t n : {1, 100, 50000}) {
+      std::vector<StorePrints::Entry> listed;
+      for (size_t i = 0; i < n; ++i) {
+        // One in ten repeats an earlier key with another print.
+        const uint64_t h = (i > 0 && rng() % 10 == 0) ? listed[rng() % i].first : hash();
+        listed.emplace_back(h, i);
+      }
+      std::vector<StorePrints::Entry> want = listed;
+      std::stable_sort(want.begin(), want.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      want.erase(std::unique(want.begin(), want.end(),
+                             [](const auto& a, const auto& b) { return a.first == b.first; }),
+                 want.end());
+      const StorePrints store(std::move(listed));
+      std::vector<StorePrints::Entry> got;
+      store.for_each([&](uint64_t h, size_t print) { got.emplace_back(h, print); });
+      EXPECT_EQ(got, want) << n;
+    }
+  }
 }
 
 TEST(StorePrintsTest, ADeletedKeyComesBack) {
