@@ -296,9 +296,18 @@ void Reflector::commit_list(std::string rv) {
   // order_by_key() dropped such repeats from a list held whole; one gone out page by page may
   // still have them.
   if (staged) std::reverse(pending_prints_.begin(), pending_prints_.end());
-  StorePrints listed(std::move(pending_prints_));
-  const bool changed = first || listed != store_;
-  store_ = std::move(listed);
+  // The first list's prints become the store after it has gone out: nothing reads the store
+  // before the watch starts, and sorting 1M of them took 50-80 ms between the last page and
+  // serving it.
+  std::vector<StorePrints::Entry> first_prints;
+  bool changed = first;
+  if (first) {
+    first_prints = std::move(pending_prints_);
+  } else {
+    StorePrints listed(std::move(pending_prints_));
+    changed = listed != store_;
+    store_ = std::move(listed);
+  }
   StoreChange whole;  // the first list, as it came: nothing can be staged before it
   if (first) {
     staged_.clear();
@@ -317,10 +326,7 @@ void Reflector::commit_list(std::string rv) {
   std::vector<StorePrints::Entry>().swap(pending_prints_);
   rv_ = std::move(rv);
   problem_keys_.clear();
-  if (first) {
-    spdlog::info("{}: synced {} ServiceEntries at resourceVersion {}", options_.origin,
-                 store_.size(), rv_);
-  } else {
+  if (!first) {
     ++state_.relists;
     spdlog::info("{}: relisted {} ServiceEntries at resourceVersion {}", options_.origin,
                  store_.size(), rv_);
@@ -330,6 +336,9 @@ void Reflector::commit_list(std::string rv) {
   if (first) {
     replaced_ = false;
     deliver(std::move(whole));  // readiness waits for this one: no coalescing delay
+    store_ = StorePrints(std::move(first_prints));
+    spdlog::info("{}: synced {} ServiceEntries at resourceVersion {}", options_.origin,
+                 store_.size(), rv_);
   } else if (changed) {
     mark_replaced();
   }
