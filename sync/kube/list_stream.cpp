@@ -53,30 +53,55 @@ enum class Key : uint8_t {
 };
 
 Key key_of(std::string_view text) {
-  static constexpr std::array<std::pair<std::string_view, Key>, 18> kKeys = {{
-      {"apiVersion", Key::ApiVersion},
-      {"kind", Key::Kind},
-      {"metadata", Key::Metadata},
-      {"spec", Key::Spec},
-      {"status", Key::Status},
-      {"name", Key::Name},
-      {"namespace", Key::Namespace},
-      {"creationTimestamp", Key::CreationTimestamp},
-      {"resourceVersion", Key::ResourceVersion},
-      {"uid", Key::Uid},
-      {"hosts", Key::Hosts},
-      {"addresses", Key::Addresses},
-      {"resolution", Key::Resolution},
-      {"value", Key::Value},
-      {"host", Key::Host},
-      {"items", Key::Items},
-      {"continue", Key::Continue},
-      {"remainingItemCount", Key::RemainingItemCount},
-  }};
-  for (const auto& [name, key] : kKeys) {
-    if (name == text) return key;
+  // By length, then first letter: one comparison of text a key. Comparing it with each name in
+  // turn took a sixth of decoding a page (BM_StreamListPage).
+  const auto is = [text](std::string_view name, Key key) {
+    return text == name ? key : Key::Other;
+  };
+  switch (text.size()) {
+    case 3:
+      return is("uid", Key::Uid);
+    case 4:
+      switch (text[0]) {
+        case 'k':
+          return is("kind", Key::Kind);
+        case 's':
+          return is("spec", Key::Spec);
+        case 'n':
+          return is("name", Key::Name);
+        case 'h':
+          return is("host", Key::Host);
+        default:
+          return Key::Other;
+      }
+    case 5:
+      switch (text[0]) {
+        case 'h':
+          return is("hosts", Key::Hosts);
+        case 'v':
+          return is("value", Key::Value);
+        case 'i':
+          return is("items", Key::Items);
+        default:
+          return Key::Other;
+      }
+    case 6:
+      return is("status", Key::Status);
+    case 8:
+      return text[0] == 'm' ? is("metadata", Key::Metadata) : is("continue", Key::Continue);
+    case 9:
+      return text[0] == 'n' ? is("namespace", Key::Namespace) : is("addresses", Key::Addresses);
+    case 10:
+      return text[0] == 'a' ? is("apiVersion", Key::ApiVersion) : is("resolution", Key::Resolution);
+    case 15:
+      return is("resourceVersion", Key::ResourceVersion);
+    case 17:
+      return is("creationTimestamp", Key::CreationTimestamp);
+    case 18:
+      return is("remainingItemCount", Key::RemainingItemCount);
+    default:
+      return Key::Other;
   }
-  return Key::Other;
 }
 
 // The fields an item may set, each at most once.
