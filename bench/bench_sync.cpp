@@ -139,9 +139,12 @@ BENCHMARK(BM_IndexBulkLoadPacked)
 
 // The same list handed on page by page as it is read (500 a page), into an index that
 // begin_load() readied: what a first list costs on the thread that indexes it meanwhile.
+// Arguments: entries, whether begin_load() was told how many, whether each insert prefetches
+// the one 4 ahead as BackgroundLoad does.
 void BM_IndexLoadInPages(benchmark::State& state) {
   const auto count = static_cast<int>(state.range(0));
   const bool hinted = state.range(1) != 0;
+  const bool prefetched = state.range(2) != 0;
   constexpr int kPage = 500;
   for (auto _ : state) {
     state.PauseTiming();
@@ -156,7 +159,10 @@ void BM_IndexLoadInPages(benchmark::State& state) {
     state.ResumeTiming();
     (void)index->begin_load(hinted ? static_cast<size_t>(count) : 0);
     for (auto& page : pages) {
-      for (PackedEntry& entry : page) benchmark::DoNotOptimize(index->insert(std::move(entry), 1));
+      for (size_t i = 0; i < page.size(); ++i) {
+        if (prefetched && i + 4 < page.size()) index->prefetch(page[i + 4]);  // as the load's
+        benchmark::DoNotOptimize(index->insert(std::move(page[i]), 1));
+      }
       std::vector<PackedEntry>().swap(page);
     }
     state.PauseTiming();
@@ -166,9 +172,10 @@ void BM_IndexLoadInPages(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * count);
 }
 BENCHMARK(BM_IndexLoadInPages)
-    ->Args({kEntries, 1})
-    ->Args({1'000'000, 0})
-    ->Args({1'000'000, 1})
+    ->Args({kEntries, 1, 1})
+    ->Args({1'000'000, 0, 1})
+    ->Args({1'000'000, 1, 0})
+    ->Args({1'000'000, 1, 1})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
 

@@ -11,6 +11,7 @@
 #include <cassert>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace globaldns::sync {
@@ -279,6 +280,10 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
   reserve_hosts(n);           // one host an entry is the usual
   loaded_from_empty_ = true;  // activate() skips the before-views from here on
   for (size_t rank = 0; rank < n; ++rank) {
+    if constexpr (std::is_same_v<Entry, PackedEntry>) {
+      constexpr size_t kAhead = 4;  // as BackgroundLoad's
+      if (entries.size() > kAhead) prefetch(entries[entries.size() - 1 - kAhead]);
+    }
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
     handles[sorted[rank]] = copies_.handle(copy.slot);
@@ -315,6 +320,16 @@ std::vector<PackedEntry> TranslationIndex::take_entries(std::unique_ptr<Translat
   index->copies_.for_each([&entries](Copy& copy) { entries.push_back(std::move(copy.entry)); });
   index.reset();
   return entries;
+}
+
+void TranslationIndex::prefetch(const PackedEntry& entry) const {
+  __builtin_prefetch(
+      &key_buckets_[keys_.bucket(KeyLookup(KeyView(entry.namespace_(), entry.name())), KeyHash{})]);
+  // A host as written is the usual claim's name (already lower case, no trailing dot); when it
+  // is not, this fetches a line for nothing.
+  entry.for_each_host([this](std::string_view host) {
+    __builtin_prefetch(&host_buckets_[hosts_.bucket(host, NameHash{})]);
+  });
 }
 
 TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry, Tag tag) {
