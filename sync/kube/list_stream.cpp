@@ -1,7 +1,6 @@
 // stream_list: a state machine over Boost.JSON's parser events; any surprise declines the page.
 #include "sync/kube/list_stream.hpp"
 
-#include <array>
 #include <boost/json/basic_parser_impl.hpp>
 #include <cstdint>
 #include <string>

@@ -297,7 +297,7 @@ void Reflector::commit_list(std::string rv) {
   // still have them.
   if (staged) std::reverse(pending_prints_.begin(), pending_prints_.end());
   // The first list's prints become the store after it has gone out: nothing reads the store
-  // before the watch starts, and sorting 1M of them took 50-80 ms between the last page and
+  // before the watch starts, and sorting 1M of them took 50-100 ms between the last page and
   // serving it.
   std::vector<StorePrints::Entry> first_prints;
   bool changed = first;
