@@ -123,7 +123,9 @@ class Reflector {
   void stop();  // cancels the watch and timers; no callback afterwards
 
   const SyncState& state() const { return state_; }
-  size_t size() const { return store_.size(); }  // objects in the store
+  // Objects in the store. The first list's are there once its change has gone out: within
+  // that change's callback, still none.
+  size_t size() const { return store_.size(); }
   const std::string& resource_version() const { return rv_; }
 
  private:
