@@ -1,7 +1,6 @@
 // ServiceEntry JSON decoding, mirroring sync/yaml_decoder.cpp rule for rule and reason for reason.
 #include "sync/kube/json_service_entry.hpp"
 
-#include <array>
 #include <exception>
 #include <optional>
 

@@ -250,22 +250,17 @@ class Handler {
 
   bool on_number_part(boost::json::string_view, boost::json::error_code&) { return true; }
   bool on_int64(std::int64_t value, boost::json::string_view, boost::json::error_code& ec) {
-    if (!stack_.empty() && top() == At::RootMetadata && key_ == Key::RemainingItemCount) {
-      page.remaining_item_count = value;
-      return claim_root(kRootRemaining, ec);
-    }
-    return other_scalar(ec);
+    if (!at_remaining_count()) return other_scalar(ec);
+    page.remaining_item_count = value;
+    return claim(root_fields_, kRootRemaining, ec);
   }
+  // decode_list() reads remainingItemCount only as an int64; a larger or fractional one it
+  // ignores.
   bool on_uint64(std::uint64_t, boost::json::string_view, boost::json::error_code& ec) {
-    // decode_list() reads remainingItemCount only as an int64; a larger one it ignores.
-    if (!stack_.empty() && top() == At::RootMetadata && key_ == Key::RemainingItemCount)
-      return claim_root(kRootRemaining, ec);
-    return other_scalar(ec);
+    return at_remaining_count() ? claim(root_fields_, kRootRemaining, ec) : other_scalar(ec);
   }
   bool on_double(double, boost::json::string_view, boost::json::error_code& ec) {
-    if (!stack_.empty() && top() == At::RootMetadata && key_ == Key::RemainingItemCount)
-      return claim_root(kRootRemaining, ec);
-    return other_scalar(ec);
+    return at_remaining_count() ? claim(root_fields_, kRootRemaining, ec) : other_scalar(ec);
   }
   bool on_bool(bool, boost::json::error_code& ec) { return other_scalar(ec); }
   bool on_null(boost::json::error_code& ec) {
@@ -296,15 +291,18 @@ class Handler {
     ec = boost::json::error::extra_data;  // any error stops the parser; the caller declines
     return false;
   }
-  bool claim(uint32_t field, boost::json::error_code& ec) {
-    if ((item_fields_ & field) != 0) return fail(ec);  // a key twice: decode_list() decides
-    item_fields_ |= field;
+  // Marks `field` as seen in `fields` (the root's, the item's or a status address's).
+  bool claim(uint32_t& fields, uint32_t field, boost::json::error_code& ec) {
+    if ((fields & field) != 0) return fail(ec);  // a key twice: decode_list() decides
+    fields |= field;
     return true;
   }
+  bool claim(uint32_t field, boost::json::error_code& ec) { return claim(item_fields_, field, ec); }
   bool claim_root(uint32_t field, boost::json::error_code& ec) {
-    if ((root_fields_ & field) != 0) return fail(ec);
-    root_fields_ |= field;
-    return true;
+    return claim(root_fields_, field, ec);
+  }
+  bool at_remaining_count() const {
+    return !stack_.empty() && top() == At::RootMetadata && key_ == Key::RemainingItemCount;
   }
   // Whether key_, in the object on top, is one decode_list() reads (as a string or a list).
   bool known_key() const {
@@ -409,13 +407,12 @@ class Handler {
         return true;
       case At::StatusAddress:
         if (key_ == Key::Value) {
-          if ((address_fields_ & kValue) != 0) return fail(ec);
-          address_fields_ |= kValue;
-          entry.status_addresses.back().value.assign(text);
-        } else if (key_ == Key::Host) {
-          if ((address_fields_ & kHost) != 0) return fail(ec);
-          address_fields_ |= kHost;
-          entry.status_addresses.back().host.assign(text);
+          return claim(address_fields_, kValue, ec) &&
+                 (entry.status_addresses.back().value.assign(text), true);
+        }
+        if (key_ == Key::Host) {
+          return claim(address_fields_, kHost, ec) &&
+                 (entry.status_addresses.back().host.assign(text), true);
         }
         return true;
       case At::Skipped:

@@ -127,6 +127,13 @@ TEST(StreamListTest, DeclinesWhatDecodeListWouldRefuseSkipOrWarnAbout) {
       page_of(
           {plain_item(1, "", "", R"(,"status":{"addresses":[{"value":"1.2.3.4","host":null}]})")}),
       page_of({plain_item(1, "", "", R"(,"status":"broken")")}),
+      page_of({plain_item(
+          1, "", "", R"(,"status":{"addresses":[{"value":"240.1.1.1","value":"240.1.1.2"}]})")}),
+      page_of({plain_item(
+          1, "", "",
+          R"(,"status":{"addresses":[{"value":"240.1.1.1","host":"a.global","host":"b.global"}]})")}),
+      page_of({plain_item(1)},
+              R"({"resourceVersion":"9","remainingItemCount":1,"remainingItemCount":2})"),
       page_of(
           {R"({"apiVersion":"networking.istio.io/v1","kind":"Service","metadata":{"name":"a"},"spec":{"hosts":["a"]}})"}),
       page_of(
