@@ -16,40 +16,30 @@ namespace globaldns::app {
 
 namespace {
 
-void export_node(const resolver::Shard& snap, const resolver::Node& node, std::string& out) {
-  {
-    const resolver::RRsetRef* sets = snap.rrsets(node);
-    for (uint8_t s = 0; s < node.rrset_count; ++s) {
-      // Header (QR, QDCOUNT 1, ANCOUNT n) + question = the owner, then the RRs, whose owners
-      // are the pointer 0xC00C to that question name.
-      std::vector<uint8_t> msg = {0,
-                                  0,
-                                  0x84,
-                                  0,
-                                  0,
-                                  1,
-                                  static_cast<uint8_t>(sets[s].count >> 8),
-                                  static_cast<uint8_t>(sets[s].count),
-                                  0,
-                                  0,
-                                  0,
-                                  0};
-      const uint8_t* name = snap.name_bytes(node);
-      msg.insert(msg.end(), name, name + node.name_length);
-      msg.insert(msg.end(), {static_cast<uint8_t>(sets[s].type >> 8),
-                             static_cast<uint8_t>(sets[s].type), 0, 1});
-      const uint8_t* rr = snap.rr_bytes(sets[s]);
-      msg.insert(msg.end(), rr, rr + sets[s].length);
-      ldns_pkt* pkt = nullptr;
-      if (ldns_wire2pkt(&pkt, msg.data(), msg.size()) != LDNS_STATUS_OK) {
-        out += "; cannot decode an RRset (a bug)\n";
-        continue;
-      }
-      char* text = ldns_rr_list2str(ldns_pkt_answer(pkt));
-      if (text) out += text;
-      std::free(text);
-      ldns_pkt_free(pkt);
+void export_node(const resolver::Shard& shard, const resolver::Node& node, uint32_t address_ttl,
+                 std::string& out) {
+  for (const resolver::RRsetRef& set : shard.rrsets(node)) {
+    // Header (QR, QDCOUNT 1, ANCOUNT n) + question = the owner, then the RRs, whose owners
+    // are the pointer 0xC00C to that question name.
+    std::vector<uint8_t> msg = {
+        0, 0, 0x84, 0, 0, 1, static_cast<uint8_t>(set.count >> 8), static_cast<uint8_t>(set.count),
+        0, 0, 0,    0};
+    const uint8_t* name = shard.name_bytes(node);
+    msg.insert(msg.end(), name, name + node.name_length);
+    msg.insert(msg.end(),
+               {static_cast<uint8_t>(set.type >> 8), static_cast<uint8_t>(set.type), 0, 1});
+    const size_t at = msg.size();
+    msg.resize(at + set.wire_length());
+    set.write(msg.data() + at, address_ttl);
+    ldns_pkt* pkt = nullptr;
+    if (ldns_wire2pkt(&pkt, msg.data(), msg.size()) != LDNS_STATUS_OK) {
+      out += "; cannot decode an RRset (a bug)\n";
+      continue;
     }
+    char* text = ldns_rr_list2str(ldns_pkt_answer(pkt));
+    if (text) out += text;
+    std::free(text);
+    ldns_pkt_free(pkt);
   }
 }
 
@@ -62,7 +52,7 @@ std::string export_zone_text(const resolver::Snapshot& snap) {
   for (const resolver::ZoneInfo& z : snap.zones()) {
     const resolver::NodeRef apex =
         snap.find(reinterpret_cast<const uint8_t*>(z.apex_wire.data()), z.apex_wire.size());
-    if (apex) export_node(*apex.shard, *apex.node, out);
+    if (apex) export_node(*apex.shard, *apex.node, snap.address_ttl(), out);
   }
   std::vector<std::pair<std::string_view, resolver::NodeRef>> others;
   others.reserve(snap.node_count());
@@ -75,7 +65,8 @@ std::string export_zone_text(const resolver::Snapshot& snap) {
   });
   std::sort(others.begin(), others.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [name, ref] : others) export_node(*ref.shard, *ref.node, out);
+  for (const auto& [name, ref] : others)
+    export_node(*ref.shard, *ref.node, snap.address_ttl(), out);
   return out;
 }
 

@@ -28,6 +28,12 @@ class ResponseWriter {
     std::memcpy(out_ + pos_, data, n);
     pos_ += n;
   }
+  // The next n bytes, for the caller to fill; n must fit.
+  uint8_t* take(size_t n) noexcept {
+    uint8_t* at = out_ + pos_;
+    pos_ += n;
+    return at;
+  }
   void append16(uint16_t v) noexcept {
     w::store16(out_ + pos_, v);
     pos_ += 2;
@@ -130,13 +136,15 @@ Decision lookup(const Snapshot& snap, const w::ScannedName& qn, int zone) noexce
   return {Outcome::NxDomain, {}, zone};
 }
 
-const RRsetRef* find_rrset(const NodeRef& ref, uint16_t qtype) noexcept {
-  const Node& n = *ref.node;
-  const RRsetRef* sets = ref.shard->rrsets(n);
-  if (qtype == w::rrtype::ANY) return n.rrset_count ? sets : nullptr;  // RFC 8482 §4.2: one RRset
-  for (uint8_t i = 0; i < n.rrset_count; ++i)
-    if (sets[i].type == qtype) return sets + i;
-  return nullptr;
+// The node's RRset of type `qtype` into `out`; false when it has none.
+bool find_rrset(const NodeRef& ref, uint16_t qtype, RRsetRef& out) noexcept {
+  for (const RRsetRef& set : ref.shard->rrsets(*ref.node)) {
+    if (set.type == qtype || qtype == w::rrtype::ANY) {  // ANY: one RRset (RFC 8482 §4.2)
+      out = set;
+      return true;
+    }
+  }
+  return false;
 }
 
 // CHAOS class (RFC 1035 §3.2.4): TXT for version.bind., version.server., hostname.bind. and
@@ -257,13 +265,14 @@ AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::s
 
   aa = true;
   const Decision d = lookup(*snap, q.qname, zone);
-  const RRsetRef* rrset = d.node ? find_rrset(d.node, q.qtype) : nullptr;
-  if (rrset) {
+  RRsetRef rrset;
+  if (d.node && find_rrset(d.node, q.qtype, rrset)) {
     outcome = Outcome::Hit;
     // RFC 2181 §9: an RRset that does not fit is not split; send none of it with TC.
-    if (wr.fits(rrset->length)) {
-      wr.append(d.node.shard->rr_bytes(*rrset), rrset->length);
-      s.an = rrset->count;
+    const size_t length = rrset.wire_length();
+    if (wr.fits(length)) {
+      rrset.write(wr.take(length), snap->address_ttl());
+      s.an = rrset.count;
     } else {
       tc = true;
     }

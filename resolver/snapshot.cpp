@@ -2,6 +2,7 @@
 #include "resolver/snapshot.hpp"
 
 #include <cstring>
+#include <unordered_set>
 
 namespace globaldns::resolver {
 
@@ -28,8 +29,8 @@ uint32_t Shard::find(const uint8_t* name, size_t length, uint64_t hash) const no
     const uint32_t i = slots_[s];
     if (i == kNoNode) return kNoNode;
     const Node& n = nodes_[i];
-    if (n.hash == hash && n.name_length == length &&
-        std::memcmp(names_.data() + n.name_offset, name, length) == 0)
+    if (n.hash == static_cast<uint32_t>(hash) && n.name_length == length &&
+        std::memcmp(bytes_.data() + n.offset, name, length) == 0)
       return i;
   }
 }
@@ -43,16 +44,24 @@ NodeRef Snapshot::find(const uint8_t* name, size_t length) const noexcept {
     const uint32_t i = v.slots[s];
     if (i == kNoNode) return {};
     const Node& n = v.nodes[i];
-    if (n.hash == h && n.name_length == length &&
-        std::memcmp(v.names + n.name_offset, name, length) == 0)
+    if (n.hash == static_cast<uint32_t>(h) && n.name_length == length &&
+        std::memcmp(v.bytes + n.offset, name, length) == 0)
       return {v.shard, &n};
   }
+}
+
+size_t Snapshot::allocated_bytes() const {
+  std::unordered_set<const Shard*> seen;
+  size_t total = 0;
+  for (const auto& shard : shards_)
+    if (seen.insert(shard.get()).second) total += sizeof(Shard) + shard->allocated_bytes();
+  return total;
 }
 
 void Snapshot::index_shards() {
   for (size_t i = 0; i < kShardCount; ++i) {
     const Shard& s = *shards_[i];
-    views_[i] = {&s, s.slots_.data(), s.nodes_.data(), s.names_.data(), s.slot_mask_};
+    views_[i] = {&s, s.slots_.data(), s.nodes_.data(), s.bytes_.data(), s.slot_mask_};
   }
 }
 

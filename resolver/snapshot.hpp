@@ -4,35 +4,133 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "dns/wire/constants.hpp"
 
 namespace globaldns::resolver {
 
 inline constexpr uint32_t kNoNode = 0xFFFFFFFF;
 
-// An RRset as answer-section bytes: each RR starts with the compression pointer 0xC00C, so the
-// owner is whatever name the question carried (right for exact and wildcard answers alike).
+// One RRset of a node, as read from its shard. Address RRsets (A, AAAA) are held as their rdata
+// alone: every one of them has class IN and the snapshot's address TTL, so the 12 bytes in front
+// of each address in an answer (owner pointer 0xC00C, type, class, TTL, rdlength) are written
+// per answer, as NSD and Knot write each RR's header, rather than held once per record (12 MB
+// at 1M names). Any other RRset (SOA and NS at an apex) is held as answer-section bytes whose
+// owners are the pointer 0xC00C, so the owner is whatever name the question carried.
 struct RRsetRef {
   uint16_t type = 0;
   uint16_t count = 0;
-  uint32_t offset = 0;  // into its Shard's rr_bytes
-  uint32_t length = 0;
+  const uint8_t* data = nullptr;
+  size_t data_length = 0;  // A: 4 x count; AAAA: 16 x count; otherwise the RRs' bytes
+
+  static bool is_address(uint16_t type) noexcept {
+    return type == dns::wire::rrtype::A || type == dns::wire::rrtype::AAAA;
+  }
+  // Bytes the RRset takes in an answer section.
+  size_t wire_length() const noexcept {
+    return is_address(type) ? data_length + size_t{12} * count : data_length;
+  }
+  // Writes the RRset's wire_length() bytes to `out`; address RRs get `address_ttl`. Hot path,
+  // so inline: each address's 12-byte head costs a few stores.
+  void write(uint8_t* out, uint32_t address_ttl) const noexcept {
+    namespace w = dns::wire;
+    if (type == w::rrtype::A)
+      write_addresses<4>(out, address_ttl);
+    else if (type == w::rrtype::AAAA)
+      write_addresses<16>(out, address_ttl);
+    else
+      std::memcpy(out, data, data_length);
+  }
+
+ private:
+  template <size_t kRdLength>
+  void write_addresses(uint8_t* out, uint32_t ttl) const noexcept {
+    namespace w = dns::wire;
+    uint8_t head[12];
+    w::store16(head, w::kQuestionPointer);
+    w::store16(head + 2, type);
+    w::store16(head + 4, w::rrclass::IN);
+    w::store32(head + 6, ttl);
+    w::store16(head + 10, kRdLength);
+    for (size_t i = 0; i < count; ++i, out += sizeof head + kRdLength) {
+      std::memcpy(out, head, sizeof head);
+      std::memcpy(out + sizeof head, data + i * kRdLength, kRdLength);
+    }
+  }
 };
 
+// A node's RRsets in order (SOA and NS at an apex, then A, then AAAA), each read as it is
+// reached: they are stored one after the other behind the node's name, each behind a head
+// (type, count, and for a non-address RRset its byte length).
+class RRsetRange {
+ public:
+  // An RRset's head: type and count, 16 bits each, big-endian; a non-address RRset's 32-bit byte
+  // length follows it.
+  static constexpr size_t kHeadSize = 4;
+  class Iterator {
+   public:
+    using value_type = RRsetRef;
+    using difference_type = std::ptrdiff_t;
+    const RRsetRef& operator*() const noexcept { return current_; }
+    const RRsetRef* operator->() const noexcept { return &current_; }
+    Iterator& operator++() noexcept {
+      if (--left_ != 0) read(current_.data + current_.data_length);
+      return *this;
+    }
+    // Only iterators of one range compare meaningfully: by how many RRsets remain.
+    bool operator==(const Iterator& other) const noexcept { return left_ == other.left_; }
+
+   private:
+    friend class RRsetRange;
+    Iterator(const uint8_t* at, uint8_t left) noexcept : left_(left) {
+      if (left_ != 0) read(at);
+    }
+    void read(const uint8_t* head) noexcept {
+      current_.type = dns::wire::load16(head);
+      current_.count = dns::wire::load16(head + 2);
+      if (current_.type == dns::wire::rrtype::A) {
+        current_.data = head + kHeadSize;
+        current_.data_length = size_t{4} * current_.count;
+      } else if (current_.type == dns::wire::rrtype::AAAA) {
+        current_.data = head + kHeadSize;
+        current_.data_length = size_t{16} * current_.count;
+      } else {
+        current_.data = head + kHeadSize + 4;
+        current_.data_length = dns::wire::load32(head + kHeadSize);
+      }
+    }
+    RRsetRef current_;
+    uint8_t left_ = 0;
+  };
+
+  RRsetRange(const uint8_t* first, uint8_t count) noexcept : first_(first), count_(count) {}
+  Iterator begin() const noexcept { return {first_, count_}; }
+  Iterator end() const noexcept { return {nullptr, 0}; }
+
+ private:
+  const uint8_t* first_;
+  uint8_t count_;
+};
+
+// 16 bytes: with a million of them, each byte here is a megabyte, and four fit a cache line.
 struct Node {
-  uint64_t hash = 0;         // Snapshot::hash_name of the name
-  uint32_t name_offset = 0;  // lower-cased wire name in its Shard's names
+  // The low half of Snapshot::hash_name of the name: the slot is chosen from its low bits, and
+  // a probe compares it before the name.
+  uint32_t hash = 0;
+  uint32_t offset = 0;  // in its Shard's bytes: the lower-cased wire name, then its RRsets
   uint8_t name_length = 0;
   uint8_t zone = 0;
   uint8_t rrset_count = 0;
-  uint32_t rrset_first = 0;  // into its Shard's rrsets
   // Index, in the same shard, of the node "*.<this name>", if any (RFC 4592 §2.2.1). A wildcard
   // lives in the shard of its parent (Snapshot::shard_hash), so the link survives shards being
   // rebuilt independently.
   uint32_t wildcard_child = kNoNode;
 };
+static_assert(sizeof(Node) == 16, "a node grew");
 
 // One slice of the names, chosen by the high bits of Snapshot::shard_hash. Immutable once
 // built, and shared by every snapshot in which none of its names changed.
@@ -42,9 +140,15 @@ class Shard {
   size_t record_count() const noexcept { return record_count_; }
   const Node& node(uint32_t index) const noexcept { return nodes_[index]; }
   const std::vector<Node>& nodes() const noexcept { return nodes_; }
-  const RRsetRef* rrsets(const Node& n) const noexcept { return rrsets_.data() + n.rrset_first; }
-  const uint8_t* rr_bytes(const RRsetRef& r) const noexcept { return rr_bytes_.data() + r.offset; }
-  const uint8_t* name_bytes(const Node& n) const noexcept { return names_.data() + n.name_offset; }
+  const uint8_t* name_bytes(const Node& n) const noexcept { return bytes_.data() + n.offset; }
+  RRsetRange rrsets(const Node& n) const noexcept {
+    return {bytes_.data() + n.offset + n.name_length, n.rrset_count};
+  }
+  // Heap bytes the shard holds (its vectors' capacity), for the memory figures.
+  size_t allocated_bytes() const noexcept {
+    return nodes_.capacity() * sizeof(Node) + slots_.capacity() * sizeof(uint32_t) +
+           bytes_.capacity();
+  }
 
   // Node for an exact lower-cased wire name whose hash_name is `hash`, or kNoNode. Hot path.
   uint32_t find(const uint8_t* name, size_t length, uint64_t hash) const noexcept;
@@ -58,9 +162,10 @@ class Shard {
   // default-constructed shard has one empty slot, so lookups in it need no special case.
   std::vector<uint32_t> slots_ = std::vector<uint32_t>(1, kNoNode);
   uint64_t slot_mask_ = 0;
-  std::vector<uint8_t> names_;
-  std::vector<RRsetRef> rrsets_;
-  std::vector<uint8_t> rr_bytes_;
+  // Each node's name and RRsets, node after node: a lookup that finds a name finds its records
+  // in the same cache line or the next, where separate arrays of names, RRset references and
+  // records cost a miss each at 1M names.
+  std::vector<uint8_t> bytes_;
   size_t record_count_ = 0;
 };
 
@@ -88,6 +193,7 @@ class Snapshot {
   static constexpr size_t kShardCount = size_t{1} << kShardBits;
 
   uint32_t serial() const noexcept { return serial_; }
+  uint32_t address_ttl() const noexcept { return address_ttl_; }  // of every A and AAAA RR
   uint16_t edns_udp_size() const noexcept { return edns_udp_size_; }
   size_t node_count() const noexcept { return node_count_; }  // names incl. empty non-terminals
   size_t record_count() const noexcept { return record_count_; }
@@ -111,6 +217,9 @@ class Snapshot {
       for (const Node& n : shard->nodes()) f(*shard, n);
   }
   size_t shard_count() const noexcept { return shards_.size(); }
+  // Heap bytes of its shards (each counted once, though snapshots share them), for the memory
+  // figures of benchmarks.
+  size_t allocated_bytes() const;
   // The shard holding names whose shard_hash has these high bits; for tests of sharing.
   const std::shared_ptr<const Shard>& shard(size_t index) const noexcept { return shards_[index]; }
   static size_t shard_of(const uint8_t* name, size_t length) noexcept {
@@ -138,7 +247,7 @@ class Snapshot {
     const Shard* shard;
     const uint32_t* slots;
     const Node* nodes;
-    const uint8_t* names;
+    const uint8_t* bytes;
     uint64_t slot_mask;
   };
   void index_shards();
@@ -149,6 +258,7 @@ class Snapshot {
   std::string chaos_version_rr_;   // "" when switched off
   std::string chaos_hostname_rr_;  // "" when switched off
   uint32_t serial_ = 0;
+  uint32_t address_ttl_ = 30;
   uint16_t edns_udp_size_ = 1232;
   size_t node_count_ = 0;
   size_t record_count_ = 0;

@@ -23,10 +23,6 @@ namespace {
 
 constexpr unsigned kShardBits = Snapshot::kShardBits;
 constexpr size_t kShards = Snapshot::kShardCount;
-// An address RR as a shard stores it, before its address: owner pointer, type, class, TTL and
-// rdlength.
-constexpr size_t kAddressRrHead = 12;
-
 void put16(std::string& out, uint16_t v) {
   out.push_back(static_cast<char>(v >> 8));
   out.push_back(static_cast<char>(v));
@@ -67,6 +63,11 @@ Error name_error(const char* what, std::string_view name, const char* why) {
   return Error{std::move(m)};
 }
 
+// What a Node and an Entry keep of Snapshot::hash_name: the half their slots are chosen by.
+uint32_t low_half(uint64_t hash) {
+  return static_cast<uint32_t>(hash);
+}
+
 const uint8_t* bytes(std::string_view s) {
   return reinterpret_cast<const uint8_t*>(s.data());
 }
@@ -82,20 +83,22 @@ size_t label_count(std::string_view wire) {
 // A name that is a node: a host (it has addresses), a zone apex, or an ancestor of a host inside
 // the host's zone, which is an empty non-terminal unless it has addresses itself (RFC 8020).
 // A name that is none of these is erased, so "in the table" and "is a node" are the same thing.
-// Its name and addresses live in its NameTable's byte arena, and encoding a shard then reads two
-// contiguous arrays.
+// Its name and then its addresses lie together in its NameTable's byte arena, and encoding a
+// shard then reads two contiguous arrays. 16 bytes: a first load holds every name's entry at
+// once, and the tables must not weigh more than the snapshot they become (1M names).
 struct Entry {
-  uint64_t hash = 0;      // Snapshot::hash_name(name)
-  uint32_t name_at = 0;   // lower-cased wire form, in the table's bytes
-  uint32_t addrs_at = 0;  // v4 addresses (4 bytes each), then v6 (16 bytes each); no duplicates
-  uint16_t v4 = 0;
+  uint32_t hash = 0;     // the low half of Snapshot::hash_name(name), as a Node keeps it
+  uint32_t name_at = 0;  // lower-cased wire form, in the table's bytes; then the addresses
+  uint16_t v4 = 0;       // v4 addresses (4 bytes each), then v6 (16 bytes each); no duplicates
   uint16_t v6 = 0;
   uint8_t name_length = 0;
   uint8_t zone = 0;
   bool apex = false;
   bool host() const noexcept { return v4 != 0 || v6 != 0; }
   size_t addrs_length() const noexcept { return 4 * size_t{v4} + 16 * size_t{v6}; }
+  size_t length() const noexcept { return name_length + addrs_length(); }
 };
+static_assert(sizeof(Entry) == 16, "an entry grew");
 
 // One shard's names: entries kept contiguous (encoding walks them in order) and indexed by an
 // open-addressing table on the low hash bits, with backward-shift deletion so no tombstones
@@ -107,10 +110,11 @@ class NameTable {
     return {reinterpret_cast<const char*>(bytes_.data()) + e.name_at, e.name_length};
   }
   std::string_view addrs(const Entry& e) const noexcept {
-    return {reinterpret_cast<const char*>(bytes_.data()) + e.addrs_at, e.addrs_length()};
+    return {reinterpret_cast<const char*>(bytes_.data()) + e.name_at + e.name_length,
+            e.addrs_length()};
   }
 
-  Entry* find(std::string_view name, uint64_t hash) {
+  Entry* find(std::string_view name, uint32_t hash) {
     for (size_t s = hash & mask_; slots_[s] != kNoNode; s = (s + 1) & mask_) {
       Entry& e = entries_[slots_[s]];
       if (e.hash == hash && this->name(e) == name) return &e;
@@ -119,30 +123,47 @@ class NameTable {
   }
   // `name` (a wire name, at most 255 bytes) must not be in the table yet and must not point
   // into this table.
-  Entry& insert(std::string_view name, uint64_t hash) {
-    if ((entries_.size() + 1) * 2 > slots_.size()) grow(slots_.size() * 2);
+  // `addrs` as for set_addrs.
+  Entry& insert(std::string_view name, uint32_t hash, std::string_view addrs = {}, uint16_t v4 = 0,
+                uint16_t v6 = 0) {
+    if (over_load(entries_.size() + 1)) grow(slots_.size() * 2);
     size_t s = hash & mask_;
     while (slots_[s] != kNoNode) s = (s + 1) & mask_;
     slots_[s] = static_cast<uint32_t>(entries_.size());
     Entry& e = entries_.emplace_back();
-    e.name_at = append(name);
+    e.name_at = static_cast<uint32_t>(bytes_.size());
+    bytes_.insert(bytes_.end(), name.begin(), name.end());
+    bytes_.insert(bytes_.end(), addrs.begin(), addrs.end());
     e.name_length = static_cast<uint8_t>(name.size());
-    e.addrs_at = e.name_at + e.name_length;
     e.hash = hash;
+    e.v4 = v4;
+    e.v6 = v6;
     return e;
   }
   // Replaces e's addresses: `addrs` holds v4 then v6 addresses, and must not point into this
-  // table.
+  // table. Addresses of the old length are overwritten where they are (one address for another,
+  // the usual change); otherwise the name moves to the end of the arena with its new addresses.
   void set_addrs(Entry& e, std::string_view addrs, uint16_t v4, uint16_t v6) {
-    garbage_ += e.addrs_length();
-    e.addrs_at = append(addrs);
+    if (addrs.size() == e.addrs_length()) {
+      if (!addrs.empty())
+        std::memcpy(bytes_.data() + e.name_at + e.name_length, addrs.data(), addrs.size());
+      e.v4 = v4;
+      e.v6 = v6;
+      return;
+    }
+    garbage_ += e.length();
+    const size_t at = bytes_.size();
+    bytes_.resize(at + e.name_length + addrs.size());
+    std::memcpy(bytes_.data() + at, bytes_.data() + e.name_at, e.name_length);
+    if (!addrs.empty()) std::memcpy(bytes_.data() + at + e.name_length, addrs.data(), addrs.size());
+    e.name_at = static_cast<uint32_t>(at);
     e.v4 = v4;
     e.v6 = v6;
-    compact_if_wasteful();
+    compact_if_wasteful();  // after the entry is whole again: it copies what e says it holds
   }
   void erase(const Entry* e) {
     const uint32_t index = static_cast<uint32_t>(e - entries_.data());
-    garbage_ += e->name_length + e->addrs_length();
+    garbage_ += e->length();
     size_t hole = slot_of(index);
     slots_[hole] = kNoNode;
     // Backward shift: pull later members of the probe run into the hole when their home slot
@@ -166,18 +187,17 @@ class NameTable {
   void reserve(size_t entries, size_t bytes) {
     entries_.reserve(entries);
     bytes_.reserve(bytes);
-    if (entries * 2 > slots_.size()) grow(std::bit_ceil(entries * 2));
+    if (over_load(entries)) grow(std::bit_ceil(entries * 4 / 3 + 1));
   }
   const std::vector<Entry>& entries() const noexcept { return entries_; }
   bool empty() const noexcept { return entries_.empty(); }
   size_t byte_count() const noexcept { return bytes_.size() - garbage_; }
 
  private:
-  uint32_t append(std::string_view b) {
-    const auto at = static_cast<uint32_t>(bytes_.size());
-    bytes_.insert(bytes_.end(), b.begin(), b.end());
-    return at;
-  }
+  // At most three quarters of the slots in use: this table is the builder's, not the query
+  // path's, and at half it held 8 bytes a name more at 1M, where a first load holds every
+  // table at once.
+  bool over_load(size_t entries) const noexcept { return entries * 4 > slots_.size() * 3; }
   // Replaced addresses and erased names leave their bytes behind; once they are over half the
   // arena, copy the live bytes out in entry order (amortised O(1) per change).
   void compact_if_wasteful() {
@@ -187,11 +207,8 @@ class NameTable {
     for (Entry& e : entries_) {
       const auto at = static_cast<uint32_t>(live.size());
       live.insert(live.end(), bytes_.begin() + e.name_at,
-                  bytes_.begin() + e.name_at + e.name_length);
-      live.insert(live.end(), bytes_.begin() + e.addrs_at,
-                  bytes_.begin() + e.addrs_at + static_cast<ptrdiff_t>(e.addrs_length()));
+                  bytes_.begin() + e.name_at + static_cast<ptrdiff_t>(e.length()));
       e.name_at = at;
-      e.addrs_at = at + e.name_length;
     }
     bytes_ = std::move(live);
     garbage_ = 0;
@@ -224,31 +241,32 @@ class NameTable {
 std::unique_ptr<NameTable> decode_shard(const Shard& shard) {
   auto table = std::make_unique<NameTable>();
   size_t bytes = 0;
-  for (const Node& n : shard.nodes()) bytes += n.name_length;
-  table->reserve(shard.node_count(), bytes + 4 * shard.record_count());
+  for (const Node& n : shard.nodes()) {
+    bytes += n.name_length;
+    for (const RRsetRef& set : shard.rrsets(n))
+      if (RRsetRef::is_address(set.type)) bytes += set.data_length;
+  }
+  table->reserve(shard.node_count(), bytes);
   std::string addrs;
   for (const Node& n : shard.nodes()) {
-    Entry& e =
-        table->insert({reinterpret_cast<const char*>(shard.name_bytes(n)), n.name_length}, n.hash);
-    e.zone = n.zone;
+    const uint8_t* name = shard.name_bytes(n);
     addrs.clear();
     uint16_t v4 = 0;
     uint16_t v6 = 0;
-    const RRsetRef* rrsets = shard.rrsets(n);
+    bool apex = false;
     // Encoded A before AAAA, so the v4-then-v6 order of the addresses comes back by itself.
-    for (size_t r = 0; r < n.rrset_count; ++r) {
-      const RRsetRef& set = rrsets[r];
-      const size_t rdata = set.type == w::rrtype::A ? 4 : set.type == w::rrtype::AAAA ? 16 : 0;
-      if (rdata == 0) {
-        e.apex = e.apex || set.type == w::rrtype::SOA;
+    for (const RRsetRef& set : shard.rrsets(n)) {
+      if (!RRsetRef::is_address(set.type)) {
+        apex = apex || set.type == w::rrtype::SOA;
         continue;
       }
-      const uint8_t* rr = shard.rr_bytes(set);
-      for (size_t i = 0; i < set.count; ++i, rr += kAddressRrHead + rdata)
-        addrs.append(reinterpret_cast<const char*>(rr + kAddressRrHead), rdata);
-      (rdata == 4 ? v4 : v6) = set.count;
+      addrs.append(reinterpret_cast<const char*>(set.data), set.data_length);
+      (set.type == w::rrtype::A ? v4 : v6) = set.count;
     }
-    if (v4 != 0 || v6 != 0) table->set_addrs(e, addrs, v4, v6);
+    Entry& e =
+        table->insert({reinterpret_cast<const char*>(name), n.name_length}, n.hash, addrs, v4, v6);
+    e.zone = n.zone;
+    e.apex = apex;
   }
   return table;
 }
@@ -338,52 +356,47 @@ Result<Ok> merge_addresses(const HostRecords& host, std::string& addrs, uint16_t
 // Encodes one shard's names into an immutable Shard (friend of Shard).
 class ShardEncoder {
  public:
+  static constexpr size_t kHeadSize = RRsetRange::kHeadSize;
   static std::shared_ptr<const Shard> encode(const NameTable& names,
-                                             const std::vector<ZoneState>& zones, uint32_t ttl,
-                                             uint32_t serial) {
+                                             const std::vector<ZoneState>& zones, uint32_t serial) {
     auto shard = std::make_shared<Shard>();
     Shard& s = *shard;
-    s.nodes_.reserve(names.entries().size());
-    size_t name_bytes = 0;
-    size_t rr_bytes = 0;
-    size_t rrsets = 0;
+    // An apex's SOA RR (it carries the serial), made before sizing the bytes exactly.
+    std::vector<std::string> soa(zones.size());
+    size_t bytes = 0;
     for (const Entry& e : names.entries()) {
-      name_bytes += e.name_length;
-      rr_bytes += e.v4 * size_t{16} + e.v6 * size_t{28};
-      rrsets += (e.v4 != 0) + (e.v6 != 0) + (e.apex ? 2 : 0);
-      if (e.apex) rr_bytes += 256 + zones[e.zone].ns_rrset.size();
+      bytes += e.name_length;
+      if (e.v4) bytes += kHeadSize + 4 * size_t{e.v4};
+      if (e.v6) bytes += kHeadSize + 16 * size_t{e.v6};
+      if (e.apex) {
+        const ZoneState& z = zones[e.zone];
+        put16(soa[e.zone], w::kQuestionPointer);
+        soa[e.zone] += rr_tail(w::rrtype::SOA, z.soa.ttl, soa_rdata(z.soa_names, z.soa, serial));
+        bytes += 2 * (kHeadSize + 4) + soa[e.zone].size() + z.ns_rrset.size();
+      }
     }
-    s.names_.reserve(name_bytes);
-    s.rr_bytes_.reserve(rr_bytes);
-    s.rrsets_.reserve(rrsets);
+    s.nodes_.reserve(names.entries().size());
+    s.bytes_.reserve(bytes);
 
-    auto open_rrset = [&](uint16_t type, uint16_t count) {
-      RRsetRef r;
-      r.type = type;
-      r.count = count;
-      r.offset = static_cast<uint32_t>(s.rr_bytes_.size());
-      s.rrsets_.push_back(r);
-      s.record_count_ += count;
+    auto put = [&](const void* data, size_t length) {
+      const auto* b = static_cast<const uint8_t*>(data);
+      s.bytes_.insert(s.bytes_.end(), b, b + length);
     };
-    auto close_rrset = [&](Node& n) {
-      RRsetRef& r = s.rrsets_.back();
-      r.length = static_cast<uint32_t>(s.rr_bytes_.size() - r.offset);
+    auto head = [&](Node& n, uint16_t type, uint16_t count) {
+      uint8_t h[kHeadSize];
+      w::store16(h, type);
+      w::store16(h + 2, count);
+      put(h, sizeof h);
+      s.record_count_ += count;
       ++n.rrset_count;
     };
-    auto append = [&](std::string_view b) {
-      s.rr_bytes_.insert(s.rr_bytes_.end(), b.begin(), b.end());
-    };
-    // One address RR: owner pointer 0xC00C, type, class IN, TTL, rdlength, address.
-    auto address_rr = [&](uint16_t type, std::string_view address) {
-      uint8_t rr[kAddressRrHead + 16];
-      w::store16(rr, w::kQuestionPointer);
-      w::store16(rr + 2, type);
-      w::store16(rr + 4, w::rrclass::IN);
-      w::store16(rr + 6, static_cast<uint16_t>(ttl >> 16));
-      w::store16(rr + 8, static_cast<uint16_t>(ttl));
-      w::store16(rr + 10, static_cast<uint16_t>(address.size()));
-      std::memcpy(rr + kAddressRrHead, address.data(), address.size());
-      s.rr_bytes_.insert(s.rr_bytes_.end(), rr, rr + kAddressRrHead + address.size());
+    // A non-address RRset: its head, its byte length, the RRs.
+    auto whole_rrset = [&](Node& n, uint16_t type, uint16_t count, std::string_view rrs) {
+      head(n, type, count);
+      uint8_t length[4];
+      w::store32(length, static_cast<uint32_t>(rrs.size()));
+      put(length, sizeof length);
+      put(rrs.data(), rrs.size());
     };
 
     std::vector<uint32_t> wildcards;
@@ -391,35 +404,24 @@ class ShardEncoder {
       const std::string_view name = names.name(e);
       Node n;
       n.hash = e.hash;
-      n.name_offset = static_cast<uint32_t>(s.names_.size());
+      n.offset = static_cast<uint32_t>(s.bytes_.size());
       n.name_length = static_cast<uint8_t>(name.size());
       n.zone = e.zone;
-      n.rrset_first = static_cast<uint32_t>(s.rrsets_.size());
-      s.names_.insert(s.names_.end(), name.begin(), name.end());
+      put(name.data(), name.size());
       // SOA first at the apex so a minimal ANY answer (RFC 8482 §4.2) picks it.
       if (e.apex) {
         const ZoneState& z = zones[e.zone];
-        open_rrset(w::rrtype::SOA, 1);
-        std::string soa;
-        put16(soa, w::kQuestionPointer);
-        soa += rr_tail(w::rrtype::SOA, z.soa.ttl, soa_rdata(z.soa_names, z.soa, serial));
-        append(soa);
-        close_rrset(n);
-        open_rrset(w::rrtype::NS, z.ns_count);
-        append(z.ns_rrset);
-        close_rrset(n);
+        whole_rrset(n, w::rrtype::SOA, 1, soa[e.zone]);
+        whole_rrset(n, w::rrtype::NS, z.ns_count, z.ns_rrset);
       }
       const std::string_view addrs = names.addrs(e);
       if (e.v4) {
-        open_rrset(w::rrtype::A, e.v4);
-        for (size_t i = 0; i < e.v4; ++i) address_rr(w::rrtype::A, addrs.substr(4 * i, 4));
-        close_rrset(n);
+        head(n, w::rrtype::A, e.v4);
+        put(addrs.data(), 4 * size_t{e.v4});
       }
       if (e.v6) {
-        open_rrset(w::rrtype::AAAA, e.v6);
-        for (size_t i = 0; i < e.v6; ++i)
-          address_rr(w::rrtype::AAAA, addrs.substr(4 * size_t{e.v4} + 16 * i, 16));
-        close_rrset(n);
+        head(n, w::rrtype::AAAA, e.v6);
+        put(addrs.data() + 4 * size_t{e.v4}, 16 * size_t{e.v6});
       }
       if (name.size() > 2 && name[0] == 1 && name[1] == '*')
         wildcards.push_back(static_cast<uint32_t>(s.nodes_.size()));
@@ -430,14 +432,14 @@ class ShardEncoder {
     s.slots_.assign(slots, kNoNode);
     s.slot_mask_ = slots - 1;
     for (uint32_t i = 0; i < s.nodes_.size(); ++i) {
-      uint64_t slot = s.nodes_[i].hash & s.slot_mask_;
+      uint64_t slot = names.entries()[i].hash & s.slot_mask_;
       while (s.slots_[slot] != kNoNode) slot = (slot + 1) & s.slot_mask_;
       s.slots_[slot] = i;
     }
     // A wildcard shares its parent's shard (Snapshot::shard_hash), so the parent is here if it
     // is a node at all.
     for (const uint32_t i : wildcards) {
-      const uint8_t* parent = s.names_.data() + s.nodes_[i].name_offset + 2;
+      const uint8_t* parent = s.bytes_.data() + s.nodes_[i].offset + 2;
       const size_t length = s.nodes_[i].name_length - 2u;
       const uint32_t p = s.find(parent, length, Snapshot::hash_name(parent, length));
       if (p != kNoNode) s.nodes_[p].wildcard_child = i;
@@ -535,9 +537,9 @@ struct ZoneBuilder::State {
       const uint64_t hash = Snapshot::hash_name(bytes(up), up.size());
       const size_t sh = shard_of(up, hash);
       NameTable& names = table(sh);
-      Entry* e = names.find(up, hash);
+      Entry* e = names.find(up, low_half(hash));
       if (delta > 0 && !e) {
-        names.insert(up, hash).zone = zone;
+        names.insert(up, low_half(hash)).zone = zone;
         mark(sh);
       } else if (delta < 0 && e && !e->host() && !e->apex) {
         names.erase(e);
@@ -558,7 +560,7 @@ struct ZoneBuilder::State {
     const uint64_t hash = Snapshot::hash_name(bytes(*wire), wire->size());
     const size_t sh = shard_of(*wire, hash);
     NameTable& names = table(sh);
-    Entry* e = names.find(*wire, hash);
+    Entry* e = names.find(*wire, low_half(hash));
     std::string addrs;
     uint16_t v4 = 0;
     uint16_t v6 = 0;
@@ -570,11 +572,12 @@ struct ZoneBuilder::State {
     if (auto merged = merge_addresses(host, addrs, v4, v6); !merged) return merged;
     if (e && e->host() && e->v4 == v4 && e->v6 == v6 && names.addrs(*e) == addrs) return Ok{};
     const bool was_host = e && e->host();
-    if (!e) {
-      e = &names.insert(*wire, hash);
+    if (e) {
+      names.set_addrs(*e, addrs, v4, v6);
+    } else {
+      e = &names.insert(*wire, low_half(hash), addrs, v4, v6);
       e->zone = static_cast<uint8_t>(zone);
     }
-    names.set_addrs(*e, addrs, v4, v6);
     mark(sh);
     if (!was_host) {
       ++hosts;
@@ -588,7 +591,7 @@ struct ZoneBuilder::State {
     const uint64_t hash = Snapshot::hash_name(bytes(wire), wire.size());
     const size_t sh = shard_of(wire, hash);
     NameTable& names = table(sh);
-    Entry* e = names.find(wire, hash);
+    Entry* e = names.find(wire, low_half(hash));
     if (!e || !e->host()) return;
     const uint8_t zone = e->zone;
     names.set_addrs(*e, {}, 0, 0);
@@ -643,7 +646,7 @@ Result<std::unique_ptr<ZoneBuilder>> ZoneBuilder::create(const ZoneData& setting
     const std::string& apex = s.zones[z].info.apex_wire;
     const uint64_t hash = Snapshot::hash_name(bytes(apex), apex.size());
     const size_t sh = State::shard_of(apex, hash);
-    Entry& e = s.table(sh).insert(apex, hash);  // apexes are distinct, checked above
+    Entry& e = s.table(sh).insert(apex, low_half(hash));  // apexes are distinct, checked above
     e.zone = static_cast<uint8_t>(z);
     e.apex = true;
     s.mark(sh);
@@ -685,7 +688,7 @@ std::shared_ptr<const Snapshot> ZoneBuilder::build(uint32_t serial) {
   for (const uint32_t i : s.dirty_list) {
     const NameTable& names = s.table(i);
     std::shared_ptr<const Shard> fresh =
-        names.empty() ? s.empty : ShardEncoder::encode(names, s.zones, s.ttl, serial);
+        names.empty() ? s.empty : ShardEncoder::encode(names, s.zones, serial);
     // Freed shard by shard: on a first load the tables' memory goes to the shards being encoded
     // rather than adding to the peak.
     s.open[i].reset();
@@ -702,6 +705,7 @@ std::shared_ptr<const Snapshot> ZoneBuilder::build(uint32_t serial) {
 
   auto snap = std::make_shared<Snapshot>();
   snap->serial_ = serial;
+  snap->address_ttl_ = s.ttl;
   snap->edns_udp_size_ = s.edns_udp_size;
   snap->chaos_version_rr_ = s.chaos_version_rr;
   snap->chaos_hostname_rr_ = s.chaos_hostname_rr;

@@ -196,6 +196,53 @@ TEST_F(AnswerTest, AnyGetsOneRRset) {
   EXPECT_EQ(ask("istio-testing.global.", LDNS_RR_TYPE_ANY).result.outcome, Outcome::NoData);
 }
 
+// Address records are written per answer with the zone data's TTL (the shards hold their rdata
+// only); SOA and NS keep the SOA's. The apex here has all four RRsets, stored one behind another.
+TEST(AnswerAddressTtl, AddressesCarryTheDataTtlAndTheApexKeepsEveryRRset) {
+  ZoneData d = testzone::data();
+  d.ttl = 45;
+  d.hosts.push_back({"global.",
+                     {{240, 0, 0, 30}, {240, 0, 0, 31}},
+                     {{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x30}}});
+  auto built = build_snapshot(d);
+  ASSERT_TRUE(built.ok()) << built.error();
+  const Snapshot& snap = *built.value();
+  std::vector<uint8_t> out(65535);
+  auto answers = [&](const std::string& name, uint16_t type) {
+    auto q = make_query(name, type);
+    auto res = answer(&snap, q, out, Transport::Udp);
+    auto pkt = decode(out.data(), res.size);
+    return pkt ? section(ldns_pkt_answer(pkt.get())) : std::vector<std::string>{"undecodable"};
+  };
+  EXPECT_EQ(answers("dual.istio-testing.global.", LDNS_RR_TYPE_A),
+            std::vector<std::string>{"dual.istio-testing.global.\t45\tIN\tA\t240.0.0.5"});
+  EXPECT_EQ(answers("dual.istio-testing.global.", LDNS_RR_TYPE_AAAA),
+            std::vector<std::string>{"dual.istio-testing.global.\t45\tIN\tAAAA\tfd00::5"});
+  EXPECT_EQ(answers("global.", LDNS_RR_TYPE_A),
+            (std::vector<std::string>{"global.\t45\tIN\tA\t240.0.0.30",
+                                      "global.\t45\tIN\tA\t240.0.0.31"}));
+  EXPECT_EQ(answers("global.", LDNS_RR_TYPE_AAAA),
+            std::vector<std::string>{"global.\t45\tIN\tAAAA\tfd00::30"});
+  EXPECT_EQ(
+      answers("global.", LDNS_RR_TYPE_NS),
+      std::vector<std::string>{"global.\t60\tIN\tNS\tglobaldns.istio-system.svc.cluster.local."});
+  const auto soa = answers("global.", LDNS_RR_TYPE_SOA);
+  ASSERT_EQ(soa.size(), 1u);
+  EXPECT_EQ(soa[0].rfind("global.\t60\tIN\tSOA\t", 0), 0u) << soa[0];
+  EXPECT_EQ(answers("global.", LDNS_RR_TYPE_ANY), soa);  // the first RRset (RFC 8482 §4.2)
+
+  const NodeRef apex = snap.find(reinterpret_cast<const uint8_t*>("\6global"), 8);
+  ASSERT_TRUE(apex);
+  std::vector<uint16_t> types;
+  size_t records = 0;
+  for (const RRsetRef& set : apex.shard->rrsets(*apex.node)) {
+    types.push_back(set.type);
+    records += set.count;
+  }
+  EXPECT_EQ(types, (std::vector<uint16_t>{6, 2, 1, 28}));
+  EXPECT_EQ(records, 5u);
+}
+
 TEST_F(AnswerTest, SecondZoneAndLongestMatch) {
   auto r = ask("svc.mesh.example.", LDNS_RR_TYPE_A);
   EXPECT_EQ(r.result.outcome, Outcome::Hit);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -64,7 +65,12 @@ TEST(SnapshotBuilder, MergesDuplicateAddresses) {
   const NodeRef n = find_text(s, "a.global");
   ASSERT_TRUE(n);
   ASSERT_EQ(n.node->rrset_count, 1);
-  EXPECT_EQ(n.shard->rrsets(*n.node)[0].count, 2);
+  const RRsetRef set = *n.shard->rrsets(*n.node).begin();
+  EXPECT_EQ(set.type, 1);
+  EXPECT_EQ(set.count, 2);
+  ASSERT_EQ(set.data_length, 8u);
+  const uint8_t expected[] = {240, 0, 0, 1, 240, 0, 0, 2};
+  EXPECT_EQ(std::memcmp(set.data, expected, sizeof expected), 0);
 }
 
 TEST(SnapshotHolder, ReaderSeesNewGenerations) {
