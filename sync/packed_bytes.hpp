@@ -34,6 +34,7 @@ class Reader {
     }
   }
   std::string_view text() noexcept { return bytes(size()); }
+  const char* position() const noexcept { return at_; }
   std::string_view bytes(size_t n) noexcept {
     const std::string_view out(at_, n);
     at_ += n;

@@ -53,6 +53,7 @@ class PackedEntry {
   struct Header;
   const Header* header() const noexcept;
   const char* body() const noexcept;  // after the header; namespace first
+  size_t body_size() const noexcept;
 
   std::unique_ptr<char[]> bytes_;
 };

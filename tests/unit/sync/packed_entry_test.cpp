@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -73,6 +74,33 @@ TEST(PackedEntryTest, LengthsAndCountsPastOneVarintByte) {
   EXPECT_TRUE(packed == e);
 }
 
+// IPv4 addresses written as plain dotted quads are held as 4 bytes; every other text, however
+// close, as written. Either way unpack() gives back the text, and equality reads it so.
+TEST(PackedEntryTest, AddressesComeBackAsWrittenWhateverTheyAre) {
+  const std::vector<std::string> texts = {
+      "240.0.0.2",   "0.0.0.0",     "255.255.255.255",    "10.20.30.40", "1.22.133.4",
+      "256.0.0.1",   "240.0.0.01",  "240.00.0.1",         "240.0.0",     "240.0.0.1.5",
+      "240.0.0.1 ",  " 240.0.0.1",  "240.0.0.",           ".240.0.0.1",  "240..0.1",
+      "2400.0.0.1",  "240.0.0.0/8", "::ffff:240.0.0.1",   "2001:db8::1", "",
+      "240.0.0.1\n", "x.y.z.w",     std::string(200, '1')};
+  ServiceEntry e;
+  e.namespace_ = "ns";
+  e.name = "addresses";
+  e.hosts = {"a.global"};
+  e.addresses = texts;
+  e.status_addresses = {{"240.0.0.9", "a.global"}};
+  const PackedEntry packed(e);
+  EXPECT_EQ(packed.unpack().addresses, texts);
+  EXPECT_TRUE(packed == e);
+  EXPECT_TRUE(PackedEntry(e) == packed);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ServiceEntry changed = e;
+    changed.addresses[i] = i == 0 ? "240.0.0.3" : "240.0.0.2";
+    EXPECT_FALSE(packed == changed) << texts[i];
+    EXPECT_FALSE(PackedEntry(changed) == packed) << texts[i];
+  }
+}
+
 TEST(PackedEntryTest, EmptyReadsAsADefaultEntry) {
   const PackedEntry empty;
   EXPECT_EQ(empty.unpack(), ServiceEntry{});
@@ -98,6 +126,9 @@ TEST(PackedEntryTest, EqualityTellsEveryFieldApart) {
       [](ServiceEntry& e) { e.addresses.push_back("240.0.0.3"); },
       [](ServiceEntry& e) { e.status_addresses[1].host = "x.global"; },
       [](ServiceEntry& e) { e.status_addresses[0].value = "240.0.0.8"; },
+      // A body that is the other's with its end cut off: the sizes, walked, tell them apart.
+      [](ServiceEntry& e) { e.status_addresses.pop_back(); },
+      [](ServiceEntry& e) { e.created_unix = std::numeric_limits<int64_t>::max(); },
       [](ServiceEntry& e) { e.resolution = Resolution::Dns; },
       [](ServiceEntry& e) { e.origin = e.origin.with_line(1); },
       [](ServiceEntry& e) { e.origin = Origin("clusters/c3.yaml").with_line(4242); },
