@@ -229,6 +229,44 @@ void PackedEntry::for_each_host(const std::function<void(std::string_view)>& fn)
   for (size_t n = in.size(); n > 0; --n) fn(in.text());
 }
 
+size_t PackedEntry::host_count() const noexcept {
+  Reader in(body());
+  in.text();
+  in.text();
+  return in.size();
+}
+
+std::string_view PackedEntry::host(size_t index) const noexcept {
+  Reader in(body());
+  in.text();
+  in.text();
+  in.size();
+  for (; index > 0; --index) in.text();
+  return in.text();
+}
+
+size_t PackedEntry::address_count() const noexcept {
+  Reader in(body());
+  in.text();
+  in.text();
+  for (size_t n = in.size(); n > 0; --n) in.text();
+  return in.size();
+}
+
+bool PackedEntry::addresses_as_quads(std::vector<resolver::Ipv4>& out) const {
+  Reader in(body());
+  in.text();
+  in.text();
+  for (size_t n = in.size(); n > 0; --n) in.text();
+  out.resize(in.size());
+  for (resolver::Ipv4& quad : out) {
+    const PackedAddress address = read_address(in);
+    if (!address.quad) return false;
+    std::memcpy(quad.data(), address.bytes.data(), quad.size());
+  }
+  return true;
+}
+
 bool PackedEntry::operator==(const ServiceEntry& entry) const {
   const Header& h = *header();
   if (h.created() != entry.created_unix || h.resolution != entry.resolution ||

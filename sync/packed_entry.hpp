@@ -9,7 +9,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "resolver/zone_data.hpp"
 #include "sync/origin.hpp"
 #include "sync/service_entry.hpp"
 
@@ -39,6 +41,13 @@ class PackedEntry {
   Resolution resolution() const noexcept;
   // spec.hosts as written, in order.
   void for_each_host(const std::function<void(std::string_view)>& fn) const;
+  size_t host_count() const noexcept;
+  std::string_view host(size_t index) const noexcept;  // index < host_count()
+  size_t address_count() const noexcept;               // spec.addresses
+  // When every one of spec.addresses was written as a plain dotted quad (the usual entry): true,
+  // with `out` replaced by them in order. Otherwise false, and `out` is unspecified. A claim whose
+  // records are just these needs no copy of them (TranslationIndex).
+  bool addresses_as_quads(std::vector<resolver::Ipv4>& out) const;
 
   // Whether unpack() would equal `entry`, without unpacking.
   bool operator==(const ServiceEntry& entry) const;

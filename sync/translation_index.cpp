@@ -175,13 +175,74 @@ void TranslationIndex::for_each_claim(SomeCopy& copy, F&& fn) {
     for (auto& more : copy.rare->more_claims) fn(more);
 }
 
+void TranslationIndex::Claim::set(const Copy& copy, const resolver::HostRecords& records,
+                                  std::vector<resolver::Ipv4>& quads) {
+  owner = &copy;
+  name_hash_ = NameLookup(records.name).hash;
+  own_.reset();
+  const PackedEntry& entry = copy.entry;
+  if (records.v6.empty() && entry.addresses_as_quads(quads) && quads == records.v4) {
+    size_t index = 0;
+    bool found = false;
+    entry.for_each_host([&](std::string_view host) {
+      if (!found && host == records.name) {
+        found = true;
+        return;
+      }
+      if (!found) ++index;
+    });
+    if (found && index <= 0xFFFF) {
+      host_ = static_cast<uint16_t>(index);
+      return;
+    }
+  }
+  own_ = std::make_unique<PackedRecords>(records);
+}
+
+void TranslationIndex::Claim::clear() noexcept {
+  owner = nullptr;
+  name_hash_ = 0;
+  own_.reset();
+  host_ = 0;
+}
+
+std::string_view TranslationIndex::Claim::name() const noexcept {
+  return own_ ? own_->name() : owner->entry.host(host_);
+}
+
+size_t TranslationIndex::Claim::address_count() const noexcept {
+  return own_ ? own_->address_count() : owner->entry.address_count();
+}
+
+void TranslationIndex::Claim::unpack_into(resolver::HostRecords& out) const {
+  if (own_) {
+    own_->unpack_into(out);
+    return;
+  }
+  out.name.assign(owner->entry.host(host_));
+  (void)owner->entry.addresses_as_quads(out.v4);  // true: set() saw them so
+  out.v6.clear();
+}
+
+resolver::HostRecords TranslationIndex::Claim::unpack() const {
+  resolver::HostRecords out;
+  unpack_into(out);
+  return out;
+}
+
 bool TranslationIndex::ShadowOrder::operator()(const Claim* a, const Claim* b) const {
-  if (const auto c = a->records.name() <=> b->records.name(); c != 0) return c < 0;
+  if (const auto c = a->name() <=> b->name(); c != 0) return c < 0;
   return Order{}(*a->owner, *b->owner);
 }
 
-size_t TranslationIndex::NameHash::operator()(std::string_view name) const noexcept {
-  return std::hash<std::string_view>{}(name);
+TranslationIndex::NameLookup::NameLookup(std::string_view name) noexcept : name(name) {
+  const size_t h = std::hash<std::string_view>{}(name);
+  hash = static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+const TranslationIndex::Claim* TranslationIndex::served_claim(std::string_view name) const {
+  const auto it = hosts_.find(NameLookup(name), ClaimHash{}, ClaimEqual{});
+  return it == hosts_.end() ? nullptr : &*it;
 }
 
 TranslationIndex::TranslationIndex(TranslateOptions options)
@@ -328,7 +389,7 @@ void TranslationIndex::prefetch(const PackedEntry& entry) const {
   // A host as written is the usual claim's name (already lower case, no trailing dot); when it
   // is not, this fetches a line for nothing.
   entry.for_each_host([this](std::string_view host) {
-    __builtin_prefetch(&host_buckets_[hosts_.bucket(host, NameHash{})]);
+    __builtin_prefetch(&host_buckets_[hosts_.bucket(NameLookup(host), ClaimHash{})]);
   });
 }
 
@@ -431,26 +492,26 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
     touch_host(records.name);
     Claim& claim = copy.has_claim ? copy.rare->more_claims.emplace_back() : copy.claim;
     copy.has_claim = true;
-    claim.owner = &copy;
-    claim.records = PackedRecords(records);
+    claim.set(copy, records, quads_);
     // One walk through the name's bucket, to find its claim or where this one goes: each other
     // claim on the way is a cache miss (its name is compared, or hashed to see where the bucket
     // ends). Grown first: growing would void the place found.
     grow_hosts_for_one_more();
     Hosts::insert_commit_data place;
-    const auto [served, free] = hosts_.insert_unique_check(claim.records.name(), place);
+    const auto [served, free] =
+        hosts_.insert_unique_check(NameLookup(records.name), ClaimHash{}, ClaimEqual{}, place);
     if (free) {
       hosts_.insert_unique_commit(claim, place);
       ++names_;
-      addresses_ += claim.records.address_count();
+      addresses_ += claim.address_count();
       continue;
     }
     ++conflicts_;  // one of the two loses
     if (Order{}(copy, *served->owner)) {
       // Served now, in place of the one before: one out, one in, no growth.
       Claim& before = *served;
-      addresses_ -= before.records.address_count();
-      addresses_ += claim.records.address_count();
+      addresses_ -= before.address_count();
+      addresses_ += claim.address_count();
       hosts_.erase(served);
       hosts_.insert(claim);
       shadowed_.insert(&before);
@@ -462,7 +523,7 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
 
 void TranslationIndex::deactivate(Copy& copy) {
   for_each_claim(copy, [this](Claim& claim) {
-    const std::string_view name = claim.records.name();
+    const std::string_view name = claim.name();
     touch_host(std::string(name));
     if (!claim.host_hook.is_linked()) {
       // A claim that lost its host: the one served stays.
@@ -474,11 +535,11 @@ void TranslationIndex::deactivate(Copy& copy) {
       return;
     }
     hosts_.erase(hosts_.iterator_to(claim));
-    addresses_ -= claim.records.address_count();
+    addresses_ -= claim.address_count();
     const auto heir = shadowed_.lower_bound(name);
-    if (heir != shadowed_.end() && (*heir)->records.name() == name) {
+    if (heir != shadowed_.end() && (*heir)->name() == name) {
       --conflicts_;  // the next claimant takes over
-      addresses_ += (*heir)->records.address_count();
+      addresses_ += (*heir)->address_count();
       hosts_.insert(**heir);
       shadowed_.erase(heir);
     } else {
@@ -487,8 +548,7 @@ void TranslationIndex::deactivate(Copy& copy) {
   });
   for (const Skip& skip : copy.skipped()) --skipped_by_reason_[static_cast<size_t>(skip.code)];
   copy.rare.reset();
-  copy.claim.owner = nullptr;
-  copy.claim.records = PackedRecords();
+  copy.claim.clear();
   copy.has_claim = false;
   copy.active = false;
 }
@@ -559,10 +619,10 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const KeyView& key) const
 
 TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name) const {
   HostBefore view;
-  const auto served = hosts_.find(std::string_view(name));
-  if (served == hosts_.end()) return view;
+  const Claim* served = served_claim(name);
+  if (served == nullptr) return view;
   const Copy& winner = *served->owner;
-  view.records = served->records.unpack();
+  view.records = served->unpack();
   const auto [first, last] = shadowed_.equal_range(std::string_view(name));
   for (auto it = first; it != last; ++it) {
     view.conflicts.push_back(Conflict{name, winner.entry.key(), (*it)->owner->entry.key(),
@@ -619,9 +679,9 @@ IndexChanges TranslationIndex::take_changes(HostChanges hosts) {
 }
 
 std::optional<resolver::HostRecords> TranslationIndex::host(std::string_view name) const {
-  const auto it = hosts_.find(name);
-  if (it == hosts_.end()) return std::nullopt;
-  return it->records.unpack();
+  const Claim* served = served_claim(name);
+  if (served == nullptr) return std::nullopt;
+  return served->unpack();
 }
 
 void TranslationIndex::for_each_host(
@@ -632,7 +692,7 @@ void TranslationIndex::for_each_host(
   copies_.for_each([&](const Copy& copy) {
     for_each_claim(copy, [&](const Claim& claim) {
       if (!claim.host_hook.is_linked()) return;  // another claim serves the host
-      claim.records.unpack_into(records);
+      claim.unpack_into(records);
       fn(records);
     });
   });
@@ -645,19 +705,18 @@ void TranslationIndex::for_each_host_served_by(
   resolver::HostRecords records;
   for_each_claim(*copy, [&](const Claim& claim) {
     if (!claim.host_hook.is_linked()) return;
-    claim.records.unpack_into(records);
+    claim.unpack_into(records);
     fn(records);
   });
 }
 
 std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_view name) const {
   std::vector<Claimant> out;
-  const auto served = hosts_.find(name);
-  if (served == hosts_.end()) return out;
-  out.push_back({&served->owner->entry, served->records.unpack()});
+  const Claim* served = served_claim(name);
+  if (served == nullptr) return out;
+  out.push_back({&served->owner->entry, served->unpack()});
   const auto [first, last] = shadowed_.equal_range(name);
-  for (auto it = first; it != last; ++it)
-    out.push_back({&(*it)->owner->entry, (*it)->records.unpack()});
+  for (auto it = first; it != last; ++it) out.push_back({&(*it)->owner->entry, (*it)->unpack()});
   return out;
 }
 
@@ -677,8 +736,7 @@ void TranslationIndex::for_each_entry(const std::function<bool(const PackedEntry
     const Copy& copy = *each;
     if (copy.active) {  // the served copy of its key: no lookup needed
       Held held{&copy.entry, &copy.skipped(), {}, &copy.entry};
-      for_each_claim(copy,
-                     [&held](const Claim& claim) { held.claims.push_back(claim.records.name()); });
+      for_each_claim(copy, [&held](const Claim& claim) { held.claims.push_back(claim.name()); });
       fn(held);
       continue;
     }
@@ -722,8 +780,8 @@ void TranslationIndex::problems_into(Translation& out) const {
     for (const auto& skip : copy.skipped()) out.skipped.push_back(skip);
     for_each_claim(copy, [&](const Claim& claim) {
       if (claim.host_hook.is_linked()) return;  // it serves its host
-      const std::string_view name = claim.records.name();
-      const Copy* winner = hosts_.find(name)->owner;
+      const std::string_view name = claim.name();
+      const Copy* winner = served_claim(name)->owner;
       out.conflicts.push_back(Conflict{std::string(name), winner->entry.key(), copy.entry.key(),
                                        winner->entry.origin().text(), copy.entry.origin().text()});
     });

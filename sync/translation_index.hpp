@@ -166,10 +166,29 @@ class TranslationIndex {
   struct Copy;
   // A host the copy would serve (EntryTranslation::claims), while the copy is active: linked
   // into hosts_ while it serves the host, otherwise held in shadowed_.
-  struct Claim {
+  class Claim {
+   public:
     boost::intrusive::unordered_set_member_hook<> host_hook;
     const Copy* owner = nullptr;
-    PackedRecords records;
+
+    // Claims the host `records` for `copy`. `quads`: scratch room.
+    void set(const Copy& copy, const resolver::HostRecords& records,
+             std::vector<resolver::Ipv4>& quads);
+    void clear() noexcept;
+    std::string_view name() const noexcept;
+    size_t address_count() const noexcept;
+    void unpack_into(resolver::HostRecords& out) const;
+    resolver::HostRecords unpack() const;
+    uint32_t name_hash() const noexcept { return name_hash_; }  // NameLookup's, of name()
+
+   private:
+    // The usual claim's records are the owner's host host_ as written with all its addresses,
+    // each a plain IPv4 quad: they are read back from its packed entry, which held them already
+    // (a packed copy here took 40 bytes of every copy). Any other claim (a host written in upper
+    // case, addresses filtered, IPv6 ones, ...) keeps its own.
+    std::unique_ptr<PackedRecords> own_;
+    uint32_t name_hash_ = 0;
+    uint16_t host_ = 0;
   };
   // What few copies have, apart: skips, and the claims of an entry with more than one host.
   // Never grown while the claims are linked.
@@ -198,7 +217,7 @@ class TranslationIndex {
     const std::vector<Skip>& skipped() const noexcept;
   };
   // A million of them are most of the index: the hash went into what was padding.
-  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 112, "a copy grew");
+  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 88, "a copy grew");
   // fn(claim) for each of `copy`'s claims (const or not): `claim`, then rare's.
   template <typename SomeCopy, typename F>
   static void for_each_claim(SomeCopy& copy, F&& fn);
@@ -250,26 +269,47 @@ class TranslationIndex {
       boost::intrusive::equal<KeyEqual>, boost::intrusive::power_2_buckets<true>>;
   // The claim serving each host, by name: a hash table, where a tree by name took a cache miss
   // per level (about 20 at 1M) to place each claim, a fifth of a first load.
-  struct ClaimNameOf {
-    using type = std::string_view;
-    std::string_view operator()(const Claim& claim) const noexcept { return claim.records.name(); }
+  // Claims are found by a 32-bit hash of the name kept in the claim, then by the name: the
+  // name of a claim that uses its owner's is in the owner's packed entry, and reading it for
+  // every claim a walk passes (and for every claim when the buckets grow) cost a first load at
+  // 1M about 0.3 s.
+  struct NameLookup {
+    explicit NameLookup(std::string_view name) noexcept;
+    std::string_view name;
+    uint32_t hash;
   };
-  struct NameHash {
-    size_t operator()(std::string_view name) const noexcept;
+  struct ClaimOf {
+    using type = const Claim*;
+    const Claim* operator()(const Claim& claim) const noexcept { return &claim; }
+  };
+  struct ClaimHash {
+    size_t operator()(const Claim* claim) const noexcept { return claim->name_hash(); }
+    size_t operator()(const NameLookup& key) const noexcept { return key.hash; }
+  };
+  struct ClaimEqual {
+    bool operator()(const Claim* a, const Claim* b) const noexcept {
+      return a->name_hash() == b->name_hash() && a->name() == b->name();
+    }
+    bool operator()(const NameLookup& a, const Claim* b) const noexcept {
+      return a.hash == b->name_hash() && a.name == b->name();
+    }
+    bool operator()(const Claim* a, const NameLookup& b) const noexcept { return (*this)(b, a); }
   };
   using Hosts = boost::intrusive::unordered_set<
       Claim,
       boost::intrusive::member_hook<Claim, boost::intrusive::unordered_set_member_hook<>,
                                     &Claim::host_hook>,
-      boost::intrusive::key_of_value<ClaimNameOf>, boost::intrusive::hash<NameHash>,
-      boost::intrusive::power_2_buckets<true>>;
+      boost::intrusive::key_of_value<ClaimOf>, boost::intrusive::hash<ClaimHash>,
+      boost::intrusive::equal<ClaimEqual>, boost::intrusive::power_2_buckets<true>>;
+  // The served claim of `name`, or null.
+  const Claim* served_claim(std::string_view name) const;
   // Claims that lose their host to another, by name and then their owners' Order: the first of
   // a name takes over when the serving claim goes. Only conflicts are here, so few.
   struct ShadowOrder {
     using is_transparent = void;
     bool operator()(const Claim* a, const Claim* b) const;
-    bool operator()(std::string_view a, const Claim* b) const { return a < b->records.name(); }
-    bool operator()(const Claim* a, std::string_view b) const { return a->records.name() < b; }
+    bool operator()(std::string_view a, const Claim* b) const { return a < b->name(); }
+    bool operator()(const Claim* a, std::string_view b) const { return a->name() < b; }
   };
   // A touched key or host as it was before the batch, to report net changes.
   struct KeyBefore {
@@ -318,6 +358,7 @@ class TranslationIndex {
 
   EntryTranslator translator_;
   ServiceEntry unpacked_;  // translate_packed()'s, kept for its strings' and vectors' room
+  std::vector<resolver::Ipv4> quads_;  // Claim::set's scratch room
   SlotPool<Copy> copies_;
   std::unique_ptr<Keys::bucket_type[]> key_buckets_;
   Keys keys_;
