@@ -229,13 +229,6 @@ void PackedEntry::for_each_host(const std::function<void(std::string_view)>& fn)
   for (size_t n = in.size(); n > 0; --n) fn(in.text());
 }
 
-size_t PackedEntry::host_count() const noexcept {
-  Reader in(body());
-  in.text();
-  in.text();
-  return in.size();
-}
-
 std::string_view PackedEntry::host(size_t index) const noexcept {
   Reader in(body());
   in.text();
