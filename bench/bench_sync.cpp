@@ -160,7 +160,8 @@ void BM_IndexLoadInPages(benchmark::State& state) {
     (void)index->begin_load(hinted ? static_cast<size_t>(count) : 0);
     for (auto& page : pages) {
       for (size_t i = 0; i < page.size(); ++i) {
-        if (prefetched && i + 4 < page.size()) index->prefetch(page[i + 4]);  // as the load's
+        constexpr size_t kAhead = TranslationIndex::kPrefetchAhead;  // as the load's
+        if (prefetched && i + kAhead < page.size()) index->prefetch(page[i + kAhead]);
         benchmark::DoNotOptimize(index->insert(std::move(page[i]), 1));
       }
       std::vector<PackedEntry>().swap(page);

@@ -117,6 +117,21 @@ bool same_address(const PackedAddress& packed, std::string_view text) {
   return quad && std::memcmp(quad->data(), packed.bytes.data(), 4) == 0;
 }
 
+// A reader of `body` at the count of its hosts (past namespace and name).
+Reader at_hosts(const char* body) noexcept {
+  Reader in(body);
+  in.text();
+  in.text();
+  return in;
+}
+
+// A reader of `body` at the count of its addresses (past the hosts).
+Reader at_addresses(const char* body) noexcept {
+  Reader in = at_hosts(body);
+  for (size_t n = in.size(); n > 0; --n) in.text();
+  return in;
+}
+
 }  // namespace
 
 PackedEntry::PackedEntry(const ServiceEntry& entry) {
@@ -150,12 +165,9 @@ const PackedEntry::Header* PackedEntry::header() const noexcept {
 
 size_t PackedEntry::body_size() const noexcept {
   // Walked, not stored: comparing two entries is rarer than holding a million.
-  Reader in(body());
-  in.text();                                                // namespace
-  in.text();                                                // name
-  for (size_t n = in.size(); n > 0; --n) in.text();         // hosts
-  for (size_t n = in.size(); n > 0; --n) read_address(in);  // addresses
-  for (size_t n = 2 * in.size(); n > 0; --n) in.text();     // status addresses: value, host
+  Reader in = at_addresses(body());
+  for (size_t n = in.size(); n > 0; --n) read_address(in);
+  for (size_t n = 2 * in.size(); n > 0; --n) in.text();  // status addresses: value, host
   return static_cast<size_t>(in.position() - body());
 }
 
@@ -223,34 +235,31 @@ Resolution PackedEntry::resolution() const noexcept {
 }
 
 void PackedEntry::for_each_host(const std::function<void(std::string_view)>& fn) const {
-  Reader in(body());
-  in.text();
-  in.text();
+  Reader in = at_hosts(body());
   for (size_t n = in.size(); n > 0; --n) fn(in.text());
 }
 
 std::string_view PackedEntry::host(size_t index) const noexcept {
-  Reader in(body());
-  in.text();
-  in.text();
+  Reader in = at_hosts(body());
   in.size();
   for (; index > 0; --index) in.text();
   return in.text();
 }
 
+std::optional<size_t> PackedEntry::host_index(std::string_view host) const noexcept {
+  Reader in = at_hosts(body());
+  const size_t hosts = in.size();
+  for (size_t i = 0; i < hosts; ++i)
+    if (in.text() == host) return i;
+  return std::nullopt;
+}
+
 size_t PackedEntry::address_count() const noexcept {
-  Reader in(body());
-  in.text();
-  in.text();
-  for (size_t n = in.size(); n > 0; --n) in.text();
-  return in.size();
+  return at_addresses(body()).size();
 }
 
 bool PackedEntry::addresses_as_quads(std::vector<resolver::Ipv4>& out) const {
-  Reader in(body());
-  in.text();
-  in.text();
-  for (size_t n = in.size(); n > 0; --n) in.text();
+  Reader in = at_addresses(body());
   out.resize(in.size());
   for (resolver::Ipv4& quad : out) {
     const PackedAddress address = read_address(in);

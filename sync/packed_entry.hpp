@@ -43,7 +43,9 @@ class PackedEntry {
   // spec.hosts as written, in order.
   void for_each_host(const std::function<void(std::string_view)>& fn) const;
   std::string_view host(size_t index) const noexcept;  // index < the number of hosts
-  size_t address_count() const noexcept;               // spec.addresses
+  // The index of the first of spec.hosts written exactly as `host`; none if none is.
+  std::optional<size_t> host_index(std::string_view host) const noexcept;
+  size_t address_count() const noexcept;  // spec.addresses
   // When every one of spec.addresses was written as a plain dotted quad (the usual entry): true,
   // with `out` replaced by them in order. Otherwise false, and `out` is unspecified. A claim whose
   // records are just these needs no copy of them (TranslationIndex).

@@ -176,23 +176,14 @@ void TranslationIndex::for_each_claim(SomeCopy& copy, F&& fn) {
 }
 
 void TranslationIndex::Claim::set(const Copy& copy, const resolver::HostRecords& records,
-                                  std::vector<resolver::Ipv4>& quads) {
+                                  uint32_t name_hash, std::vector<resolver::Ipv4>& quads) {
   owner = &copy;
-  name_hash_ = NameLookup(records.name).hash;
+  name_hash_ = name_hash;
   own_.reset();
   const PackedEntry& entry = copy.entry;
   if (records.v6.empty() && entry.addresses_as_quads(quads) && quads == records.v4) {
-    size_t index = 0;
-    bool found = false;
-    entry.for_each_host([&](std::string_view host) {
-      if (!found && host == records.name) {
-        found = true;
-        return;
-      }
-      if (!found) ++index;
-    });
-    if (found && index <= 0xFFFF) {
-      host_ = static_cast<uint16_t>(index);
+    if (const auto index = entry.host_index(records.name); index && *index <= 0xFFFF) {
+      host_ = static_cast<uint16_t>(*index);
       return;
     }
   }
@@ -342,8 +333,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
   loaded_from_empty_ = true;  // activate() skips the before-views from here on
   for (size_t rank = 0; rank < n; ++rank) {
     if constexpr (std::is_same_v<Entry, PackedEntry>) {
-      constexpr size_t kAhead = 4;  // as BackgroundLoad's
-      if (entries.size() > kAhead) prefetch(entries[entries.size() - 1 - kAhead]);
+      if (entries.size() > kPrefetchAhead) prefetch(entries[entries.size() - 1 - kPrefetchAhead]);
     }
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
@@ -492,14 +482,15 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
     touch_host(records.name);
     Claim& claim = copy.has_claim ? copy.rare->more_claims.emplace_back() : copy.claim;
     copy.has_claim = true;
-    claim.set(copy, records, quads_);
+    const NameLookup lookup(records.name);
+    claim.set(copy, records, lookup.hash, quads_);
     // One walk through the name's bucket, to find its claim or where this one goes: each other
     // claim on the way is a cache miss (its name is compared, or hashed to see where the bucket
     // ends). Grown first: growing would void the place found.
     grow_hosts_for_one_more();
     Hosts::insert_commit_data place;
     const auto [served, free] =
-        hosts_.insert_unique_check(NameLookup(records.name), ClaimHash{}, ClaimEqual{}, place);
+        hosts_.insert_unique_check(lookup, ClaimHash{}, ClaimEqual{}, place);
     if (free) {
       hosts_.insert_unique_commit(claim, place);
       ++names_;

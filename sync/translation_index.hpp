@@ -86,6 +86,9 @@ class TranslationIndex {
   // A hint, for a caller about to insert `entry`: the memory its key and its hosts are looked
   // up in is fetched meanwhile (on a load of 1M, each insert waited for cache misses there).
   void prefetch(const PackedEntry& entry) const;
+  // How many entries ahead of the one being inserted a load prefetches: enough for the misses
+  // to land before their insert, few enough to stay in the cache.
+  static constexpr size_t kPrefetchAhead = 4;
   void erase(Handle handle);  // unknown handles are a bug, ignored
   const PackedEntry& entry(Handle handle) const;
   // The 32-bit hash that copies are found by; at 1M keys about a hundred pairs share one, and
@@ -171,8 +174,9 @@ class TranslationIndex {
     boost::intrusive::unordered_set_member_hook<> host_hook;
     const Copy* owner = nullptr;
 
-    // Claims the host `records` for `copy`. `quads`: scratch room.
-    void set(const Copy& copy, const resolver::HostRecords& records,
+    // Claims the host `records` for `copy`; `name_hash` is NameLookup's of records.name.
+    // `quads`: scratch room.
+    void set(const Copy& copy, const resolver::HostRecords& records, uint32_t name_hash,
              std::vector<resolver::Ipv4>& quads);
     void clear() noexcept;
     std::string_view name() const noexcept;

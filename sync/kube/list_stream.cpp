@@ -252,15 +252,15 @@ class Handler {
   bool on_int64(std::int64_t value, boost::json::string_view, boost::json::error_code& ec) {
     if (!at_remaining_count()) return other_scalar(ec);
     page.remaining_item_count = value;
-    return claim(root_fields_, kRootRemaining, ec);
+    return claim_root(kRootRemaining, ec);
   }
   // decode_list() reads remainingItemCount only as an int64; a larger or fractional one it
   // ignores.
   bool on_uint64(std::uint64_t, boost::json::string_view, boost::json::error_code& ec) {
-    return at_remaining_count() ? claim(root_fields_, kRootRemaining, ec) : other_scalar(ec);
+    return at_remaining_count() ? claim_root(kRootRemaining, ec) : other_scalar(ec);
   }
   bool on_double(double, boost::json::string_view, boost::json::error_code& ec) {
-    return at_remaining_count() ? claim(root_fields_, kRootRemaining, ec) : other_scalar(ec);
+    return at_remaining_count() ? claim_root(kRootRemaining, ec) : other_scalar(ec);
   }
   bool on_bool(bool, boost::json::error_code& ec) { return other_scalar(ec); }
   bool on_null(boost::json::error_code& ec) {

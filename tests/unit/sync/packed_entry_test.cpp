@@ -40,6 +40,23 @@ TEST(PackedEntryTest, UnpacksToEveryFieldItWasPackedFrom) {
   std::vector<std::string> hosts;
   packed.for_each_host([&](std::string_view host) { hosts.emplace_back(host); });
   EXPECT_EQ(hosts, e.hosts);
+  for (size_t i = 0; i < e.hosts.size(); ++i) {
+    EXPECT_EQ(packed.host(i), e.hosts[i]);
+    EXPECT_EQ(packed.host_index(e.hosts[i]), std::optional<size_t>(i));
+  }
+  EXPECT_EQ(packed.host_index("httpbin.istio-testing.global."), std::nullopt);  // exactly
+  EXPECT_EQ(packed.address_count(), 3u);
+  std::vector<resolver::Ipv4> quads;
+  EXPECT_FALSE(packed.addresses_as_quads(quads));  // an IPv6 address and a CIDR among them
+  ServiceEntry quads_only = e;
+  quads_only.addresses = {"240.0.0.2", "10.1.200.255"};
+  EXPECT_TRUE(PackedEntry(quads_only).addresses_as_quads(quads));
+  EXPECT_EQ(quads, (std::vector<resolver::Ipv4>{{240, 0, 0, 2}, {10, 1, 200, 255}}));
+  ServiceEntry none = e;
+  none.addresses.clear();
+  EXPECT_TRUE(PackedEntry(none).addresses_as_quads(quads));
+  EXPECT_TRUE(quads.empty());
+  EXPECT_EQ(PackedEntry(none).address_count(), 0u);
 }
 
 TEST(PackedEntryTest, UnpackIntoReplacesEveryField) {
