@@ -2,9 +2,11 @@
 // incremental updates, at 10k–1M names.
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -133,6 +135,42 @@ void BM_HitSpread(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// BM_HitSpread's queries answered as a UDP worker answers a batch of 16 from recvmmsg:
+// prefetch_batch over the batch first, then answer() of each. Per query, against BM_HitSpread,
+// it tells how much of the misses' wait the batch overlaps.
+void BM_HitSpreadBatch(benchmark::State& state) {
+  const int names = static_cast<int>(state.range(0));
+  const Snapshot& snap = snapshot_of(names);
+  constexpr size_t kQueries = 1 << 16;
+  constexpr size_t kBatch = 16;
+  std::vector<std::vector<uint8_t>> queries;
+  queries.reserve(kQueries);
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (size_t i = 0; i < kQueries; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const int n = static_cast<int>(x % static_cast<uint64_t>(names));
+    queries.push_back(
+        query("svc" + std::to_string(n) + ".ns" + std::to_string(n / 100) + ".global", 1, 1));
+  }
+  std::vector<uint8_t> out(4096);
+  std::array<std::span<const uint8_t>, kBatch> batch;
+  size_t next = 0;
+  size_t hits = 0;
+  for (auto _ : state) {
+    for (auto& q : batch) q = queries[next++ & (kQueries - 1)];
+    prefetch_batch(&snap, batch);
+    for (const auto& q : batch) {
+      auto r = answer(&snap, q, out, Transport::Udp);
+      hits += r.outcome == Outcome::Hit ? 1 : 0;
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  if (hits != state.iterations() * kBatch) state.SkipWithError("a query did not hit");
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+}
+
 void BM_BuildSnapshot(benchmark::State& state) {
   const ZoneData d = make_data(static_cast<int>(state.range(0)));
   size_t bytes = 0;
@@ -178,7 +216,8 @@ void BM_UpsertOneHostAndBuild(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_Hit)->Arg(10'000)->Arg(1'000'000);
-BENCHMARK(BM_HitSpread)->Arg(10'000)->Arg(1'000'000);
+BENCHMARK(BM_HitSpread)->Arg(10'000)->Arg(40'000)->Arg(100'000)->Arg(1'000'000);
+BENCHMARK(BM_HitSpreadBatch)->Arg(10'000)->Arg(40'000)->Arg(100'000)->Arg(1'000'000);
 BENCHMARK(BM_HitMixedCase)->Arg(10'000)->Arg(1'000'000);
 BENCHMARK(BM_NoData)->Arg(10'000)->Arg(1'000'000);
 BENCHMARK(BM_NxDomain)->Arg(10'000)->Arg(1'000'000);

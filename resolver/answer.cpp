@@ -3,6 +3,7 @@
 #include "resolver/answer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string>
 
@@ -156,6 +157,36 @@ const std::string* chaos_answer(const Snapshot& snap, const w::Query& q) noexcep
 }
 
 }  // namespace
+
+void prefetch_batch(const Snapshot* snap,
+                    std::span<const std::span<const uint8_t>> queries) noexcept {
+  // Below about 40,000 names (2.4 MB) a lookup's misses are served from this machine's L3
+  // (32 MB) quickly enough that the pass does not pay: against BM_HitSpread, BM_HitSpreadBatch
+  // cost 24 ns a query more at 10k names, broke even at 40k, and saved 82 ns at 100k and
+  // 367 ns at 1M (bench_resolver, 16 queries a batch).
+  constexpr size_t kFromNodes = 40'000;
+  if (snap == nullptr || queries.size() < 2 || snap->node_count() < kFromNodes) return;
+  // A chunk's state on the stack; a larger batch goes chunk by chunk.
+  constexpr size_t kChunk = 64;
+  std::array<Snapshot::Prefetch, kChunk> steps;
+  w::ScannedName name;
+  for (size_t first = 0; first < queries.size(); first += kChunk) {
+    const size_t count = std::min(kChunk, queries.size() - first);
+    for (size_t i = 0; i < count; ++i) {
+      const std::span<const uint8_t> query = queries[first + i];
+      // The question's name, lower-cased as answer() will look it up; anything answer() would
+      // not look up (no question, a bad name) is left alone.
+      if (query.size() <= w::kHeaderSize ||
+          w::scan_uncompressed_name(query, w::kHeaderSize, name) != w::NameStatus::Ok) {
+        steps[i] = {};
+        continue;
+      }
+      steps[i] = snap->prefetch_slot(name.lower, name.length);
+    }
+    for (size_t i = 0; i < count; ++i) snap->prefetch_node(steps[i]);
+    for (size_t i = 0; i < count; ++i) snap->prefetch_rrsets(steps[i]);
+  }
+}
 
 AnswerResult answer(const Snapshot* snap, std::span<const uint8_t> query, std::span<uint8_t> out,
                     Transport transport) noexcept {

@@ -37,9 +37,7 @@ uint32_t Shard::find(const uint8_t* name, size_t length, uint64_t hash) const no
 
 NodeRef Snapshot::find(const uint8_t* name, size_t length) const noexcept {
   const uint64_t h = hash_name(name, length);
-  // Only names that start with a "*" label have a shard hash of their own (see shard_hash).
-  const uint64_t sh = length > 2 && name[0] == 1 && name[1] == '*' ? shard_hash(name, length) : h;
-  const ShardView& v = views_[static_cast<size_t>(sh >> (64 - kShardBits))];
+  const ShardView& v = view_of(name, length, h);
   for (uint64_t s = h & v.slot_mask;; s = (s + 1) & v.slot_mask) {
     const uint32_t i = v.slots[s];
     if (i == kNoNode) return {};
@@ -48,6 +46,32 @@ NodeRef Snapshot::find(const uint8_t* name, size_t length) const noexcept {
         std::memcmp(v.bytes + n.offset, name, length) == 0)
       return {v.shard, &n};
   }
+}
+
+Snapshot::Prefetch Snapshot::prefetch_slot(const uint8_t* name, size_t length) const noexcept {
+  Prefetch p;
+  p.hash_ = hash_name(name, length);
+  const ShardView& v = view_of(name, length, p.hash_);
+  p.view_ = &v;
+  __builtin_prefetch(v.slots + (p.hash_ & v.slot_mask));
+  return p;
+}
+
+void Snapshot::prefetch_node(Prefetch& p) const noexcept {
+  if (p.view_ == nullptr) return;  // nothing to look up
+  const ShardView& v = *p.view_;
+  p.node_ = v.slots[p.hash_ & v.slot_mask];
+  if (p.node_ != kNoNode) __builtin_prefetch(v.nodes + p.node_);
+}
+
+void Snapshot::prefetch_rrsets(const Prefetch& p) const noexcept {
+  if (p.node_ == kNoNode) return;  // none to look up, or no name in its first slot
+  const ShardView& v = *p.view_;
+  const Node& n = v.nodes[p.node_];
+  // The name and its RRsets: a host's fit in 64 bytes, which may straddle two lines.
+  const uint8_t* at = v.bytes + n.offset;
+  __builtin_prefetch(at);
+  __builtin_prefetch(at + 63);
 }
 
 size_t Snapshot::allocated_bytes() const {

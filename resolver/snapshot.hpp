@@ -185,6 +185,8 @@ struct ZoneInfo {
 };
 
 class Snapshot {
+  struct ShardView;  // below, private
+
  public:
   // 1024 shards: at 100k names a shard holds ~100 of them, at 1M ~1000, so re-encoding the two
   // or three shards one change touches costs microseconds, while what every build pays (1024
@@ -205,6 +207,24 @@ class Snapshot {
                 size_t labels) const noexcept;
   // Node for an exact lower-cased wire name, or an empty NodeRef. Hot path.
   NodeRef find(const uint8_t* name, size_t length) const noexcept;
+  // find() taken apart into steps that only fetch, for a batch of queries (prefetch_batch in
+  // answer.hpp): each step asks for the memory the next one reads, and running one step for
+  // the whole batch before the next lets the batch's cache misses overlap. A wrong guess (a name
+  // past its first slot, or absent) only wastes a fetch.
+  class Prefetch {
+   public:
+    Prefetch() = default;
+
+   private:
+    friend class Snapshot;
+    const ShardView* view_ = nullptr;  // the name's shard's
+    uint64_t hash_ = 0;
+    uint32_t node_ = kNoNode;
+  };
+  // Steps 1 to 3: the name's slot, its node, its name and RRsets.
+  Prefetch prefetch_slot(const uint8_t* name, size_t length) const noexcept;
+  void prefetch_node(Prefetch& p) const noexcept;
+  void prefetch_rrsets(const Prefetch& p) const noexcept;
   // The CH TXT answer RR (owner 0xC00C) for a lower-cased wire name: version.bind.,
   // version.server., hostname.bind. or id.server.; null for any other name or a pair switched
   // off. Only CHAOS queries call it.
@@ -251,6 +271,13 @@ class Snapshot {
     uint64_t slot_mask;
   };
   void index_shards();
+  // The shard of a name whose hash_name is `hash`.
+  const ShardView& view_of(const uint8_t* name, size_t length, uint64_t hash) const noexcept {
+    // Only names that start with a "*" label have a shard hash of their own (see shard_hash).
+    const uint64_t sh =
+        length > 2 && name[0] == 1 && name[1] == '*' ? shard_hash(name, length) : hash;
+    return views_[static_cast<size_t>(sh >> (64 - kShardBits))];
+  }
 
   std::vector<std::shared_ptr<const Shard>> shards_;  // kShardCount of them
   std::array<ShardView, kShardCount> views_{};        // one per shard, same order

@@ -199,6 +199,12 @@ unsigned UdpWorker::answer_batch(unsigned received) noexcept {
   uint64_t truncated = 0;
   uint64_t rrl_dropped = 0;
   uint64_t rrl_slipped = 0;
+  {
+    std::array<std::span<const uint8_t>, kBatch> questions;
+    for (unsigned i = 0; i < received; ++i)
+      questions[i] = {s.queries[i].data(), s.received[i].msg_len};
+    resolver::prefetch_batch(snapshot, std::span(questions.data(), received));
+  }
   for (unsigned i = 0; i < received; ++i) {
     msghdr& in = s.received[i].msg_hdr;
     if ((in.msg_flags & MSG_TRUNC) != 0) {

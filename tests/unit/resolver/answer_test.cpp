@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -241,6 +243,86 @@ TEST(AnswerAddressTtl, AddressesCarryTheDataTtlAndTheApexKeepsEveryRRset) {
   }
   EXPECT_EQ(types, (std::vector<uint16_t>{6, 2, 1, 28}));
   EXPECT_EQ(records, 5u);
+}
+
+// prefetch_batch reads a batch of raw datagrams before any is checked: whatever they hold, it
+// reads only inside them (the sanitizer builds run this), and answers after it are exactly the
+// answers without it. The zone is large enough for the pass to run (it skips small ones).
+TEST(AnswerPrefetch, AnyBatchIsReadSafelyAndChangesNoAnswer) {
+  ZoneData d = testzone::data();
+  for (int i = 0; i < 50'000; ++i) {
+    d.hosts.push_back({"svc" + std::to_string(i) + ".ns" + std::to_string(i / 100) + ".global",
+                       {{240, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
+                         static_cast<uint8_t>(i)}},
+                       {}});
+  }
+  auto built = build_snapshot(d);
+  ASSERT_TRUE(built.ok()) << built.error();
+  const Snapshot& snap = *built.value();
+  ASSERT_GE(snap.node_count(), 50'000u);
+
+  std::vector<std::vector<uint8_t>> queries = {
+      make_query("svc7.ns0.global.", LDNS_RR_TYPE_A),
+      make_query("SVC49999.ns499.Global.", LDNS_RR_TYPE_A),
+      make_query("svc7.ns0.global.", LDNS_RR_TYPE_AAAA),
+      make_query("absent.ns0.global.", LDNS_RR_TYPE_A),
+      make_query("*.wild.istio-testing.global.", LDNS_RR_TYPE_A),
+      make_query("x.wild.istio-testing.global.", LDNS_RR_TYPE_A),
+      make_query("example.com.", LDNS_RR_TYPE_A),
+      make_query(".", LDNS_RR_TYPE_NS),
+  };
+  const std::vector<uint8_t> hit = queries[0];
+  queries.push_back({});                                        // empty
+  queries.push_back({hit.begin(), hit.begin() + 5});            // part of a header
+  queries.push_back({hit.begin(), hit.begin() + 12});           // a header alone
+  queries.push_back({hit.begin(), hit.begin() + 17});           // a name cut short
+  std::vector<uint8_t> pointer(hit.begin(), hit.begin() + 12);  // a pointer as the name
+  pointer.insert(pointer.end(), {0xC0, 0x0C, 0, 1, 0, 1});
+  queries.push_back(pointer);
+  std::vector<uint8_t> long_label(hit.begin(), hit.begin() + 12);  // a label past the end
+  long_label.push_back(63);
+  long_label.insert(long_label.end(), 10, 'a');
+  queries.push_back(long_label);
+  std::vector<uint8_t> too_long(hit.begin(), hit.begin() + 12);  // over 255 bytes
+  for (int i = 0; i < 5; ++i) {
+    too_long.push_back(63);
+    too_long.insert(too_long.end(), 63, 'b');
+  }
+  too_long.insert(too_long.end(), {0, 0, 1, 0, 1});
+  queries.push_back(too_long);
+  // More than one chunk of the pass.
+  for (int i = 0; i < 150; ++i)
+    queries.push_back(
+        make_query("svc" + std::to_string(i * 300) + ".ns" + std::to_string(i * 3) + ".global.",
+                   LDNS_RR_TYPE_A));
+
+  // Exact-size copies, so that a read past a datagram's end is one past its allocation.
+  std::vector<std::unique_ptr<uint8_t[]>> copies;
+  std::vector<std::span<const uint8_t>> batch;
+  for (const auto& q : queries) {
+    copies.push_back(std::make_unique<uint8_t[]>(std::max<size_t>(q.size(), 1)));
+    std::copy(q.begin(), q.end(), copies.back().get());
+    batch.emplace_back(copies.back().get(), q.size());
+  }
+  auto answers = [&] {
+    std::vector<std::vector<uint8_t>> out;
+    for (const auto& q : batch) {
+      std::vector<uint8_t> bytes(4096);
+      bytes.resize(answer(&snap, q, bytes, Transport::Udp).size);
+      out.push_back(std::move(bytes));
+    }
+    return out;
+  };
+  const auto without = answers();
+  prefetch_batch(&snap, batch);
+  EXPECT_EQ(answers(), without);
+  // The hit above did hit: the batch really looked names up.
+  const auto pkt = decode(without[1].data(), without[1].size());
+  ASSERT_TRUE(pkt);
+  EXPECT_EQ(section(ldns_pkt_answer(pkt.get())),
+            std::vector<std::string>{"SVC49999.ns499.Global.\t30\tIN\tA\t240.0.195.79"});
+  prefetch_batch(nullptr, batch);                                      // nothing published yet
+  prefetch_batch(&snap, std::span<const std::span<const uint8_t>>());  // an empty batch
 }
 
 TEST_F(AnswerTest, SecondZoneAndLongestMatch) {
