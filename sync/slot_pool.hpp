@@ -70,6 +70,15 @@ class SlotPool {
   }
   const T* find(Handle handle) const noexcept { return const_cast<SlotPool*>(this)->find(handle); }
 
+  // The object in `slot`, which must be in use: for links between objects by slot.
+  T& at_slot(uint32_t slot) noexcept {
+    assert(in_use(slot));
+    return *std::launder(at(slot));
+  }
+  const T& at_slot(uint32_t slot) const noexcept {
+    return const_cast<SlotPool*>(this)->at_slot(slot);
+  }
+
   size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   // Room for `n` objects in all, allocated now: a bulk load grows no further.

@@ -175,42 +175,46 @@ void TranslationIndex::for_each_claim(SomeCopy& copy, F&& fn) {
     for (auto& more : copy.rare->more_claims) fn(more);
 }
 
-void TranslationIndex::Claim::set(const Copy& copy, const resolver::HostRecords& records,
+void TranslationIndex::Claim::set(Copy& copy, const resolver::HostRecords& records,
                                   uint32_t name_hash, std::vector<resolver::Ipv4>& quads) {
   owner = &copy;
   name_hash_ = name_hash;
-  own_.reset();
   const PackedEntry& entry = copy.entry;
   if (records.v6.empty() && entry.addresses_as_quads(quads) && quads == records.v4) {
-    if (const auto index = entry.host_index(records.name); index && *index <= 0xFFFF) {
-      host_ = static_cast<uint16_t>(*index);
+    if (const auto index = entry.host_index(records.name); index && *index < kOwn) {
+      ref_ = static_cast<uint32_t>(*index);
       return;
     }
   }
-  own_ = std::make_unique<PackedRecords>(records);
+  if (!copy.rare) copy.rare = std::make_unique<Rare>();
+  ref_ = kOwn | static_cast<uint32_t>(copy.rare->own_records.size());
+  copy.rare->own_records.emplace_back(records);
 }
 
 void TranslationIndex::Claim::clear() noexcept {
   owner = nullptr;
   name_hash_ = 0;
-  own_.reset();
-  host_ = 0;
+  ref_ = 0;
+}
+
+const PackedRecords& TranslationIndex::Claim::own_records() const noexcept {
+  return owner->rare->own_records[ref_ & ~kOwn];
 }
 
 std::string_view TranslationIndex::Claim::name() const noexcept {
-  return own_ ? own_->name() : owner->entry.host(host_);
+  return own() ? own_records().name() : owner->entry.host(ref_);
 }
 
 size_t TranslationIndex::Claim::address_count() const noexcept {
-  return own_ ? own_->address_count() : owner->entry.address_count();
+  return own() ? own_records().address_count() : owner->entry.address_count();
 }
 
 void TranslationIndex::Claim::unpack_into(resolver::HostRecords& out) const {
-  if (own_) {
-    own_->unpack_into(out);
+  if (own()) {
+    own_records().unpack_into(out);
     return;
   }
-  out.name.assign(owner->entry.host(host_));
+  out.name.assign(owner->entry.host(ref_));
   (void)owner->entry.addresses_as_quads(out.v4);  // true: set() saw them so
   out.v6.clear();
 }
@@ -250,8 +254,30 @@ TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) 
   copy.tag = tag;
   copy.entry = std::move(entry);
   copy.key_hash = KeyHash::of(key_of(copy));
-  tagged_[tag].push_back(copy);
+  link_tagged(copy);
   return copy;
+}
+
+void TranslationIndex::link_tagged(Copy& copy) {
+  Tagged& list = tagged_[copy.tag];
+  copy.tag_prev = kNoSlot;
+  copy.tag_next = list.first;
+  if (list.first != kNoSlot) copies_.at_slot(list.first).tag_prev = copy.slot;
+  list.first = copy.slot;
+  ++list.size;
+}
+
+void TranslationIndex::unlink_tagged(Copy& copy) {
+  const auto tagged = tagged_.find(copy.tag);
+  if (tagged == tagged_.end()) return;
+  Tagged& list = tagged->second;
+  if (copy.tag_prev != kNoSlot)
+    copies_.at_slot(copy.tag_prev).tag_next = copy.tag_next;
+  else
+    list.first = copy.tag_next;
+  if (copy.tag_next != kNoSlot) copies_.at_slot(copy.tag_next).tag_prev = copy.tag_prev;
+  copy.tag_prev = copy.tag_next = kNoSlot;
+  if (--list.size == 0) tagged_.erase(tagged);
 }
 
 namespace {
@@ -415,10 +441,7 @@ void TranslationIndex::erase(Handle handle) {
 
   touch_key(key_of(copy));
   keys_.erase(keys_.iterator_to(copy));
-  if (const auto tagged = tagged_.find(copy.tag); tagged != tagged_.end()) {
-    tagged->second.erase(tagged->second.iterator_to(copy));
-    if (tagged->second.empty()) tagged_.erase(tagged);
-  }
+  unlink_tagged(copy);
   // By the erased copy's hash and text, still held: it is unlinked, not yet destroyed.
   const auto [first, last] = keys_.equal_range(&copy);
   if (first != last) --conflicts_;  // one duplicate fewer
@@ -453,15 +476,16 @@ std::vector<TranslationIndex::Handle> TranslationIndex::copies_tagged(Tag tag) c
   std::vector<Handle> out;
   const auto tagged = tagged_.find(tag);
   if (tagged == tagged_.end()) return out;
-  out.reserve(tagged->second.size());
-  for (const Copy& copy : tagged->second) out.push_back(copies_.handle(copy.slot));
+  out.reserve(tagged->second.size);
+  for (uint32_t slot = tagged->second.first; slot != kNoSlot; slot = copies_.at_slot(slot).tag_next)
+    out.push_back(copies_.handle(slot));
   std::sort(out.begin(), out.end());
   return out;
 }
 
 size_t TranslationIndex::count_tagged(Tag tag) const {
   const auto tagged = tagged_.find(tag);
-  return tagged == tagged_.end() ? 0 : tagged->second.size();
+  return tagged == tagged_.end() ? 0 : tagged->second.size;
 }
 
 void TranslationIndex::for_each_copy(const std::function<void(Tag, const PackedEntry&)>& fn) const {

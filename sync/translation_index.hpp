@@ -17,7 +17,6 @@
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
-#include <boost/intrusive/list.hpp>
 #include <boost/intrusive/set.hpp>
 #include <boost/intrusive/unordered_set.hpp>
 
@@ -167,6 +166,7 @@ class TranslationIndex {
   // into keys_; its claims into hosts_ or shadowed_; the entry is one allocation,
   // and each claim's records are in the claim (or one allocation when long).
   struct Copy;
+  static constexpr uint32_t kNoSlot = 0xFFFFFFFF;
   // A host the copy would serve (EntryTranslation::claims), while the copy is active: linked
   // into hosts_ while it serves the host, otherwise held in shadowed_.
   class Claim {
@@ -176,7 +176,8 @@ class TranslationIndex {
 
     // Claims the host `records` for `copy`; `name_hash` is NameLookup's of records.name.
     // `quads`: scratch room.
-    void set(const Copy& copy, const resolver::HostRecords& records, uint32_t name_hash,
+    // Records of another form are kept in the copy's rare, made if need be.
+    void set(Copy& copy, const resolver::HostRecords& records, uint32_t name_hash,
              std::vector<resolver::Ipv4>& quads);
     void clear() noexcept;
     std::string_view name() const noexcept;
@@ -186,19 +187,25 @@ class TranslationIndex {
     uint32_t name_hash() const noexcept { return name_hash_; }  // NameLookup's, of name()
 
    private:
-    // The usual claim's records are the owner's host host_ as written with all its addresses,
-    // each a plain IPv4 quad: they are read back from its packed entry, which held them already
-    // (a packed copy here took 40 bytes of every copy). Any other claim (a host written in upper
-    // case, addresses filtered, IPv6 ones, ...) keeps its own.
-    std::unique_ptr<PackedRecords> own_;
+    static constexpr uint32_t kOwn = uint32_t{1} << 31;
+    // The usual claim's records are the owner's host as written with all its addresses, each
+    // a plain IPv4 quad: they are read back from its packed entry, which held them already (a
+    // packed copy here took 40 bytes of every copy), and ref_ is the host's index. Any other
+    // claim (a host written in upper case, addresses filtered, IPv6 ones, ...) has its own, in
+    // its owner's rare (a pointer here took 8 bytes of every copy): ref_ is kOwn plus their
+    // index in rare->own_records.
+    bool own() const noexcept { return (ref_ & kOwn) != 0; }
+    const PackedRecords& own_records() const noexcept;
     uint32_t name_hash_ = 0;
-    uint16_t host_ = 0;
+    uint32_t ref_ = 0;
   };
-  // What few copies have, apart: skips, and the claims of an entry with more than one host.
-  // Never grown while the claims are linked.
+  // What few copies have, apart: skips, the claims of an entry with more than one host, and
+  // the records of claims that are not the usual (Claim). more_claims never grows while the
+  // claims are linked.
   struct Rare {
     std::vector<Skip> skips;
     std::vector<Claim> more_claims;  // after Copy::claim
+    std::vector<PackedRecords> own_records;
   };
   // The hook stores no hash (8 bytes more a copy): the copy keeps a 32-bit one (key_hash).
   using KeyHook = boost::intrusive::unordered_set_member_hook<>;
@@ -211,7 +218,9 @@ class TranslationIndex {
     // walks' misses on other entries were a quarter of a first load.
     uint32_t key_hash = 0;
     Tag tag = 0;
-    boost::intrusive::list_member_hook<> tag_hook;
+    // Its neighbours in its tag's list, by slot (kNoSlot at either end): half a list hook.
+    uint32_t tag_prev = kNoSlot;
+    uint32_t tag_next = kNoSlot;
     // Only while active, translate()'s for this entry alone (the first claim here, any more in
     // rare); they are never added to while they are linked into hosts_.
     Claim claim;
@@ -221,15 +230,16 @@ class TranslationIndex {
     const std::vector<Skip>& skipped() const noexcept;
   };
   // A million of them are most of the index: the hash went into what was padding.
-  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 88, "a copy grew");
+  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 72, "a copy grew");
   // fn(claim) for each of `copy`'s claims (const or not): `claim`, then rare's.
   template <typename SomeCopy, typename F>
   static void for_each_claim(SomeCopy& copy, F&& fn);
-  // The copies of one tag: a list through their hooks, so that a part's copies are found
-  // without walking all of them (a walk over 1M took 44 ms of every edit of one file).
-  using Tagged = boost::intrusive::list<
-      Copy,
-      boost::intrusive::member_hook<Copy, boost::intrusive::list_member_hook<>, &Copy::tag_hook>>;
+  // The copies of one tag: a list through their tag_prev and tag_next, so that a part's copies
+  // are found without walking all of them (a walk over 1M took 44 ms of every edit of one file).
+  struct Tagged {
+    uint32_t first = kNoSlot;
+    size_t size = 0;
+  };
   struct Order {
     bool operator()(const Copy& a, const Copy& b) const;
     bool operator()(const Copy* a, const Copy* b) const { return (*this)(*a, *b); }
@@ -349,6 +359,9 @@ class TranslationIndex {
   // few copies with a problem to report, and for explain.
   std::vector<const Copy*> in_order(const std::function<bool(const Copy&)>& wanted) const;
   KeyBefore key_view(const KeyView& key) const;
+  // Into and out of its tag's list in tagged_.
+  void link_tagged(Copy& copy);
+  void unlink_tagged(Copy& copy);
   // Links `copy` into keys_, growing its buckets first when it is full.
   void link_key(Copy& copy);
   // At least `keys` buckets (a power of two) in keys_.
