@@ -163,8 +163,8 @@ class TranslationIndex {
  private:
   // Each allocation costs its size rounded up plus malloc's 8-16 bytes, and a first list of 1M
   // entries made about 15 per entry. Now a copy lives in a slot of copies_ and links itself
-  // into keys_; its claims into hosts_ or shadowed_; the entry is one allocation,
-  // and each claim's records are in the claim (or one allocation when long).
+  // into keys_; its claims into hosts_ or shadowed_; the entry is one allocation, and a
+  // claim's records are read from it (or, for the few that differ, held in the copy's rare).
   struct Copy;
   static constexpr uint32_t kNoSlot = 0xFFFFFFFF;
   // A host the copy would serve (EntryTranslation::claims), while the copy is active: linked
