@@ -103,17 +103,13 @@ void BM_ChaosVersion(benchmark::State& s) {
   run(s, "version.bind", 16, Outcome::Hit, 3);
 }
 
-// Hits spread over `names` different names in a random order, as a busy server sees them: unlike
-// BM_Hit, whose one name stays in the cache, at 1M names each lookup misses the caches on the
-// way to its node, its name and its records, and the figure tells how many misses that is.
-void BM_HitSpread(benchmark::State& state) {
-  const int names = static_cast<int>(state.range(0));
-  const Snapshot& snap = snapshot_of(names);
-  constexpr size_t kQueries = 1 << 16;
+// kSpreadQueries A queries for names of snapshot_of(names), drawn at random (a fixed seed).
+constexpr size_t kSpreadQueries = 1 << 16;
+std::vector<std::vector<uint8_t>> spread_queries(int names) {
   std::vector<std::vector<uint8_t>> queries;
-  queries.reserve(kQueries);
+  queries.reserve(kSpreadQueries);
   uint64_t x = 0x9E3779B97F4A7C15ull;
-  for (size_t i = 0; i < kQueries; ++i) {
+  for (size_t i = 0; i < kSpreadQueries; ++i) {
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
@@ -121,6 +117,17 @@ void BM_HitSpread(benchmark::State& state) {
     queries.push_back(
         query("svc" + std::to_string(n) + ".ns" + std::to_string(n / 100) + ".global", 1, 1));
   }
+  return queries;
+}
+
+// Hits spread over `names` different names in a random order, as a busy server sees them: unlike
+// BM_Hit, whose one name stays in the cache, at 1M names each lookup misses the caches on the
+// way to its node, its name and its records, and the figure tells how many misses that is.
+void BM_HitSpread(benchmark::State& state) {
+  const int names = static_cast<int>(state.range(0));
+  const Snapshot& snap = snapshot_of(names);
+  constexpr size_t kQueries = kSpreadQueries;
+  const auto queries = spread_queries(names);
   std::vector<uint8_t> out(4096);
   if (answer(&snap, queries[0], out, Transport::Udp).outcome != Outcome::Hit) {
     state.SkipWithError("unexpected outcome");
@@ -141,19 +148,9 @@ void BM_HitSpread(benchmark::State& state) {
 void BM_HitSpreadBatch(benchmark::State& state) {
   const int names = static_cast<int>(state.range(0));
   const Snapshot& snap = snapshot_of(names);
-  constexpr size_t kQueries = 1 << 16;
+  constexpr size_t kQueries = kSpreadQueries;
   constexpr size_t kBatch = 16;
-  std::vector<std::vector<uint8_t>> queries;
-  queries.reserve(kQueries);
-  uint64_t x = 0x9E3779B97F4A7C15ull;
-  for (size_t i = 0; i < kQueries; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    const int n = static_cast<int>(x % static_cast<uint64_t>(names));
-    queries.push_back(
-        query("svc" + std::to_string(n) + ".ns" + std::to_string(n / 100) + ".global", 1, 1));
-  }
+  const auto queries = spread_queries(names);
   std::vector<uint8_t> out(4096);
   std::array<std::span<const uint8_t>, kBatch> batch;
   size_t next = 0;
