@@ -175,8 +175,7 @@ class TranslationIndex {
     const Copy* owner = nullptr;
 
     // Claims the host `records` for `copy`; `name_hash` is NameLookup's of records.name.
-    // `quads`: scratch room.
-    // Records of another form are kept in the copy's rare, made if need be.
+    // Records other than the usual go into the copy's rare, made if need be. `quads`: scratch.
     void set(Copy& copy, const resolver::HostRecords& records, uint32_t name_hash,
              std::vector<resolver::Ipv4>& quads);
     void clear() noexcept;
@@ -201,7 +200,7 @@ class TranslationIndex {
   };
   // What few copies have, apart: skips, the claims of an entry with more than one host, and
   // the records of claims that are not the usual (Claim). more_claims never grows while the
-  // claims are linked.
+  // claims are linked; own_records may (a later claim's set()), as claims find theirs by index.
   struct Rare {
     std::vector<Skip> skips;
     std::vector<Claim> more_claims;  // after Copy::claim
