@@ -37,6 +37,10 @@ class Origin {
   friend std::strong_ordering operator<=>(const Origin& a, const Origin& b) noexcept;
 
  private:
+  // PackedEntry writes an origin as its two fields, 12 bytes, where the object takes 16.
+  friend class PackedEntry;
+  Origin(const std::string* where, uint32_t line) noexcept : where_(where), line_(line) {}
+
   const std::string* where_;
   uint32_t line_ = 0;
 };

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "resolver/zone_data.hpp"
@@ -21,13 +22,31 @@ namespace globaldns::sync {
 // it: the winner rule's fields, the key, the origin for messages, the usual claim's host and
 // addresses, and the whole entry only to translate it again (when another copy of its key goes)
 // or to explain it. As a ServiceEntry the usual entry takes about 300 bytes in five allocations
-// (its strings and vectors); packed, one allocation of about 65: a 24-byte header, then
-// namespace, name, hosts, addresses and status addresses as length-prefixed bytes (an address
-// written as a plain dotted quad as its 4 bytes). Immutable; move-only.
+// (its strings and vectors); packed, one block of about 63: a 21-byte header (creation time,
+// origin, resolution), then namespace, name, hosts, addresses and status addresses as
+// length-prefixed bytes (an address written as a plain dotted quad as its 4 bytes). Immutable;
+// move-only.
 class PackedEntry {
  public:
   PackedEntry() = default;  // empty: every accessor reads as a default ServiceEntry's
   explicit PackedEntry(const ServiceEntry& entry);
+  ~PackedEntry();
+  PackedEntry(PackedEntry&& other) noexcept : bits_(std::exchange(other.bits_, 0)) {}
+  PackedEntry& operator=(PackedEntry&& other) noexcept;
+
+  // The block: header, then body; size_bytes() of it (0 for an empty entry, whose data() is
+  // null).
+  const char* data() const noexcept { return reinterpret_cast<const char*>(bits_ & ~kBorrowed); }
+  size_t size_bytes() const noexcept;
+  // A copy of `from` whose block is written to `room` (from.size_bytes() bytes, 8-aligned) and
+  // stays the caller's: the translation index keeps its entries' blocks in an arena of its own
+  // (EntryArena), where a block takes its size rounded up to 8 bytes rather than malloc's chunk
+  // (80 bytes for the usual 63). The copy must not outlive `room`; `from` may be empty.
+  static PackedEntry copy_into(const PackedEntry& from, char* room) noexcept;
+  // Whether the block is someone else's (copy_into) rather than freed by this object.
+  bool borrowed() const noexcept { return (bits_ & kBorrowed) != 0; }
+  // A copy that owns its block.
+  PackedEntry clone() const;
 
   ServiceEntry unpack() const;
   // Into `out`, every field replaced, reusing its strings' and vectors' capacity: translating a
@@ -62,11 +81,15 @@ class PackedEntry {
 
  private:
   struct Header;
-  const Header* header() const noexcept;
+  static constexpr size_t kHeaderSize = 21;
+  Header header() const noexcept;
   const char* body() const noexcept;  // after the header; namespace first
   size_t body_size() const noexcept;
 
-  std::unique_ptr<char[]> bytes_;
+  // The block's address, tagged in bit 0 (a block is at least 8-aligned) when borrowed: the
+  // index holds a million of these, so a flag beside the pointer would cost 8 bytes each.
+  static constexpr uintptr_t kBorrowed = 1;
+  uintptr_t bits_ = 0;
 };
 
 }  // namespace globaldns::sync

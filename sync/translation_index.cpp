@@ -248,11 +248,25 @@ TranslationIndex::TranslationIndex(TranslateOptions options)
       hosts_(Hosts::bucket_traits(host_buckets_.get(), kInitialKeyBuckets)) {}
 TranslationIndex::~TranslationIndex() = default;
 
+PackedEntry TranslationIndex::keep(PackedEntry entry) {
+  const size_t size = entry.size_bytes();
+  if (size == 0) return entry;
+  if (size <= EntryArena::kLargest) return PackedEntry::copy_into(entry, arena_.allocate(size));
+  return entry.borrowed() ? entry.clone() : std::move(entry);
+}
+
+void TranslationIndex::drop(Copy& copy) noexcept {
+  if (copy.entry.borrowed())
+    arena_.release(const_cast<char*>(copy.entry.data()), copy.entry.size_bytes());
+  copies_.erase(copy.slot);
+  if (copies_.empty()) arena_.clear();  // every block released
+}
+
 TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) {
   auto [copy, slot] = copies_.make();
   copy.slot = slot;
   copy.tag = tag;
-  copy.entry = std::move(entry);
+  copy.entry = keep(std::move(entry));
   copy.key_hash = KeyHash::of(key_of(copy));
   link_tagged(copy);
   return copy;
@@ -393,8 +407,10 @@ std::vector<PackedEntry> TranslationIndex::take_entries(std::unique_ptr<Translat
   if (!index) return entries;
   entries.reserve(index->copies_.size());
   // The copies keep their hashes, and destroying the index unlinks them without reading the
-  // entries: they can go first.
-  index->copies_.for_each([&entries](Copy& copy) { entries.push_back(std::move(copy.entry)); });
+  // entries: they can go first. A block in the index's arena dies with it, so it is copied.
+  index->copies_.for_each([&entries](Copy& copy) {
+    entries.push_back(copy.entry.borrowed() ? copy.entry.clone() : std::move(copy.entry));
+  });
   index.reset();
   return entries;
 }
@@ -452,7 +468,7 @@ void TranslationIndex::erase(Handle handle) {
       activate(next, translate_packed(next.entry));
     }
   }
-  copies_.erase(copy.slot);
+  drop(copy);
 }
 
 const PackedEntry& TranslationIndex::entry(Handle handle) const {

@@ -21,6 +21,7 @@
 #include <boost/intrusive/unordered_set.hpp>
 
 #include "resolver/zone_data.hpp"
+#include "sync/entry_arena.hpp"
 #include "sync/packed_entry.hpp"
 #include "sync/packed_records.hpp"
 #include "sync/service_entry.hpp"
@@ -159,6 +160,9 @@ class TranslationIndex {
     return skipped_by_reason_;
   }
   size_t conflicts() const noexcept { return conflicts_; }
+  // Bytes the index's arena holds for its entries' blocks (a few large entries' aside), for the
+  // memory figures: whatever the churn, about what the entries held at once take.
+  size_t entry_bytes() const noexcept { return arena_.bytes_held(); }
 
  private:
   // Each allocation costs its size rounded up plus malloc's 8-16 bytes, and a first list of 1M
@@ -338,6 +342,10 @@ class TranslationIndex {
   void activate(Copy& copy, EntryTranslation translation);
   void deactivate(Copy& copy);
   Copy& make_copy(PackedEntry entry, Tag tag);
+  // `entry` as a copy keeps it: its block moved into arena_ when it fits there.
+  PackedEntry keep(PackedEntry entry);
+  // Destroys `copy`, already unlinked from everything, and hands its block back to arena_.
+  void drop(Copy& copy) noexcept;
   // insert()'s work once the copy is made; `translate()` gives the entry's translation.
   template <typename Translate>
   Handle link_new(Copy& copy, Translate translate);
@@ -375,6 +383,8 @@ class TranslationIndex {
   EntryTranslator translator_;
   ServiceEntry unpacked_;  // translate_packed()'s, kept for its strings' and vectors' room
   std::vector<resolver::Ipv4> quads_;  // Claim::set's scratch room
+  // The copies' packed entries' blocks; declared before copies_, which borrow them.
+  EntryArena arena_;
   SlotPool<Copy> copies_;
   std::unique_ptr<Keys::bucket_type[]> key_buckets_;
   Keys keys_;

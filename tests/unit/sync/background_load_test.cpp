@@ -118,7 +118,11 @@ TEST(TranslationIndexLoadTest, TakeEntriesMovesEveryEntryOut) {
   for (const auto& e : entries) index->insert(e, 3);
   const std::vector<PackedEntry> taken = TranslationIndex::take_entries(std::move(index));
   ASSERT_EQ(taken.size(), entries.size());
-  for (size_t i = 0; i < taken.size(); ++i) EXPECT_EQ(taken[i].unpack(), entries[i]);
+  // The index and its arena are gone: each entry owns its block.
+  for (size_t i = 0; i < taken.size(); ++i) {
+    EXPECT_FALSE(taken[i].borrowed());
+    EXPECT_EQ(taken[i].unpack(), entries[i]);
+  }
 }
 
 // The pieces of a set, in key order or not, repeating keys or not, come out of the thread as

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -127,6 +129,66 @@ TEST(PackedEntryTest, EmptyReadsAsADefaultEntry) {
   const PackedEntry packed_default{ServiceEntry{}};
   EXPECT_EQ(packed_default.unpack(), ServiceEntry{});
   EXPECT_EQ(compare_precedence(empty, packed_default), std::weak_ordering::equivalent);
+}
+
+// The index keeps copies whose blocks live in its arena: a copy reads as its original, owns
+// nothing, and its clone owns a block of its own.
+TEST(PackedEntryTest, ACopyIntoRoomReadsAsItsOriginalAndCloneOwnsItsBlock) {
+  const ServiceEntry e = full_entry();
+  auto original = std::make_unique<PackedEntry>(e);
+  EXPECT_FALSE(original->borrowed());
+  const size_t size = original->size_bytes();
+  // The header (21 bytes), then the body: each field's bytes and its length.
+  EXPECT_GT(size, 21 + e.namespace_.size() + e.name.size() + e.hosts[2].size());
+  std::vector<uint64_t> room((size + 7) / 8, ~uint64_t{0});  // 8-aligned, not zeroed
+  char* at = reinterpret_cast<char*>(room.data());
+  PackedEntry copy = PackedEntry::copy_into(*original, at);
+  original.reset();  // the copy does not read the original's block
+  EXPECT_TRUE(copy.borrowed());
+  EXPECT_EQ(copy.data(), at);
+  EXPECT_EQ(copy.size_bytes(), size);
+  EXPECT_EQ(copy.unpack(), e);
+  EXPECT_EQ(copy.origin().text(), "clusters/c2.yaml:4242");
+
+  PackedEntry moved = std::move(copy);  // still borrowed: the move frees nothing
+  EXPECT_TRUE(moved.borrowed());
+  EXPECT_EQ(copy.data(), nullptr);
+  PackedEntry clone = moved.clone();
+  EXPECT_FALSE(clone.borrowed());
+  EXPECT_NE(clone.data(), at);
+  std::fill(room.begin(), room.end(), 0);  // the room reused: the clone is unaffected
+  EXPECT_EQ(clone.unpack(), e);
+  EXPECT_TRUE(clone == e);
+
+  const PackedEntry empty;
+  EXPECT_EQ(empty.size_bytes(), 0u);
+  const PackedEntry empty_copy = PackedEntry::copy_into(empty, at);
+  EXPECT_EQ(empty_copy.data(), nullptr);
+  EXPECT_EQ(empty_copy.unpack(), ServiceEntry{});
+}
+
+// Every field that goes in the header survives, at its extremes.
+TEST(PackedEntryTest, HeaderFieldsSurviveAtTheirExtremes) {
+  ServiceEntry e;
+  e.namespace_ = "n";
+  for (const int64_t created : {std::numeric_limits<int64_t>::min() + 1, int64_t{-1}, int64_t{0},
+                                std::numeric_limits<int64_t>::max()}) {
+    for (const uint32_t line : {0u, 1u, 0xFFFFFFFFu}) {
+      for (const Resolution r : {Resolution::None, Resolution::DnsRoundRobin, Resolution::Unset}) {
+        e.created_unix = created;
+        e.origin = Origin("where").with_line(line);
+        e.resolution = r;
+        const PackedEntry packed(e);
+        EXPECT_EQ(packed.created_unix(), std::optional<int64_t>(created));
+        EXPECT_EQ(packed.origin().line(), line);
+        EXPECT_EQ(packed.origin().where(), "where");
+        EXPECT_EQ(packed.resolution(), r);
+        EXPECT_EQ(packed.unpack(), e);
+      }
+    }
+  }
+  e.created_unix.reset();
+  EXPECT_EQ(PackedEntry(e).created_unix(), std::nullopt);
 }
 
 TEST(PackedEntryTest, EqualityTellsEveryFieldApart) {

@@ -190,6 +190,8 @@ TEST(TranslationIndexTest, FollowsTranslateThroughRandomInsertsAndErases) {
     EXPECT_EQ(index.skipped(), want.skipped.size());
     EXPECT_EQ(index.skipped_by_reason(), skips_by_reason(want));
     EXPECT_EQ(index.conflicts(), want.conflicts.size());
+    // Blocks handed back to the index's arena are reused: every copy still reads as inserted.
+    for (const auto& [handle, e] : held) EXPECT_TRUE(index.entry(handle) == e) << "step " << step;
 
     // The reported changes are exactly the difference from the previous state.
     const IndexChanges changes = index.take_changes();
@@ -208,6 +210,35 @@ TEST(TranslationIndexTest, FollowsTranslateThroughRandomInsertsAndErases) {
       return;
     }
   }
+}
+
+// An update replaces an entry by one of about its size: the index's memory for entries stays
+// what the entries held at once take, however many updates came, and goes when they all go.
+TEST(TranslationIndexTest, ReplacedEntriesReuseTheirBlocks) {
+  TranslationIndex index(options());
+  const auto make = [](int i, int version) {
+    ServiceEntry e;
+    e.namespace_ = "ns" + std::to_string(i % 100);
+    e.name = "svc" + std::to_string(i);
+    e.hosts = {e.name + "." + e.namespace_ + ".global"};
+    e.addresses = {"240.0." + std::to_string(version % 200) + "." + std::to_string(i % 200)};
+    return e;
+  };
+  std::vector<TranslationIndex::Handle> handles;
+  for (int i = 0; i < 20000; ++i) handles.push_back(index.insert(make(i, 0)));
+  const size_t held = index.entry_bytes();
+  EXPECT_GT(held, 0u);
+  for (int version = 1; version <= 5; ++version) {
+    for (int i = 0; i < 20000; ++i) {
+      index.erase(handles[static_cast<size_t>(i)]);
+      handles[static_cast<size_t>(i)] = index.insert(make(i, version));
+    }
+  }
+  EXPECT_EQ(index.entry_bytes(), held);
+  for (int i = 0; i < 20000; i += 997)
+    EXPECT_TRUE(index.entry(handles[static_cast<size_t>(i)]) == make(i, 5));
+  for (const auto handle : handles) index.erase(handle);
+  EXPECT_EQ(index.entry_bytes(), 0u);
 }
 
 TEST(TranslationIndexTest, BulkLoadIntoAnEmptyIndexEqualsTranslate) {
