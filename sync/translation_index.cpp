@@ -2,6 +2,7 @@
 #include "sync/translation_index.hpp"
 
 #include <boost/container_hash/hash.hpp>
+#include <boost/intrusive/parent_from_member.hpp>
 
 #include <algorithm>
 #include <array>
@@ -177,36 +178,45 @@ void TranslationIndex::for_each_claim(SomeCopy& copy, F&& fn) {
 
 void TranslationIndex::Claim::set(Copy& copy, const resolver::HostRecords& records,
                                   uint32_t name_hash, std::vector<resolver::Ipv4>& quads) {
-  owner = &copy;
+  uint32_t more = 0;
+  if (this != &copy.claim) {
+    static_cast<RareClaim*>(this)->owner = &copy;
+    more = kMore;
+  }
   name_hash_ = name_hash;
   const PackedEntry& entry = copy.entry;
   if (records.v6.empty() && entry.addresses_as_quads(quads) && quads == records.v4) {
-    if (const auto index = entry.host_index(records.name); index && *index < kOwn) {
-      ref_ = static_cast<uint32_t>(*index);
+    if (const auto index = entry.host_index(records.name); index && *index <= kIndex) {
+      ref_ = more | static_cast<uint32_t>(*index);
       return;
     }
   }
   if (!copy.rare) copy.rare = std::make_unique<Rare>();
-  ref_ = kOwn | static_cast<uint32_t>(copy.rare->own_records.size());
+  ref_ = kOwn | more | static_cast<uint32_t>(copy.rare->own_records.size());
   copy.rare->own_records.emplace_back(records);
 }
 
 void TranslationIndex::Claim::clear() noexcept {
-  owner = nullptr;
+  if ((ref_ & kMore) != 0) static_cast<RareClaim*>(this)->owner = nullptr;
   name_hash_ = 0;
   ref_ = 0;
 }
 
+const TranslationIndex::Copy& TranslationIndex::Claim::owner() const noexcept {
+  if ((ref_ & kMore) != 0) return *static_cast<const RareClaim*>(this)->owner;
+  return *boost::intrusive::get_parent_from_member(this, &Copy::claim);
+}
+
 const PackedRecords& TranslationIndex::Claim::own_records() const noexcept {
-  return owner->rare->own_records[ref_ & ~kOwn];
+  return owner().rare->own_records[ref_ & kIndex];
 }
 
 std::string_view TranslationIndex::Claim::name() const noexcept {
-  return own() ? own_records().name() : owner->entry.host(ref_);
+  return own() ? own_records().name() : owner().entry.host(ref_ & kIndex);
 }
 
 size_t TranslationIndex::Claim::address_count() const noexcept {
-  return own() ? own_records().address_count() : owner->entry.address_count();
+  return own() ? own_records().address_count() : owner().entry.address_count();
 }
 
 void TranslationIndex::Claim::unpack_into(resolver::HostRecords& out) const {
@@ -214,8 +224,9 @@ void TranslationIndex::Claim::unpack_into(resolver::HostRecords& out) const {
     own_records().unpack_into(out);
     return;
   }
-  out.name.assign(owner->entry.host(ref_));
-  (void)owner->entry.addresses_as_quads(out.v4);  // true: set() saw them so
+  const PackedEntry& entry = owner().entry;
+  out.name.assign(entry.host(ref_ & kIndex));
+  (void)entry.addresses_as_quads(out.v4);  // true: set() saw them so
   out.v6.clear();
 }
 
@@ -227,7 +238,7 @@ resolver::HostRecords TranslationIndex::Claim::unpack() const {
 
 bool TranslationIndex::ShadowOrder::operator()(const Claim* a, const Claim* b) const {
   if (const auto c = a->name() <=> b->name(); c != 0) return c < 0;
-  return Order{}(*a->owner, *b->owner);
+  return Order{}(a->owner(), b->owner());
 }
 
 TranslationIndex::NameLookup::NameLookup(std::string_view name) noexcept : name(name) {
@@ -538,7 +549,7 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
       continue;
     }
     ++conflicts_;  // one of the two loses
-    if (Order{}(copy, *served->owner)) {
+    if (Order{}(copy, served->owner())) {
       // Served now, in place of the one before: one out, one in, no growth.
       Claim& before = *served;
       addresses_ -= before.address_count();
@@ -652,13 +663,13 @@ TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name
   HostBefore view;
   const Claim* served = served_claim(name);
   if (served == nullptr) return view;
-  const Copy& winner = *served->owner;
+  const Copy& winner = served->owner();
   view.records = served->unpack();
   const auto [first, last] = shadowed_.equal_range(std::string_view(name));
   for (auto it = first; it != last; ++it) {
-    view.conflicts.push_back(Conflict{name, winner.entry.key(), (*it)->owner->entry.key(),
+    view.conflicts.push_back(Conflict{name, winner.entry.key(), (*it)->owner().entry.key(),
                                       winner.entry.origin().text(),
-                                      (*it)->owner->entry.origin().text()});
+                                      (*it)->owner().entry.origin().text()});
   }
   return view;
 }
@@ -745,9 +756,9 @@ std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_
   std::vector<Claimant> out;
   const Claim* served = served_claim(name);
   if (served == nullptr) return out;
-  out.push_back({&served->owner->entry, served->unpack()});
+  out.push_back({&served->owner().entry, served->unpack()});
   const auto [first, last] = shadowed_.equal_range(name);
-  for (auto it = first; it != last; ++it) out.push_back({&(*it)->owner->entry, (*it)->unpack()});
+  for (auto it = first; it != last; ++it) out.push_back({&(*it)->owner().entry, (*it)->unpack()});
   return out;
 }
 
@@ -812,7 +823,7 @@ void TranslationIndex::problems_into(Translation& out) const {
     for_each_claim(copy, [&](const Claim& claim) {
       if (claim.host_hook.is_linked()) return;  // it serves its host
       const std::string_view name = claim.name();
-      const Copy* winner = served_claim(name)->owner;
+      const Copy* winner = &served_claim(name)->owner();
       out.conflicts.push_back(Conflict{std::string(name), winner->entry.key(), copy.entry.key(),
                                        winner->entry.origin().text(), copy.entry.origin().text()});
     });

@@ -176,13 +176,15 @@ class TranslationIndex {
   class Claim {
    public:
     boost::intrusive::unordered_set_member_hook<> host_hook;
-    const Copy* owner = nullptr;
 
-    // Claims the host `records` for `copy`; `name_hash` is NameLookup's of records.name.
-    // Records other than the usual go into the copy's rare, made if need be. `quads`: scratch.
+    // Claims the host `records` for `copy`, whose claim this is (its `claim`, or one of its
+    // rare's more_claims); `name_hash` is NameLookup's of records.name. Records other than the
+    // usual go into the copy's rare, made if need be. `quads`: scratch.
     void set(Copy& copy, const resolver::HostRecords& records, uint32_t name_hash,
              std::vector<resolver::Ipv4>& quads);
     void clear() noexcept;
+    // The copy whose claim this is; only while set.
+    const Copy& owner() const noexcept;
     std::string_view name() const noexcept;
     size_t address_count() const noexcept;
     void unpack_into(resolver::HostRecords& out) const;
@@ -190,24 +192,32 @@ class TranslationIndex {
     uint32_t name_hash() const noexcept { return name_hash_; }  // NameLookup's, of name()
 
    private:
-    static constexpr uint32_t kOwn = uint32_t{1} << 31;
     // The usual claim's records are the owner's host as written with all its addresses, each
     // a plain IPv4 quad: they are read back from its packed entry, which held them already (a
-    // packed copy here took 40 bytes of every copy), and ref_ is the host's index. Any other
-    // claim (a host written in upper case, addresses filtered, IPv6 ones, ...) has its own, in
-    // its owner's rare (a pointer here took 8 bytes of every copy): ref_ is kOwn plus their
-    // index in rare->own_records.
+    // packed copy here took 40 bytes of every copy), and the low bits of ref_ are the host's
+    // index. Any other claim (a host written in upper case, addresses filtered, IPv6 ones, ...)
+    // has its own, in its owner's rare (a pointer here took 8 bytes of every copy): kOwn, and
+    // the low bits are their index in rare->own_records.
+    static constexpr uint32_t kOwn = uint32_t{1} << 31;
+    // A claim is its copy's `claim`, whose owner is the copy around it, or else one of
+    // more_claims, a RareClaim that keeps its owner: a pointer to it in every claim took 8
+    // bytes of every copy.
+    static constexpr uint32_t kMore = uint32_t{1} << 30;
+    static constexpr uint32_t kIndex = kMore - 1;
     bool own() const noexcept { return (ref_ & kOwn) != 0; }
     const PackedRecords& own_records() const noexcept;
     uint32_t name_hash_ = 0;
     uint32_t ref_ = 0;
+  };
+  struct RareClaim : Claim {
+    const Copy* owner = nullptr;
   };
   // What few copies have, apart: skips, the claims of an entry with more than one host, and
   // the records of claims that are not the usual (Claim). more_claims never grows while the
   // claims are linked; own_records may (a later claim's set()), as claims find theirs by index.
   struct Rare {
     std::vector<Skip> skips;
-    std::vector<Claim> more_claims;  // after Copy::claim
+    std::vector<RareClaim> more_claims;  // after Copy::claim
     std::vector<PackedRecords> own_records;
   };
   // The hook stores no hash (8 bytes more a copy): the copy keeps a 32-bit one (key_hash).
@@ -233,7 +243,7 @@ class TranslationIndex {
     const std::vector<Skip>& skipped() const noexcept;
   };
   // A million of them are most of the index: the hash went into what was padding.
-  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 72, "a copy grew");
+  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 64, "a copy grew");
   // fn(claim) for each of `copy`'s claims (const or not): `claim`, then rare's.
   template <typename SomeCopy, typename F>
   static void for_each_claim(SomeCopy& copy, F&& fn);
