@@ -1,6 +1,7 @@
 # globaldns container image: built the way README.md builds it (scripts/install-deps.sh, CMake,
-# Release), then only the binary and its runtime libraries on debian:12-slim, as a non-root
-# user. Untested here: no Docker engine runs on the development machines (see deploy/README.md).
+# Release), then only the binary and the few libraries it links shared on debian:12-slim, as a
+# non-root user. Untested here: no Docker engine runs on the development machines (see
+# deploy/README.md).
 #
 #   docker build -t globaldns:latest .
 #
@@ -16,11 +17,10 @@ RUN scripts/install-deps.sh build \
  && install -D -m 0755 build/app/globaldns /out/globaldns
 
 FROM debian:12-slim
-# The shared libraries `ldd globaldns` lists (tests/deploy/deploy_test.py checks this list).
+# The shared libraries `ldd globaldns` lists (tests/deploy/deploy_test.py checks this list): a
+# Release build links the other libraries from their static archives (cmake/StaticDeps.cmake).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      libabsl20220623 libboost-json1.81.0 libc-ares2 libfmt9 libgrpc++1.51 libgrpc29 libldns3 \
-      libprotobuf32 libre2-9 libspdlog1.10 libssl3 libstdc++6 libyaml-0-2 libyaml-cpp0.7 \
+ && apt-get install -y --no-install-recommends libfmt9 libspdlog1.10 libstdc++6 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/globaldns /usr/local/bin/globaldns
 # The same uid/gid as runAsUser/runAsGroup in deploy/base/deployment.yaml.
