@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -176,7 +177,7 @@ PackedEntry::PackedEntry(const ServiceEntry& entry) {
   Header{entry.created_unix.value_or(Header::kNoCreationTime), entry.origin, entry.resolution}
       .write(block);
   std::copy(body.begin(), body.end(), block + kHeaderSize);
-  bits_ = reinterpret_cast<uintptr_t>(block);
+  tagged_ = block;
 }
 
 PackedEntry::~PackedEntry() {
@@ -186,7 +187,7 @@ PackedEntry::~PackedEntry() {
 PackedEntry& PackedEntry::operator=(PackedEntry&& other) noexcept {
   if (this != &other) {
     if (!borrowed()) delete[] data();
-    bits_ = std::exchange(other.bits_, 0);
+    tagged_ = std::exchange(other.tagged_, nullptr);
   }
   return *this;
 }
@@ -199,7 +200,8 @@ PackedEntry PackedEntry::copy_into(const PackedEntry& from, char* room) noexcept
   PackedEntry out;
   if (from.data() == nullptr) return out;
   std::memcpy(room, from.data(), from.size_bytes());
-  out.bits_ = reinterpret_cast<uintptr_t>(room) | kBorrowed;
+  assert(reinterpret_cast<uintptr_t>(room) % 8 == 0);
+  out.tagged_ = room + 1;
   return out;
 }
 
@@ -209,7 +211,7 @@ PackedEntry PackedEntry::clone() const {
   const size_t size = size_bytes();
   char* block = new char[size];
   std::memcpy(block, data(), size);
-  out.bits_ = reinterpret_cast<uintptr_t>(block);
+  out.tagged_ = block;
   return out;
 }
 

@@ -31,12 +31,12 @@ class PackedEntry {
   PackedEntry() = default;  // empty: every accessor reads as a default ServiceEntry's
   explicit PackedEntry(const ServiceEntry& entry);
   ~PackedEntry();
-  PackedEntry(PackedEntry&& other) noexcept : bits_(std::exchange(other.bits_, 0)) {}
+  PackedEntry(PackedEntry&& other) noexcept : tagged_(std::exchange(other.tagged_, nullptr)) {}
   PackedEntry& operator=(PackedEntry&& other) noexcept;
 
   // The block: header, then body; size_bytes() of it (0 for an empty entry, whose data() is
   // null).
-  const char* data() const noexcept { return reinterpret_cast<const char*>(bits_ & ~kBorrowed); }
+  const char* data() const noexcept { return borrowed() ? tagged_ - 1 : tagged_; }
   size_t size_bytes() const noexcept;
   // A copy of `from` whose block is written to `room` (from.size_bytes() bytes, 8-aligned) and
   // stays the caller's: the translation index keeps its entries' blocks in an arena of its own
@@ -44,7 +44,7 @@ class PackedEntry {
   // (80 bytes for the usual 63). The copy must not outlive `room`; `from` may be empty.
   static PackedEntry copy_into(const PackedEntry& from, char* room) noexcept;
   // Whether the block is someone else's (copy_into) rather than freed by this object.
-  bool borrowed() const noexcept { return (bits_ & kBorrowed) != 0; }
+  bool borrowed() const noexcept { return (reinterpret_cast<uintptr_t>(tagged_) & 1) != 0; }
   // A copy that owns its block.
   PackedEntry clone() const;
 
@@ -86,10 +86,10 @@ class PackedEntry {
   const char* body() const noexcept;  // after the header; namespace first
   size_t body_size() const noexcept;
 
-  // The block's address, tagged in bit 0 (a block is at least 8-aligned) when borrowed: the
-  // index holds a million of these, so a flag beside the pointer would cost 8 bytes each.
-  static constexpr uintptr_t kBorrowed = 1;
-  uintptr_t bits_ = 0;
+  // The block's address, or for a borrowed block its address plus one: a block is at least
+  // 8-aligned, so an odd address says borrowed, where a flag beside the pointer would cost 8
+  // bytes in each of the index's million copies.
+  char* tagged_ = nullptr;
 };
 
 }  // namespace globaldns::sync
