@@ -6,9 +6,7 @@
 #include <cassert>
 #include <cstring>
 #include <limits>
-#include <new>
 #include <optional>
-#include <type_traits>
 
 #include "sync/packed_bytes.hpp"
 #include "sync/translate.hpp"
@@ -196,11 +194,12 @@ size_t PackedEntry::size_bytes() const noexcept {
   return data() == nullptr ? 0 : kHeaderSize + body_size();
 }
 
-PackedEntry PackedEntry::copy_into(const PackedEntry& from, char* room) noexcept {
+PackedEntry PackedEntry::copy_into(const PackedEntry& from, size_t size, char* room) noexcept {
   PackedEntry out;
   if (from.data() == nullptr) return out;
-  std::memcpy(room, from.data(), from.size_bytes());
+  assert(size == from.size_bytes());
   assert(reinterpret_cast<uintptr_t>(room) % 8 == 0);
+  std::memcpy(room, from.data(), size);
   out.tagged_ = room + 1;
   return out;
 }

@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,11 +37,12 @@ class PackedEntry {
   // null).
   const char* data() const noexcept { return borrowed() ? tagged_ - 1 : tagged_; }
   size_t size_bytes() const noexcept;
-  // A copy of `from` whose block is written to `room` (from.size_bytes() bytes, 8-aligned) and
-  // stays the caller's: the translation index keeps its entries' blocks in an arena of its own
-  // (EntryArena), where a block takes its size rounded up to 8 bytes rather than malloc's chunk
-  // (80 bytes for the usual 63). The copy must not outlive `room`; `from` may be empty.
-  static PackedEntry copy_into(const PackedEntry& from, char* room) noexcept;
+  // A copy of `from` whose block is written to `room` (`size` bytes, from.size_bytes(), which
+  // the caller needed to find room and passes rather than have the body walked again; 8-aligned)
+  // and stays the caller's: the translation index keeps its entries' blocks in an arena of its
+  // own (EntryArena), where a block takes its size rounded up to 8 bytes rather than malloc's
+  // chunk (80 bytes for the usual 63). The copy must not outlive `room`; `from` may be empty.
+  static PackedEntry copy_into(const PackedEntry& from, size_t size, char* room) noexcept;
   // Whether the block is someone else's (copy_into) rather than freed by this object.
   bool borrowed() const noexcept { return (reinterpret_cast<uintptr_t>(tagged_) & 1) != 0; }
   // A copy that owns its block.

@@ -262,7 +262,8 @@ TranslationIndex::~TranslationIndex() = default;
 PackedEntry TranslationIndex::keep(PackedEntry entry) {
   const size_t size = entry.size_bytes();
   if (size == 0) return entry;
-  if (size <= EntryArena::kLargest) return PackedEntry::copy_into(entry, arena_.allocate(size));
+  if (size <= EntryArena::kLargest)
+    return PackedEntry::copy_into(entry, size, arena_.allocate(size));
   return entry.borrowed() ? entry.clone() : std::move(entry);
 }
 

@@ -142,7 +142,7 @@ TEST(PackedEntryTest, ACopyIntoRoomReadsAsItsOriginalAndCloneOwnsItsBlock) {
   EXPECT_GT(size, 21 + e.namespace_.size() + e.name.size() + e.hosts[2].size());
   std::vector<uint64_t> room((size + 7) / 8, ~uint64_t{0});  // 8-aligned, not zeroed
   char* at = reinterpret_cast<char*>(room.data());
-  PackedEntry copy = PackedEntry::copy_into(*original, at);
+  PackedEntry copy = PackedEntry::copy_into(*original, size, at);
   original.reset();  // the copy does not read the original's block
   EXPECT_TRUE(copy.borrowed());
   EXPECT_EQ(copy.data(), at);
@@ -162,7 +162,7 @@ TEST(PackedEntryTest, ACopyIntoRoomReadsAsItsOriginalAndCloneOwnsItsBlock) {
 
   const PackedEntry empty;
   EXPECT_EQ(empty.size_bytes(), 0u);
-  const PackedEntry empty_copy = PackedEntry::copy_into(empty, at);
+  const PackedEntry empty_copy = PackedEntry::copy_into(empty, 0, at);
   EXPECT_EQ(empty_copy.data(), nullptr);
   EXPECT_EQ(empty_copy.unpack(), ServiceEntry{});
 }
