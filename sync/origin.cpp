@@ -1,29 +1,68 @@
 // Origin: the interned texts, and comparison as text without building it.
 #include "sync/origin.hpp"
 
+#include <array>
+#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <functional>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 
 namespace globaldns::sync {
+
+namespace detail {
+struct InternedText {
+  std::string text;
+  uint32_t number;
+};
+}  // namespace detail
+
 namespace {
 
-// Never freed, not even at exit (an entry outliving it in another static would dangle): entries
-// hold pointers into it, and it grows only with distinct paths and names.
-const std::string* intern(std::string_view text) {
+using detail::InternedText;
+
+const InternedText kEmpty{"", 0};
+
+// The interned texts by text, and by number in chunks that never move: a packed entry's origin
+// is read back by number from any thread, without the lock. Never freed, not even at exit (an
+// entry outliving them in another static would dangle); they grow only with distinct paths and
+// cluster names.
+constexpr size_t kChunkBits = 8;
+constexpr size_t kChunkSize = size_t{1} << kChunkBits;
+constexpr size_t kChunks = size_t{1} << 16;  // 16M texts; the table is zero pages until used
+struct Chunk {
+  std::array<std::atomic<const InternedText*>, kChunkSize> texts{};
+};
+constinit std::array<std::atomic<Chunk*>, kChunks> chunks{};
+
+struct ByText {
+  using is_transparent = void;
+  bool operator()(const InternedText& a, const InternedText& b) const { return a.text < b.text; }
+  bool operator()(std::string_view a, const InternedText& b) const { return a < b.text; }
+  bool operator()(const InternedText& a, std::string_view b) const { return a.text < b; }
+};
+
+const InternedText* intern(std::string_view text) {
+  if (text.empty()) return &kEmpty;
   static std::mutex mutex;
-  static auto* texts = new std::set<std::string, std::less<>>();
+  static auto* texts = new std::set<InternedText, ByText>();
+  static uint32_t next_number = 1;
   std::lock_guard lock(mutex);
   auto it = texts->find(text);
-  if (it == texts->end()) it = texts->emplace(text).first;
-  return &*it;
-}
-
-const std::string& empty_text() {
-  static const std::string empty;
-  return empty;
+  if (it != texts->end()) return &*it;
+  if (next_number == kChunks * kChunkSize)
+    throw std::length_error("more than 16,777,215 distinct origins (file paths, cluster names)");
+  const uint32_t number = next_number++;
+  std::atomic<Chunk*>& chunk = chunks[number >> kChunkBits];
+  if (chunk.load(std::memory_order_relaxed) == nullptr)
+    chunk.store(new Chunk{}, std::memory_order_release);
+  const InternedText* made = &*texts->insert(InternedText{std::string(text), number}).first;
+  chunk.load(std::memory_order_relaxed)
+      ->texts[number & (kChunkSize - 1)]
+      .store(made, std::memory_order_release);
+  return made;
 }
 
 // ":<line>" in `buffer`, or nothing for line 0.
@@ -49,13 +88,27 @@ std::strong_ordering compare_joined(std::string_view a1, std::string_view a2, st
 
 }  // namespace
 
-Origin::Origin() noexcept : where_(&empty_text()) {}
+Origin::Origin() noexcept : where_(&kEmpty) {}
 
 Origin::Origin(std::string_view where) : where_(intern(where)) {}
 
+const std::string& Origin::where() const noexcept {
+  return where_->text;
+}
+
+uint32_t Origin::where_number() const noexcept {
+  return where_->number;
+}
+
+Origin Origin::numbered(uint32_t number, uint32_t line) noexcept {
+  if (number == 0) return Origin(&kEmpty, line);
+  const Chunk& chunk = *chunks[number >> kChunkBits].load(std::memory_order_acquire);
+  return Origin(chunk.texts[number & (kChunkSize - 1)].load(std::memory_order_acquire), line);
+}
+
 std::string Origin::text() const {
   char buffer[16];
-  std::string out = *where_;
+  std::string out = where_->text;
   out += line_suffix(line_, buffer);
   return out;
 }
@@ -68,7 +121,7 @@ bool operator==(const Origin& a, const Origin& b) noexcept {
 std::strong_ordering operator<=>(const Origin& a, const Origin& b) noexcept {
   char a_buffer[16];
   char b_buffer[16];
-  return compare_joined(*a.where_, line_suffix(a.line_, a_buffer), *b.where_,
+  return compare_joined(a.where_->text, line_suffix(a.line_, a_buffer), b.where_->text,
                         line_suffix(b.line_, b_buffer));
 }
 

@@ -8,10 +8,16 @@
 
 namespace globaldns::sync {
 
+namespace detail {
+struct InternedText;  // origin.cpp
+}
+
 // Every entry has one, only for messages and as the last tie-break of the winner rule, so it
 // should not cost what a std::string of the file's path did (~110 bytes of an entry's ~460 at
 // 1M entries): the text before the line is interned, once per distinct file path or cluster
-// name for the life of the process, and an Origin is a pointer and a line number.
+// name for the life of the process, and an Origin is a pointer and a line number. Each
+// interned text also has a number, from 0 (the empty text) up, by which a packed entry writes
+// it in a byte or two.
 // Compared as the text it stands for, so "a.yaml:12" sorts before "a.yaml:9" as it always did.
 class Origin {
  public:
@@ -29,7 +35,7 @@ class Origin {
     return out;
   }
 
-  const std::string& where() const noexcept { return *where_; }
+  const std::string& where() const noexcept;
   uint32_t line() const noexcept { return line_; }  // 0: none
   std::string text() const;
 
@@ -37,11 +43,15 @@ class Origin {
   friend std::strong_ordering operator<=>(const Origin& a, const Origin& b) noexcept;
 
  private:
-  // PackedEntry writes an origin as its two fields, 12 bytes, where the object takes 16.
+  // PackedEntry writes an origin as the number of its interned text and its line, each as a
+  // varint: 4 bytes for the usual file entry, where the pointer and the line took 12.
   friend class PackedEntry;
-  Origin(const std::string* where, uint32_t line) noexcept : where_(where), line_(line) {}
+  uint32_t where_number() const noexcept;
+  // The origin whose where_number() is `number` (one that was handed out), at `line`.
+  static Origin numbered(uint32_t number, uint32_t line) noexcept;
+  Origin(const detail::InternedText* where, uint32_t line) noexcept : where_(where), line_(line) {}
 
-  const std::string* where_;
+  const detail::InternedText* where_;
   uint32_t line_ = 0;
 };
 

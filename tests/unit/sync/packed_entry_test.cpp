@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sync/translate.hpp"
@@ -138,8 +139,9 @@ TEST(PackedEntryTest, ACopyIntoRoomReadsAsItsOriginalAndCloneOwnsItsBlock) {
   auto original = std::make_unique<PackedEntry>(e);
   EXPECT_FALSE(original->borrowed());
   const size_t size = original->size_bytes();
-  // The header (21 bytes), then the body: each field's bytes and its length.
-  EXPECT_GT(size, 21 + e.namespace_.size() + e.name.size() + e.hosts[2].size());
+  // The header (at least a flags byte and the two varints of the origin), then the body: each
+  // field's bytes and its length.
+  EXPECT_GT(size, 3 + e.namespace_.size() + e.name.size() + e.hosts[2].size());
   std::vector<uint64_t> room((size + 7) / 8, ~uint64_t{0});  // 8-aligned, not zeroed
   char* at = reinterpret_cast<char*>(room.data());
   PackedEntry copy = PackedEntry::copy_into(*original, size, at);
@@ -189,6 +191,59 @@ TEST(PackedEntryTest, HeaderFieldsSurviveAtTheirExtremes) {
   }
   e.created_unix.reset();
   EXPECT_EQ(PackedEntry(e).created_unix(), std::nullopt);
+}
+
+// The header takes what its fields need: a creation time 4 bytes from 1970 to 2106, 8 outside,
+// none when absent; the origin's line as a varint.
+TEST(PackedEntryTest, HeaderTakesWhatItsFieldsNeed) {
+  ServiceEntry e;
+  e.namespace_ = "ns9999";
+  e.name = "svc99";
+  e.hosts = {"svc99.ns9999.global"};
+  e.addresses = {"240.0.0.1"};
+  e.origin = Origin("part-0000.yaml").with_line(1);
+  const size_t none = PackedEntry(e).size_bytes();
+  const auto size_created = [&](int64_t created) {
+    e.created_unix = created;
+    const PackedEntry packed(e);
+    EXPECT_EQ(packed.created_unix(), std::optional<int64_t>(created));
+    return packed.size_bytes();
+  };
+  EXPECT_EQ(size_created(0), none + 4);
+  EXPECT_EQ(size_created(1704067200), none + 4);  // 2024-01-01
+  EXPECT_EQ(size_created(0xFFFFFFFF), none + 4);
+  EXPECT_EQ(size_created(0x100000000), none + 8);
+  EXPECT_EQ(size_created(-1), none + 8);
+  e.created_unix.reset();
+  e.origin = e.origin.with_line(220000);  // three varint bytes where line 1 took one
+  EXPECT_EQ(PackedEntry(e).size_bytes(), none + 2);
+  e.origin = e.origin.with_line(0xFFFFFFFF);
+  EXPECT_EQ(PackedEntry(e).size_bytes(), none + 4);
+  // The body of this entry is 41 bytes (each text and count with its length byte, the address
+  // as a tag and 4 bytes), the header a flags byte and at least 2 for the origin.
+  EXPECT_GE(none, 41u + 3u);
+  EXPECT_LE(none, 41u + 3u + 2u);  // an origin numbered up to 16,383 takes 2 bytes
+}
+
+// An origin goes into the header as its interned text's number: many texts, across the chunks
+// the numbers are kept in, each comes back as the same interned text, from any thread.
+TEST(PackedEntryTest, OriginsComeBackByTheirNumbers) {
+  std::vector<ServiceEntry> entries;
+  for (uint32_t i = 0; i < 700; ++i) {
+    ServiceEntry e;
+    e.origin = Origin("numbered/" + std::to_string(i) + ".yaml").with_line(i);
+    entries.push_back(std::move(e));
+  }
+  std::vector<PackedEntry> packed;
+  for (const auto& e : entries) packed.emplace_back(e);
+  std::thread reader([&] {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      EXPECT_EQ(&packed[i].origin().where(), &entries[i].origin.where()) << i;
+      EXPECT_EQ(packed[i].origin().line(), i);
+    }
+  });
+  reader.join();
+  EXPECT_EQ(PackedEntry(ServiceEntry{}).origin().where(), "");
 }
 
 TEST(PackedEntryTest, EqualityTellsEveryFieldApart) {
