@@ -140,7 +140,7 @@ IndexChanges diff_translations(const Translation& before, const Translation& aft
 
 bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
   if (&a == &b) return false;
-  if (const auto c = compare_precedence(a.entry, b.entry); c != 0) return c < 0;
+  if (const auto c = compare_precedence(a.entry(), b.entry()); c != 0) return c < 0;
   return a.slot < b.slot;  // identical copies: any fixed order gives the same output
 }
 
@@ -163,17 +163,43 @@ namespace {
 constexpr size_t kInitialKeyBuckets = 64;
 }  // namespace
 
+TranslationIndex::Copy::~Copy() {
+  if (has_rare_)
+    delete held_.rare;
+  else
+    std::destroy_at(&held_.entry);
+}
+
+TranslationIndex::Rare& TranslationIndex::Copy::make_rare() {
+  if (has_rare_) return *held_.rare;
+  auto rare = std::make_unique<Rare>();
+  rare->entry = std::move(held_.entry);
+  std::destroy_at(&held_.entry);
+  held_.rare = rare.release();
+  has_rare_ = true;
+  return *held_.rare;
+}
+
+void TranslationIndex::Copy::drop_rare() noexcept {
+  if (!has_rare_) return;
+  Rare* rare = held_.rare;
+  std::construct_at(&held_.entry, std::move(rare->entry));
+  has_rare_ = false;
+  delete rare;
+}
+
 const std::vector<Skip>& TranslationIndex::Copy::skipped() const noexcept {
   static const std::vector<Skip> none;
-  return rare ? rare->skips : none;
+  const Rare* r = rare();
+  return r != nullptr ? r->skips : none;
 }
 
 template <typename SomeCopy, typename F>
 void TranslationIndex::for_each_claim(SomeCopy& copy, F&& fn) {
   if (!copy.has_claim) return;
   fn(copy.claim);
-  if (copy.rare)
-    for (auto& more : copy.rare->more_claims) fn(more);
+  if (auto* rare = copy.rare())
+    for (auto& more : rare->more_claims) fn(more);
 }
 
 void TranslationIndex::Claim::set(Copy& copy, const resolver::HostRecords& records,
@@ -184,16 +210,16 @@ void TranslationIndex::Claim::set(Copy& copy, const resolver::HostRecords& recor
     more = kMore;
   }
   name_hash_ = name_hash;
-  const PackedEntry& entry = copy.entry;
+  const PackedEntry& entry = copy.entry();
   if (records.v6.empty() && entry.addresses_as_quads(quads) && quads == records.v4) {
     if (const auto index = entry.host_index(records.name); index && *index <= kIndex) {
       ref_ = more | static_cast<uint32_t>(*index);
       return;
     }
   }
-  if (!copy.rare) copy.rare = std::make_unique<Rare>();
-  ref_ = kOwn | more | static_cast<uint32_t>(copy.rare->own_records.size());
-  copy.rare->own_records.emplace_back(records);
+  Rare& rare = copy.make_rare();  // moves the entry object (not its bytes): `entry` is done
+  ref_ = kOwn | more | static_cast<uint32_t>(rare.own_records.size());
+  rare.own_records.emplace_back(records);
 }
 
 void TranslationIndex::Claim::clear() noexcept {
@@ -208,15 +234,15 @@ const TranslationIndex::Copy& TranslationIndex::Claim::owner() const noexcept {
 }
 
 const PackedRecords& TranslationIndex::Claim::own_records() const noexcept {
-  return owner().rare->own_records[ref_ & kIndex];
+  return owner().rare()->own_records[ref_ & kIndex];
 }
 
 std::string_view TranslationIndex::Claim::name() const noexcept {
-  return own() ? own_records().name() : owner().entry.host(ref_ & kIndex);
+  return own() ? own_records().name() : owner().entry().host(ref_ & kIndex);
 }
 
 size_t TranslationIndex::Claim::address_count() const noexcept {
-  return own() ? own_records().address_count() : owner().entry.address_count();
+  return own() ? own_records().address_count() : owner().entry().address_count();
 }
 
 void TranslationIndex::Claim::unpack_into(resolver::HostRecords& out) const {
@@ -224,7 +250,7 @@ void TranslationIndex::Claim::unpack_into(resolver::HostRecords& out) const {
     own_records().unpack_into(out);
     return;
   }
-  const PackedEntry& entry = owner().entry;
+  const PackedEntry& entry = owner().entry();
   out.name.assign(entry.host(ref_ & kIndex));
   (void)entry.addresses_as_quads(out.v4);  // true: set() saw them so
   out.v6.clear();
@@ -268,8 +294,8 @@ PackedEntry TranslationIndex::keep(PackedEntry entry) {
 }
 
 void TranslationIndex::drop(Copy& copy) noexcept {
-  if (copy.entry.borrowed())
-    arena_.release(const_cast<char*>(copy.entry.data()), copy.entry.size_bytes());
+  const PackedEntry& entry = copy.entry();
+  if (entry.borrowed()) arena_.release(const_cast<char*>(entry.data()), entry.size_bytes());
   copies_.erase(copy.slot);
   if (copies_.empty()) arena_.clear();  // every block released
 }
@@ -278,7 +304,7 @@ TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) 
   auto [copy, slot] = copies_.make();
   copy.slot = slot;
   copy.tag = tag;
-  copy.entry = keep(std::move(entry));
+  copy.entry() = keep(std::move(entry));
   copy.key_hash = KeyHash::of(key_of(copy));
   link_tagged(copy);
   return copy;
@@ -321,7 +347,7 @@ EntryTranslation TranslationIndex::translate(const ServiceEntry& entry, const Co
 }
 
 EntryTranslation TranslationIndex::translate(const PackedEntry& /*moved_from*/, const Copy& copy) {
-  return translate_packed(copy.entry);
+  return translate_packed(copy.entry());
 }
 
 EntryTranslation TranslationIndex::translate_packed(const PackedEntry& entry) {
@@ -421,7 +447,8 @@ std::vector<PackedEntry> TranslationIndex::take_entries(std::unique_ptr<Translat
   // The copies keep their hashes, and destroying the index unlinks them without reading the
   // entries: they can go first. A block in the index's arena dies with it, so it is copied.
   index->copies_.for_each([&entries](Copy& copy) {
-    entries.push_back(copy.entry.borrowed() ? copy.entry.clone() : std::move(copy.entry));
+    PackedEntry& entry = copy.entry();
+    entries.push_back(entry.borrowed() ? entry.clone() : std::move(entry));
   });
   index.reset();
   return entries;
@@ -445,7 +472,7 @@ TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry, Tag
 TranslationIndex::Handle TranslationIndex::insert(PackedEntry entry, Tag tag) {
   Copy& copy = make_copy(std::move(entry), tag);
   // Unpacked only if it is served: a later duplicate copy never is.
-  return link_new(copy, [&] { return translate_packed(copy.entry); });
+  return link_new(copy, [&] { return translate_packed(copy.entry()); });
 }
 
 template <typename Translate>
@@ -477,7 +504,7 @@ void TranslationIndex::erase(Handle handle) {
     deactivate(copy);
     if (first != last) {
       Copy& next = *std::min_element(first, last, Order{});
-      activate(next, translate_packed(next.entry));
+      activate(next, translate_packed(next.entry()));
     }
   }
   drop(copy);
@@ -486,7 +513,7 @@ void TranslationIndex::erase(Handle handle) {
 const PackedEntry& TranslationIndex::entry(Handle handle) const {
   const Copy* copy = copies_.find(handle);
   if (copy == nullptr) throw std::out_of_range("TranslationIndex::entry: no such handle");
-  return copy->entry;
+  return copy->entry();
 }
 
 TranslationIndex::Handles TranslationIndex::copies_of(std::string_view namespace_,
@@ -517,22 +544,22 @@ size_t TranslationIndex::count_tagged(Tag tag) const {
 }
 
 void TranslationIndex::for_each_copy(const std::function<void(Tag, const PackedEntry&)>& fn) const {
-  copies_.for_each([&](const Copy& copy) { fn(copy.tag, copy.entry); });
+  copies_.for_each([&](const Copy& copy) { fn(copy.tag, copy.entry()); });
 }
 
 void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
   copy.active = true;
   const size_t claims = translation.claims.size();
   if (!translation.skipped.empty() || claims > 1) {
-    copy.rare = std::make_unique<Rare>();
-    copy.rare->skips = std::move(translation.skipped);
+    Rare& rare = copy.make_rare();
+    rare.skips = std::move(translation.skipped);
     // Linked claims must not move: room for all of them first.
-    if (claims > 1) copy.rare->more_claims.reserve(claims - 1);
+    if (claims > 1) rare.more_claims.reserve(claims - 1);
   }
   for (const Skip& skip : copy.skipped()) ++skipped_by_reason_[static_cast<size_t>(skip.code)];
   for (const resolver::HostRecords& records : translation.claims) {
     touch_host(records.name);
-    Claim& claim = copy.has_claim ? copy.rare->more_claims.emplace_back() : copy.claim;
+    Claim& claim = copy.has_claim ? copy.rare()->more_claims.emplace_back() : copy.claim;
     copy.has_claim = true;
     const NameLookup lookup(records.name);
     claim.set(copy, records, lookup.hash, quads_);
@@ -590,7 +617,7 @@ void TranslationIndex::deactivate(Copy& copy) {
     }
   });
   for (const Skip& skip : copy.skipped()) --skipped_by_reason_[static_cast<size_t>(skip.code)];
-  copy.rare.reset();
+  copy.drop_rare();
   copy.claim.clear();
   copy.has_claim = false;
   copy.active = false;
@@ -652,10 +679,10 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const KeyView& key) const
     if (&*it != served) dropped.push_back(&*it);
   }
   std::sort(dropped.begin(), dropped.end(), Order{});
-  const std::string name = served->entry.key();
+  const std::string name = served->entry().key();
   for (const Copy* copy : dropped) {
     view.duplicates.push_back(
-        Conflict{"", name, name, served->entry.origin().text(), copy->entry.origin().text()});
+        Conflict{"", name, name, served->entry().origin().text(), copy->entry().origin().text()});
   }
   return view;
 }
@@ -668,9 +695,9 @@ TranslationIndex::HostBefore TranslationIndex::host_view(const std::string& name
   view.records = served->unpack();
   const auto [first, last] = shadowed_.equal_range(std::string_view(name));
   for (auto it = first; it != last; ++it) {
-    view.conflicts.push_back(Conflict{name, winner.entry.key(), (*it)->owner().entry.key(),
-                                      winner.entry.origin().text(),
-                                      (*it)->owner().entry.origin().text()});
+    view.conflicts.push_back(Conflict{name, winner.entry().key(), (*it)->owner().entry().key(),
+                                      winner.entry().origin().text(),
+                                      (*it)->owner().entry().origin().text()});
   }
   return view;
 }
@@ -757,9 +784,9 @@ std::vector<TranslationIndex::Claimant> TranslationIndex::claimants(std::string_
   std::vector<Claimant> out;
   const Claim* served = served_claim(name);
   if (served == nullptr) return out;
-  out.push_back({&served->owner().entry, served->unpack()});
+  out.push_back({&served->owner().entry(), served->unpack()});
   const auto [first, last] = shadowed_.equal_range(name);
-  for (auto it = first; it != last; ++it) out.push_back({&(*it)->owner().entry, (*it)->unpack()});
+  for (auto it = first; it != last; ++it) out.push_back({&(*it)->owner().entry(), (*it)->unpack()});
   return out;
 }
 
@@ -775,15 +802,15 @@ std::vector<const TranslationIndex::Copy*> TranslationIndex::in_order(
 
 void TranslationIndex::for_each_entry(const std::function<bool(const PackedEntry&)>& wanted,
                                       const std::function<void(const Held&)>& fn) const {
-  for (const Copy* each : in_order([&](const Copy& copy) { return wanted(copy.entry); })) {
+  for (const Copy* each : in_order([&](const Copy& copy) { return wanted(copy.entry()); })) {
     const Copy& copy = *each;
     if (copy.active) {  // the served copy of its key: no lookup needed
-      Held held{&copy.entry, &copy.skipped(), {}, &copy.entry};
+      Held held{&copy.entry(), &copy.skipped(), {}, &copy.entry()};
       for_each_claim(copy, [&held](const Claim& claim) { held.claims.push_back(claim.name()); });
       fn(held);
       continue;
     }
-    fn(Held{&copy.entry, nullptr, {}, &served_of(key_of(copy))->entry});
+    fn(Held{&copy.entry(), nullptr, {}, &served_of(key_of(copy))->entry()});
   }
 }
 
@@ -815,9 +842,9 @@ void TranslationIndex::problems_into(Translation& out) const {
     const Copy& copy = *each;
     if (!copy.active) {  // the served copy of a key is its active one
       const Copy* served = served_of(key_of(copy));
-      const std::string name = copy.entry.key();
+      const std::string name = copy.entry().key();
       out.conflicts.push_back(
-          Conflict{"", name, name, served->entry.origin().text(), copy.entry.origin().text()});
+          Conflict{"", name, name, served->entry().origin().text(), copy.entry().origin().text()});
       continue;
     }
     for (const auto& skip : copy.skipped()) out.skipped.push_back(skip);
@@ -825,8 +852,9 @@ void TranslationIndex::problems_into(Translation& out) const {
       if (claim.host_hook.is_linked()) return;  // it serves its host
       const std::string_view name = claim.name();
       const Copy* winner = &served_claim(name)->owner();
-      out.conflicts.push_back(Conflict{std::string(name), winner->entry.key(), copy.entry.key(),
-                                       winner->entry.origin().text(), copy.entry.origin().text()});
+      out.conflicts.push_back(Conflict{std::string(name), winner->entry().key(), copy.entry().key(),
+                                       winner->entry().origin().text(),
+                                       copy.entry().origin().text()});
     });
   }
 }

@@ -216,6 +216,7 @@ class TranslationIndex {
   // the records of claims that are not the usual (Claim). more_claims never grows while the
   // claims are linked; own_records may (a later claim's set()), as claims find theirs by index.
   struct Rare {
+    PackedEntry entry;  // the copy's, while it has a rare
     std::vector<Skip> skips;
     std::vector<RareClaim> more_claims;  // after Copy::claim
     std::vector<PackedRecords> own_records;
@@ -223,8 +224,30 @@ class TranslationIndex {
   // The hook stores no hash (8 bytes more a copy): the copy keeps a 32-bit one (key_hash).
   using KeyHook = boost::intrusive::unordered_set_member_hook<>;
   struct Copy {
-    PackedEntry entry;
-    std::unique_ptr<Rare> rare;  // null when it would be empty
+    Copy() noexcept { std::construct_at(&held_.entry); }
+    ~Copy();
+    Copy(const Copy&) = delete;
+    Copy& operator=(const Copy&) = delete;
+
+    const PackedEntry& entry() const noexcept {
+      return has_rare_ ? held_.rare->entry : held_.entry;
+    }
+    PackedEntry& entry() noexcept { return has_rare_ ? held_.rare->entry : held_.entry; }
+    Rare* rare() const noexcept { return has_rare_ ? held_.rare : nullptr; }
+    // The copy's rare, made if it has none (its entry moves into it; the entry's bytes do not).
+    Rare& make_rare();
+    // Back to no rare, the entry moved back out of it.
+    void drop_rare() noexcept;
+
+    // The entry, or while the copy has a rare (skips, more claims, records of its own) the rare,
+    // which holds the entry: few copies have one, and a pointer to it beside the entry took 8
+    // bytes of every copy. Read through entry() and rare().
+    union Held {
+      Held() noexcept {}
+      ~Held() {}
+      PackedEntry entry;
+      Rare* rare;
+    } held_;
     KeyHook key_hook;
     // KeyHash::of its namespace/name, next to key_hook (one cache line): a walk through a
     // bucket of keys_ reads no other copy's entry until the hashes agree. Without it, the
@@ -240,10 +263,11 @@ class TranslationIndex {
     uint32_t slot = 0;       // in copies_
     bool active = false;     // the served copy of its namespace/name
     bool has_claim = false;  // `claim` is one
+    bool has_rare_ = false;  // held_ is the rare
     const std::vector<Skip>& skipped() const noexcept;
   };
   // A million of them are most of the index: the hash went into what was padding.
-  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 64, "a copy grew");
+  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 56, "a copy grew");
   // fn(claim) for each of `copy`'s claims (const or not): `claim`, then rare's.
   template <typename SomeCopy, typename F>
   static void for_each_claim(SomeCopy& copy, F&& fn);
@@ -260,7 +284,7 @@ class TranslationIndex {
   // namespace and name, viewing a copy's packed entry or a caller's text.
   using KeyView = std::pair<std::string_view, std::string_view>;
   static KeyView key_of(const Copy& copy) noexcept {
-    return {copy.entry.namespace_(), copy.entry.name()};
+    return {copy.entry().namespace_(), copy.entry().name()};
   }
   // A key searched for: its text and its hash, computed once.
   struct KeyLookup {
