@@ -10,15 +10,19 @@
 
 namespace globaldns::sync {
 
-// The translation index holds a packed entry per copy, a million at 1M entries, the usual one 63
-// bytes: malloc gives each an 80-byte chunk (its 8-byte size field, then rounded up to 16). Here
-// a block takes its size rounded up to 8 (64 bytes), carved from large chunks. A released block
+// The translation index holds a packed entry per copy, a million at 1M entries, the usual one 50
+// bytes: malloc gives each a 64-byte chunk (its 8-byte size field, then rounded up to 16). Here a
+// block takes its size rounded up to 2 bytes, carved from large chunks: a packed entry is read a
+// byte at a time or with memcpy, so it needs no alignment, and an even address leaves the low bit
+// for PackedEntry's tag. Rounded up to 8 instead, the usual block was 56 bytes. A released block
 // goes on a free list of its size and is handed out again for that size: an entry replaced by
-// one of the same size, the usual update, reuses its block. Blocks of sizes that stop being asked
-// for stay on their list until the arena is cleared. Not thread-safe: one per index.
+// one of the same size, the usual update, reuses its block. A free block holds the next one's
+// address, so no block is smaller than one. Blocks of sizes that stop being asked for stay on
+// their list until the arena is cleared. Not thread-safe: one per index.
 class EntryArena {
  public:
-  static constexpr size_t kAlign = 8;
+  static constexpr size_t kAlign = 2;
+  static constexpr size_t kSmallest = sizeof(char*);  // a free block holds the next's address
   // Blocks above this are not the arena's business (the caller keeps them in malloc's).
   static constexpr size_t kLargest = 512;
   static constexpr size_t kChunkBytes = size_t{1} << 18;
@@ -27,7 +31,7 @@ class EntryArena {
   EntryArena(const EntryArena&) = delete;
   EntryArena& operator=(const EntryArena&) = delete;
 
-  // `size` bytes, 8-aligned; 0 < size <= kLargest.
+  // `size` bytes, 2-aligned; 0 < size <= kLargest.
   char* allocate(size_t size) {
     assert(size > 0 && size <= kLargest);
     const size_t rounded = round_up(size);
@@ -74,7 +78,9 @@ class EntryArena {
   size_t bytes_held() const noexcept { return chunks_.size() * kChunkBytes; }
 
  private:
-  static size_t round_up(size_t size) noexcept { return (size + kAlign - 1) & ~(kAlign - 1); }
+  static size_t round_up(size_t size) noexcept {
+    return size < kSmallest ? kSmallest : (size + kAlign - 1) & ~(kAlign - 1);
+  }
 
   std::vector<std::unique_ptr<char[]>> chunks_;
   char* next_ = nullptr;

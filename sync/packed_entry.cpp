@@ -230,7 +230,7 @@ PackedEntry PackedEntry::copy_into(const PackedEntry& from, size_t size, char* r
   PackedEntry out;
   if (from.data() == nullptr) return out;
   assert(size == from.size_bytes());
-  assert(reinterpret_cast<uintptr_t>(room) % 8 == 0);
+  assert(reinterpret_cast<uintptr_t>(room) % 2 == 0);
   std::memcpy(room, from.data(), size);
   out.tagged_ = room + 1;
   return out;

@@ -38,10 +38,10 @@ class PackedEntry {
   const char* data() const noexcept { return borrowed() ? tagged_ - 1 : tagged_; }
   size_t size_bytes() const noexcept;
   // A copy of `from` whose block is written to `room` (`size` bytes, from.size_bytes(), which
-  // the caller needed to find room and passes rather than have the body walked again; 8-aligned)
+  // the caller needed to find room and passes rather than have the body walked again; 2-aligned)
   // and stays the caller's: the translation index keeps its entries' blocks in an arena of its
-  // own (EntryArena), where a block takes its size rounded up to 8 bytes rather than malloc's
-  // chunk (80 bytes for the usual 63). The copy must not outlive `room`; `from` may be empty.
+  // own (EntryArena), where a block takes its size rounded up to 2 bytes rather than malloc's
+  // chunk (64 bytes for the usual 50). The copy must not outlive `room`; `from` may be empty.
   static PackedEntry copy_into(const PackedEntry& from, size_t size, char* room) noexcept;
   // Whether the block is someone else's (copy_into) rather than freed by this object.
   bool borrowed() const noexcept { return (reinterpret_cast<uintptr_t>(tagged_) & 1) != 0; }
@@ -86,7 +86,7 @@ class PackedEntry {
   size_t body_size() const noexcept;
 
   // The block's address, or for a borrowed block its address plus one: a block is at least
-  // 8-aligned, so an odd address says borrowed, where a flag beside the pointer would cost 8
+  // 2-aligned, so an odd address says borrowed, where a flag beside the pointer would cost 8
   // bytes in each of the index's million copies.
   char* tagged_ = nullptr;
 };

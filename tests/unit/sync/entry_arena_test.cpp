@@ -35,7 +35,7 @@ TEST(EntryArenaTest, BlocksKeepTheirBytesThroughChurn) {
   std::mt19937 rng(20261127);
   std::vector<Block> live;
   size_t expected_in_use = 0;
-  const auto rounded = [](size_t n) { return (n + 7) / 8 * 8; };
+  const auto rounded = [](size_t n) { return n < 8 ? size_t{8} : (n + 1) / 2 * 2; };
   // Enough blocks to need several chunks, released and asked for again at random sizes.
   for (int step = 0; step < 60000; ++step) {
     if (live.empty() || rng() % 100 < 60) {
@@ -61,13 +61,26 @@ TEST(EntryArenaTest, BlocksKeepTheirBytesThroughChurn) {
 
 TEST(EntryArenaTest, AReleasedBlockServesItsOwnSizeAgain) {
   EntryArena arena;
-  char* a = arena.allocate(63);
-  char* b = arena.allocate(64);  // the same rounded size as a
-  EXPECT_EQ(b, a + 64);          // carved one after the other
-  arena.release(a, 63);
-  EXPECT_NE(arena.allocate(56), a);  // another size: not a's block
-  EXPECT_EQ(arena.allocate(60), a);  // rounds to 64 as 63 did
-  EXPECT_EQ(arena.bytes_in_use(), 64u + 64 + 56);
+  char* a = arena.allocate(49);
+  char* b = arena.allocate(50);  // the same rounded size as a
+  EXPECT_EQ(b, a + 50);          // carved one after the other
+  arena.release(a, 49);
+  EXPECT_NE(arena.allocate(48), a);  // another size: not a's block
+  EXPECT_EQ(arena.allocate(50), a);  // rounds to 50 as 49 did
+  EXPECT_EQ(arena.bytes_in_use(), 50u + 50 + 48);
+}
+
+// A free block holds the next free one's address: the smallest block has room for it.
+TEST(EntryArenaTest, TinyBlocksTakeAPointersRoom) {
+  EntryArena arena;
+  char* a = arena.allocate(1);
+  char* b = arena.allocate(3);
+  EXPECT_EQ(b, a + sizeof(char*));
+  arena.release(a, 1);
+  arena.release(b, 3);  // b now holds a's address, a null
+  EXPECT_EQ(arena.allocate(2), b);
+  EXPECT_EQ(arena.allocate(8), a);
+  EXPECT_EQ(arena.bytes_in_use(), 2 * sizeof(char*));
 }
 
 TEST(EntryArenaTest, UsesItsChunksBeforeAskingForMore) {
