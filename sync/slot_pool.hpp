@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <utility>
@@ -20,11 +21,20 @@ namespace globaldns::sync {
 // kept past its object's erasure finds nothing instead of whatever reuses the slot. A pool
 // whose last object goes returns its chunks to the system, and the next objects take slots
 // from 0 again in order.
+//
+// A chunk is aligned to its size and starts with its number, so an object's slot is found from
+// its address (slot_of): the object need not keep it (4 bytes of each of the index's million
+// copies, which decided between 48 bytes and 56).
 template <typename T>
 class SlotPool {
  public:
   using Handle = uint64_t;
-  static constexpr size_t kChunkSlots = 4096;
+  static constexpr size_t kChunkBytes = size_t{1} << 18;
+  // The chunk's number, then the slots.
+  static constexpr size_t kFirstSlot =
+      (sizeof(uint32_t) + alignof(T) - 1) / alignof(T) * alignof(T);
+  static constexpr size_t kChunkSlots = (kChunkBytes - kFirstSlot) / sizeof(T);
+  static_assert(alignof(T) <= kChunkBytes && kChunkSlots > 0);
 
   SlotPool() = default;
   SlotPool(const SlotPool&) = delete;
@@ -70,6 +80,18 @@ class SlotPool {
   }
   const T* find(Handle handle) const noexcept { return const_cast<SlotPool*>(this)->find(handle); }
 
+  // The slot of `object`, one of this pool's.
+  uint32_t slot_of(const T& object) const noexcept {
+    const auto* at = reinterpret_cast<const char*>(&object);
+    const size_t offset = reinterpret_cast<uintptr_t>(at) & (kChunkBytes - 1);
+    uint32_t number;
+    std::memcpy(&number, at - offset, sizeof number);  // the chunk's start
+    const auto slot =
+        static_cast<uint32_t>(number * kChunkSlots + (offset - kFirstSlot) / sizeof(T));
+    assert(&at_slot(slot) == &object);
+    return slot;
+  }
+
   // The object in `slot`, which must be in use: for links between objects by slot.
   T& at_slot(uint32_t slot) noexcept {
     assert(in_use(slot));
@@ -102,11 +124,17 @@ class SlotPool {
   }
 
  private:
-  using Storage = std::allocator<T>;
-
   bool in_use(uint32_t slot) const noexcept { return (states_[slot] & 1U) != 0; }
-  T* at(uint32_t slot) noexcept { return chunks_[slot / kChunkSlots].get() + slot % kChunkSlots; }
-  void add_chunk() { chunks_.emplace_back(Storage().allocate(kChunkSlots)); }
+  T* at(uint32_t slot) noexcept {
+    return reinterpret_cast<T*>(chunks_[slot / kChunkSlots].get() + kFirstSlot) +
+           slot % kChunkSlots;
+  }
+  void add_chunk() {
+    const auto number = static_cast<uint32_t>(chunks_.size());
+    chunks_.emplace_back(
+        static_cast<char*>(::operator new (kChunkBytes, std::align_val_t{kChunkBytes})));
+    std::memcpy(chunks_.back().get(), &number, sizeof number);
+  }
   void clear() noexcept {
     for (uint32_t slot = 0; slot < states_.size(); ++slot) {
       if (in_use(slot)) std::destroy_at(std::launder(at(slot)));
@@ -121,9 +149,11 @@ class SlotPool {
   }
 
   struct Release {
-    void operator()(T* chunk) const noexcept { Storage().deallocate(chunk, kChunkSlots); }
+    void operator()(char* chunk) const noexcept {
+      ::operator delete (chunk, std::align_val_t{kChunkBytes});
+    }
   };
-  std::vector<std::unique_ptr<T, Release>> chunks_;
+  std::vector<std::unique_ptr<char, Release>> chunks_;
   // Per slot: the generation, odd while in use.
   std::vector<uint32_t> states_;
   // Where new slots' generations start: above every one handed out before the pool last

@@ -141,15 +141,16 @@ IndexChanges diff_translations(const Translation& before, const Translation& aft
 bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
   if (&a == &b) return false;
   if (const auto c = compare_precedence(a.entry(), b.entry()); c != 0) return c < 0;
-  return a.slot < b.slot;  // identical copies: any fixed order gives the same output
+  // Identical copies: any fixed order gives the same output.
+  return std::less<const Copy*>{}(&a, &b);
 }
 
 uint32_t TranslationIndex::KeyHash::of(const KeyView& key) noexcept {
   // namespace/name hashed without building the key's text; buckets are a power of two and
-  // take the low bits, so 32 of them serve up to 2^32 buckets.
+  // take the low bits, so kKeyHashBits of them serve up to 2^29 buckets.
   size_t h = std::hash<std::string_view>{}(key.first);
   boost::hash_combine(h, std::hash<std::string_view>{}(key.second));
-  return static_cast<uint32_t>(h ^ (h >> 32));
+  return static_cast<uint32_t>(h ^ (h >> 32)) & ((uint32_t{1} << kKeyHashBits) - 1);
 }
 
 uint32_t TranslationIndex::key_hash(std::string_view namespace_, std::string_view name) noexcept {
@@ -296,13 +297,12 @@ PackedEntry TranslationIndex::keep(PackedEntry entry) {
 void TranslationIndex::drop(Copy& copy) noexcept {
   const PackedEntry& entry = copy.entry();
   if (entry.borrowed()) arena_.release(const_cast<char*>(entry.data()), entry.size_bytes());
-  copies_.erase(copy.slot);
+  copies_.erase(copies_.slot_of(copy));
   if (copies_.empty()) arena_.clear();  // every block released
 }
 
 TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) {
-  auto [copy, slot] = copies_.make();
-  copy.slot = slot;
+  Copy& copy = copies_.make().first;
   copy.tag = tag;
   copy.entry() = keep(std::move(entry));
   copy.key_hash = KeyHash::of(key_of(copy));
@@ -314,8 +314,9 @@ void TranslationIndex::link_tagged(Copy& copy) {
   Tagged& list = tagged_[copy.tag];
   copy.tag_prev = kNoSlot;
   copy.tag_next = list.first;
-  if (list.first != kNoSlot) copies_.at_slot(list.first).tag_prev = copy.slot;
-  list.first = copy.slot;
+  const uint32_t slot = copies_.slot_of(copy);
+  if (list.first != kNoSlot) copies_.at_slot(list.first).tag_prev = slot;
+  list.first = slot;
   ++list.size;
 }
 
@@ -415,7 +416,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
     }
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
-    handles[sorted[rank]] = copies_.handle(copy.slot);
+    handles[sorted[rank]] = copies_.handle(copies_.slot_of(copy));
     const bool first = keys_.find(&copy) == keys_.end();  // sorted: an earlier one wins
     link_key(copy);
     if (first) {
@@ -485,7 +486,7 @@ TranslationIndex::Handle TranslationIndex::link_new(Copy& copy, Translate transl
     if (previous != nullptr) deactivate(*previous);
     activate(copy, translate());
   }
-  return copies_.handle(copy.slot);
+  return copies_.handle(copies_.slot_of(copy));
 }
 
 void TranslationIndex::erase(Handle handle) {
@@ -522,7 +523,7 @@ TranslationIndex::Handles TranslationIndex::copies_of(std::string_view namespace
   const auto [first, last] =
       keys_.equal_range(KeyLookup(KeyView(namespace_, name)), KeyHash{}, KeyEqual{});
   for (auto it = first; it != last; ++it) {
-    if (it->tag == tag) out.push_back(copies_.handle(it->slot));
+    if (it->tag == tag) out.push_back(copies_.handle(copies_.slot_of(*it)));
   }
   return out;
 }

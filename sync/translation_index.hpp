@@ -91,7 +91,7 @@ class TranslationIndex {
   static constexpr size_t kPrefetchAhead = 4;
   void erase(Handle handle);  // unknown handles are a bug, ignored
   const PackedEntry& entry(Handle handle) const;
-  // The 32-bit hash that copies are found by; at 1M keys about a hundred pairs share one, and
+  // The 29-bit hash that copies are found by; at 1M keys about a thousand pairs share one, and
   // are told apart by their text. Public so that a test can make such a pair.
   static uint32_t key_hash(std::string_view namespace_, std::string_view name) noexcept;
 
@@ -171,6 +171,8 @@ class TranslationIndex {
   // claim's records are read from it (or, for the few that differ, held in the copy's rare).
   struct Copy;
   static constexpr uint32_t kNoSlot = 0xFFFFFFFF;
+  // A key's hash as a copy keeps it, beside its flags: enough for 2^29 buckets.
+  static constexpr unsigned kKeyHashBits = 29;
   // A host the copy would serve (EntryTranslation::claims), while the copy is active: linked
   // into hosts_ while it serves the host, otherwise held in shadowed_.
   class Claim {
@@ -221,7 +223,7 @@ class TranslationIndex {
     std::vector<RareClaim> more_claims;  // after Copy::claim
     std::vector<PackedRecords> own_records;
   };
-  // The hook stores no hash (8 bytes more a copy): the copy keeps a 32-bit one (key_hash).
+  // The hook stores no hash (8 bytes more a copy): the copy keeps a 29-bit one (key_hash).
   using KeyHook = boost::intrusive::unordered_set_member_hook<>;
   struct Copy {
     Copy() noexcept { std::construct_at(&held_.entry); }
@@ -251,8 +253,12 @@ class TranslationIndex {
     KeyHook key_hook;
     // KeyHash::of its namespace/name, next to key_hook (one cache line): a walk through a
     // bucket of keys_ reads no other copy's entry until the hashes agree. Without it, the
-    // walks' misses on other entries were a quarter of a first load.
-    uint32_t key_hash = 0;
+    // walks' misses on other entries were a quarter of a first load. Its 29 bits share a word
+    // with the flags, which took the last 8 bytes of a copy apart.
+    uint32_t key_hash : kKeyHashBits = 0;
+    uint32_t active : 1 = 0;     // the served copy of its namespace/name
+    uint32_t has_claim : 1 = 0;  // `claim` is one
+    uint32_t has_rare_ : 1 = 0;  // held_ is the rare
     Tag tag = 0;
     // Its neighbours in its tag's list, by slot (kNoSlot at either end): half a list hook.
     uint32_t tag_prev = kNoSlot;
@@ -260,14 +266,11 @@ class TranslationIndex {
     // Only while active, translate()'s for this entry alone (the first claim here, any more in
     // rare); they are never added to while they are linked into hosts_.
     Claim claim;
-    uint32_t slot = 0;       // in copies_
-    bool active = false;     // the served copy of its namespace/name
-    bool has_claim = false;  // `claim` is one
-    bool has_rare_ = false;  // held_ is the rare
     const std::vector<Skip>& skipped() const noexcept;
   };
-  // A million of them are most of the index: the hash went into what was padding.
-  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 56, "a copy grew");
+  // A million of them are most of the index: the hash and the flags share a word, and the slot
+  // is found from the copy's address (SlotPool::slot_of).
+  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 48, "a copy grew");
   // fn(claim) for each of `copy`'s claims (const or not): `claim`, then rare's.
   template <typename SomeCopy, typename F>
   static void for_each_claim(SomeCopy& copy, F&& fn);

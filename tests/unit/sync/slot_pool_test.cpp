@@ -77,6 +77,34 @@ TEST_F(SlotPoolTest, ObjectsNeverMoveAsThePoolGrows) {
   EXPECT_EQ(Counted::live, static_cast<int>(n));
 }
 
+// An object's slot comes from its address alone, in every chunk and at either end of one, for
+// objects of an awkward size as well.
+TEST_F(SlotPoolTest, SlotOfFindsEachObjectsSlotFromItsAddress) {
+  SlotPool<Counted> pool;
+  const size_t n = SlotPool<Counted>::kChunkSlots * 3 + 5;
+  std::vector<std::pair<const Counted*, uint32_t>> made;
+  for (size_t i = 0; i < n; ++i) {
+    auto [object, slot] = pool.make();
+    made.emplace_back(&object, slot);
+  }
+  for (const auto& [object, slot] : made) ASSERT_EQ(pool.slot_of(*object), slot);
+  pool.erase(made[7].second);
+  auto [again, slot] = pool.make();  // the freed slot, taken again
+  EXPECT_EQ(slot, made[7].second);
+  EXPECT_EQ(pool.slot_of(again), slot);
+
+  struct Odd {
+    char bytes[37];
+  };
+  SlotPool<Odd> odd;
+  std::vector<std::pair<const Odd*, uint32_t>> odds;
+  for (size_t i = 0; i < SlotPool<Odd>::kChunkSlots * 2 + 1; ++i) {
+    auto [object, slot] = odd.make();
+    odds.emplace_back(&object, slot);
+  }
+  for (const auto& [object, slot] : odds) ASSERT_EQ(odd.slot_of(*object), slot);
+}
+
 TEST_F(SlotPoolTest, ForEachVisitsTheLiveObjectsInSlotOrder) {
   SlotPool<Counted> pool;
   std::vector<uint32_t> slots;
