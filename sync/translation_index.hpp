@@ -254,7 +254,8 @@ class TranslationIndex {
     // KeyHash::of its namespace/name, next to key_hook (one cache line): a walk through a
     // bucket of keys_ reads no other copy's entry until the hashes agree. Without it, the
     // walks' misses on other entries were a quarter of a first load. Its 29 bits share a word
-    // with the flags, which took the last 8 bytes of a copy apart.
+    // with the copy's flags, which on their own (beside its slot, now found from its address)
+    // took the copy's last 8 bytes.
     uint32_t key_hash : kKeyHashBits = 0;
     uint32_t active : 1 = 0;     // the served copy of its namespace/name
     uint32_t has_claim : 1 = 0;  // `claim` is one
