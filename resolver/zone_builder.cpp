@@ -667,8 +667,9 @@ Result<Ok> ZoneBuilder::add(const HostRecords& host) {
 void ZoneBuilder::reserve(size_t hosts) {
   // Hosts spread over the shards at random, so a shard's count is about Poisson: room for the
   // mean and two standard deviations, and a few empty non-terminals; the few shards with more
-  // grow. Slots for the mean only: the slot count is a power of two at a load of at most a
-  // half, and sized for the rare fuller shard it doubled for nearly all of them. On a first
+  // grow. Slots for the mean only (and about one empty non-terminal in 64 names): the slot
+  // count is a power of two at a load of at most a half, and sized for the rare fuller shard
+  // it doubled for nearly all of them. On a first
   // load every table lives at once until its shard is encoded: at 1M names the earlier room (a
   // quarter more entries, slots for them) was about 10 MB of the start's peak.
   const size_t mean = hosts / kShards;

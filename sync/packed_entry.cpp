@@ -31,6 +31,12 @@ struct PackedEntry::Header {
   Origin origin;
   Resolution resolution = Resolution::Unset;
 
+  // Bytes of the creation time behind a flags byte.
+  static size_t created_size(uint8_t flags) noexcept {
+    if ((flags & kCreated) == 0) return 0;
+    return (flags & kCreatedWide) != 0 ? 8 : 4;
+  }
+
   bool has_created() const noexcept { return created_unix != kNoCreationTime; }
   std::optional<int64_t> created() const noexcept {
     return has_created() ? std::optional<int64_t>(created_unix) : std::nullopt;
@@ -60,15 +66,15 @@ struct PackedEntry::Header {
     Header h;
     const auto flags = static_cast<uint8_t>(*in++);
     h.resolution = static_cast<Resolution>(flags & kResolutionBits);
-    if ((flags & kCreatedWide) != 0) {
+    const size_t created = created_size(flags);
+    if (created == 8) {
       std::memcpy(&h.created_unix, in, 8);
-      in += 8;
-    } else if ((flags & kCreated) != 0) {
+    } else if (created == 4) {
       uint32_t narrow = 0;
       std::memcpy(&narrow, in, 4);
       h.created_unix = narrow;
-      in += 4;
     }
+    in += created;
     packed::Reader fields(in);
     const auto number = static_cast<uint32_t>(fields.size());
     const auto line = static_cast<uint32_t>(fields.size());
@@ -78,8 +84,7 @@ struct PackedEntry::Header {
   // The byte after the header at `in`.
   static const char* skip(const char* in) noexcept {
     const auto flags = static_cast<uint8_t>(*in++);
-    if ((flags & kCreated) != 0) in += (flags & kCreatedWide) != 0 ? 8 : 4;
-    packed::Reader fields(in);
+    packed::Reader fields(in + created_size(flags));
     fields.size();
     fields.size();
     return fields.position();

@@ -416,7 +416,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
     }
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
-    handles[sorted[rank]] = copies_.handle(copies_.slot_of(copy));
+    handles[sorted[rank]] = handle_of(copy);
     const bool first = keys_.find(&copy) == keys_.end();  // sorted: an earlier one wins
     link_key(copy);
     if (first) {
@@ -486,7 +486,7 @@ TranslationIndex::Handle TranslationIndex::link_new(Copy& copy, Translate transl
     if (previous != nullptr) deactivate(*previous);
     activate(copy, translate());
   }
-  return copies_.handle(copies_.slot_of(copy));
+  return handle_of(copy);
 }
 
 void TranslationIndex::erase(Handle handle) {
@@ -523,7 +523,7 @@ TranslationIndex::Handles TranslationIndex::copies_of(std::string_view namespace
   const auto [first, last] =
       keys_.equal_range(KeyLookup(KeyView(namespace_, name)), KeyHash{}, KeyEqual{});
   for (auto it = first; it != last; ++it) {
-    if (it->tag == tag) out.push_back(copies_.handle(copies_.slot_of(*it)));
+    if (it->tag == tag) out.push_back(handle_of(*it));
   }
   return out;
 }

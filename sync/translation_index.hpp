@@ -417,6 +417,10 @@ class TranslationIndex {
   // The served (active) copy of `key`; null when it has none.
   const Copy* served_of(const KeyView& key) const;
   HostBefore host_view(const std::string& name) const;
+  // The handle naming `copy`, from its slot (which it does not keep).
+  Handle handle_of(const Copy& copy) const noexcept {
+    return copies_.handle(copies_.slot_of(copy));
+  }
 
   EntryTranslator translator_;
   ServiceEntry unpacked_;  // translate_packed()'s, kept for its strings' and vectors' room
