@@ -405,12 +405,24 @@ def time_curl_list(fake):
         return None
 
 
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_dns_port():
+    """A loopback port free for UDP and for TCP alike, since globaldns listens on both: a port
+    checked for UDP alone was at times an ephemeral port of another test's TCP connection under
+    ctest -j2, and globaldns exited on the TCP bind."""
+    for _ in range(100):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+    raise RuntimeError("no loopback port free for both UDP and TCP in 100 tries")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -611,7 +623,7 @@ def run_one_n(procs, args, n, workdir, do_throughput, rng, addrs):
         log("N=%d: fake started in %.2f s, /bulk %.2f s, paginated list %.2f s (%d pages), curl list %s" % (
             n, res["fake_start_s"], res["bulk_s"], res["list_s"], res["list_pages"], fmt(res["curl_s"], "%.2f s")))
 
-        port = args.port or free_udp_port()
+        port = args.port or free_dns_port()
         kubeconfig = fake.kubeconfig(os.path.join(workdir, "kubeconfig"))
         glog = open(os.path.join(workdir, "globaldns-n%d.log" % n), "w")
         last = last_page_index(n)
@@ -839,7 +851,7 @@ def updater_self_test(procs, workdir, args, rng, addrs):
     fake = Fake(procs, workdir)
     try:
         fake.ctl("/bulk", {"count": n, "namespaces": NAMESPACES})
-        port = free_udp_port()
+        port = free_dns_port()
         g = procs.start("globaldns", [args.binary, "serve", "--listen", "127.0.0.1:%d" % port, "--kubeconfig",
                                       fake.kubeconfig(os.path.join(workdir, "kubeconfig")), "--threads", "1",
                                       "--health", "off", "--ready", "off", "--grpc", "off", "--metrics", "off", "--lameduck-ms", "0"],
