@@ -102,16 +102,6 @@ PrecedenceKey precedence_key(const PackedEntry& entry, size_t index) {
   return precedence_key(entry.created_unix(), entry.namespace_(), entry.name(), index);
 }
 
-// The active copy among those of `key` in `keys` (const or not); null when there is none.
-template <typename Keys, typename Key, typename Hash, typename Equal>
-auto active_copy(Keys& keys, const Key& key, Hash hash, Equal equal) -> decltype(&*keys.begin()) {
-  const auto [first, last] = keys.equal_range(key, hash, equal);
-  for (auto it = first; it != last; ++it) {
-    if (it->active) return &*it;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 IndexChanges diff_translations(const Translation& before, const Translation& after) {
@@ -146,8 +136,8 @@ bool TranslationIndex::Order::operator()(const Copy& a, const Copy& b) const {
 }
 
 uint32_t TranslationIndex::KeyHash::of(const KeyView& key) noexcept {
-  // namespace/name hashed without building the key's text; buckets are a power of two and
-  // take the low bits, so kKeyHashBits of them serve up to 2^29 buckets.
+  // namespace/name hashed without building the key's text, cut to the kKeyHashBits a copy
+  // keeps: keys_ takes its high bits for a place and its low 7 for a tag.
   size_t h = std::hash<std::string_view>{}(key.first);
   boost::hash_combine(h, std::hash<std::string_view>{}(key.second));
   return static_cast<uint32_t>(h ^ (h >> 32)) & ((uint32_t{1} << kKeyHashBits) - 1);
@@ -159,10 +149,6 @@ uint32_t TranslationIndex::key_hash(std::string_view namespace_, std::string_vie
 
 TranslationIndex::KeyLookup::KeyLookup(const KeyView& key) noexcept
     : view(key), hash(KeyHash::of(key)) {}
-
-namespace {
-constexpr size_t kInitialKeyBuckets = 64;
-}  // namespace
 
 TranslationIndex::Copy::~Copy() {
   if (has_rare_)
@@ -274,16 +260,73 @@ TranslationIndex::NameLookup::NameLookup(std::string_view name) noexcept : name(
 }
 
 const TranslationIndex::Claim* TranslationIndex::served_claim(std::string_view name) const {
-  const auto it = hosts_.find(NameLookup(name), ClaimHash{}, ClaimEqual{});
-  return it == hosts_.end() ? nullptr : &*it;
+  const NameLookup key(name);
+  const uint32_t found = hosts_.find(key.hash, [&](uint32_t number) {
+    const Claim& claim = claim_at(number);
+    return claim.name_hash() == key.hash && claim.name() == key.name;
+  });
+  return found == SlotTable::kNone ? nullptr : &claim_at(found);
 }
 
-TranslationIndex::TranslationIndex(TranslateOptions options)
-    : translator_(std::move(options)),
-      key_buckets_(std::make_unique<Keys::bucket_type[]>(kInitialKeyBuckets)),
-      keys_(Keys::bucket_traits(key_buckets_.get(), kInitialKeyBuckets)),
-      host_buckets_(std::make_unique<Hosts::bucket_type[]>(kInitialKeyBuckets)),
-      hosts_(Hosts::bucket_traits(host_buckets_.get(), kInitialKeyBuckets)) {}
+uint32_t TranslationIndex::number_of(const Claim& claim) const noexcept {
+  if (&claim != &claim.owner().claim) return static_cast<const RareClaim&>(claim).number;
+  return copies_.slot_of(claim.owner());
+}
+
+const TranslationIndex::Claim& TranslationIndex::claim_at(uint32_t number) const noexcept {
+  if ((number & kRareClaim) != 0) return *rare_claims_[number & ~kRareClaim];
+  return copies_.at_slot(number).claim;
+}
+
+TranslationIndex::Claim& TranslationIndex::claim_at(uint32_t number) noexcept {
+  return const_cast<Claim&>(std::as_const(*this).claim_at(number));
+}
+
+void TranslationIndex::number_rare_claim(RareClaim& claim) {
+  uint32_t place;
+  if (!free_rare_numbers_.empty()) {
+    place = free_rare_numbers_.back();
+    free_rare_numbers_.pop_back();
+    rare_claims_[place] = &claim;
+  } else {
+    if (rare_claims_.size() >= kRareClaim) throw std::length_error("too many hosts in entries");
+    place = static_cast<uint32_t>(rare_claims_.size());
+    rare_claims_.push_back(&claim);
+  }
+  claim.number = kRareClaim | place;
+}
+
+void TranslationIndex::drop_rare_claim_number(RareClaim& claim) noexcept {
+  const uint32_t place = claim.number & ~kRareClaim;
+  rare_claims_[place] = nullptr;
+  if (place + 1 == rare_claims_.size()) {
+    rare_claims_.pop_back();
+  } else {
+    free_rare_numbers_.push_back(place);
+  }
+  if (rare_claims_.empty()) free_rare_numbers_.clear();
+}
+
+void TranslationIndex::serve(Claim& claim, Claim* served) {
+  if (served == nullptr) {
+    hosts_.insert(number_of(claim), claim.name_hash(), name_hash_of());
+  } else {
+    hosts_.replace(number_of(*served), number_of(claim), claim.name_hash());
+    served->set_served(false);
+  }
+  claim.set_served(true);
+}
+
+template <typename F>
+void TranslationIndex::for_each_copy_of(const KeyLookup& key, F&& fn) const {
+  keys_.find(key.hash, [&](uint32_t slot) {
+    const Copy& copy = copies_.at_slot(slot);
+    if (is_of(copy, key)) fn(const_cast<Copy&>(copy));
+    return false;
+  });
+}
+
+TranslationIndex::TranslationIndex(TranslateOptions options) : translator_(std::move(options)) {}
 TranslationIndex::~TranslationIndex() = default;
 
 PackedEntry TranslationIndex::keep(PackedEntry entry) {
@@ -417,7 +460,11 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
     handles[sorted[rank]] = handle_of(copy);
-    const bool first = keys_.find(&copy) == keys_.end();  // sorted: an earlier one wins
+    // Sorted: an earlier copy of the key wins.
+    const KeyLookup key(key_of(copy));
+    const bool first = keys_.find(key.hash, [&](uint32_t slot) {
+      return is_of(copies_.at_slot(slot), key);
+    }) == SlotTable::kNone;
     link_key(copy);
     if (first) {
       activate(copy, translate(entry, copy));
@@ -445,8 +492,8 @@ std::vector<PackedEntry> TranslationIndex::take_entries(std::unique_ptr<Translat
   std::vector<PackedEntry> entries;
   if (!index) return entries;
   entries.reserve(index->copies_.size());
-  // The copies keep their hashes, and destroying the index unlinks them without reading the
-  // entries: they can go first. A block in the index's arena dies with it, so it is copied.
+  // Destroying the index reads no entry: they can go first. A block in the index's arena dies with
+  // it, so it is copied.
   index->copies_.for_each([&entries](Copy& copy) {
     PackedEntry& entry = copy.entry();
     entries.push_back(entry.borrowed() ? entry.clone() : std::move(entry));
@@ -456,13 +503,10 @@ std::vector<PackedEntry> TranslationIndex::take_entries(std::unique_ptr<Translat
 }
 
 void TranslationIndex::prefetch(const PackedEntry& entry) const {
-  __builtin_prefetch(
-      &key_buckets_[keys_.bucket(KeyLookup(KeyView(entry.namespace_(), entry.name())), KeyHash{})]);
+  keys_.prefetch(KeyHash::of(KeyView(entry.namespace_(), entry.name())));
   // A host as written is the usual claim's name (already lower case, no trailing dot); when it
   // is not, this fetches a line for nothing.
-  entry.for_each_host([this](std::string_view host) {
-    __builtin_prefetch(&host_buckets_[hosts_.bucket(NameLookup(host), ClaimHash{})]);
-  });
+  entry.for_each_host([this](std::string_view host) { hosts_.prefetch(NameLookup(host).hash); });
 }
 
 TranslationIndex::Handle TranslationIndex::insert(const ServiceEntry& entry, Tag tag) {
@@ -479,7 +523,7 @@ TranslationIndex::Handle TranslationIndex::insert(PackedEntry entry, Tag tag) {
 template <typename Translate>
 TranslationIndex::Handle TranslationIndex::link_new(Copy& copy, Translate translate) {
   touch_key(key_of(copy));
-  Copy* const previous = active_copy(keys_, &copy, KeyHash{}, KeyEqual{});
+  Copy* const previous = const_cast<Copy*>(served_of(key_of(copy)));
   link_key(copy);
   if (previous != nullptr) ++conflicts_;  // one more duplicate copy
   if (previous == nullptr || Order{}(copy, *previous)) {
@@ -496,17 +540,17 @@ void TranslationIndex::erase(Handle handle) {
   Copy& copy = *found;
 
   touch_key(key_of(copy));
-  keys_.erase(keys_.iterator_to(copy));
+  keys_.erase(copies_.slot_of(copy), copy.key_hash, key_hash_of());
   unlink_tagged(copy);
   // By the erased copy's hash and text, still held: it is unlinked, not yet destroyed.
-  const auto [first, last] = keys_.equal_range(&copy);
-  if (first != last) --conflicts_;  // one duplicate fewer
+  Copy* next = nullptr;
+  for_each_copy_of(KeyLookup(key_of(copy)), [&next](Copy& other) {
+    if (next == nullptr || Order{}(other, *next)) next = &other;
+  });
+  if (next != nullptr) --conflicts_;  // one duplicate fewer
   if (copy.active) {
     deactivate(copy);
-    if (first != last) {
-      Copy& next = *std::min_element(first, last, Order{});
-      activate(next, translate_packed(next.entry()));
-    }
+    if (next != nullptr) activate(*next, translate_packed(next->entry()));
   }
   drop(copy);
 }
@@ -520,11 +564,9 @@ const PackedEntry& TranslationIndex::entry(Handle handle) const {
 TranslationIndex::Handles TranslationIndex::copies_of(std::string_view namespace_,
                                                       std::string_view name, Tag tag) const {
   Handles out;
-  const auto [first, last] =
-      keys_.equal_range(KeyLookup(KeyView(namespace_, name)), KeyHash{}, KeyEqual{});
-  for (auto it = first; it != last; ++it) {
-    if (it->tag == tag) out.push_back(handle_of(*it));
-  }
+  for_each_copy_of(KeyLookup(KeyView(namespace_, name)), [&](const Copy& copy) {
+    if (copy.tag == tag) out.push_back(handle_of(copy));
+  });
   return out;
 }
 
@@ -560,34 +602,31 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
   for (const Skip& skip : copy.skipped()) ++skipped_by_reason_[static_cast<size_t>(skip.code)];
   for (const resolver::HostRecords& records : translation.claims) {
     touch_host(records.name);
-    Claim& claim = copy.has_claim ? copy.rare()->more_claims.emplace_back() : copy.claim;
+    Claim* claim = &copy.claim;
+    if (copy.has_claim) {
+      RareClaim& more = copy.rare()->more_claims.emplace_back();
+      number_rare_claim(more);
+      claim = &more;
+    }
     copy.has_claim = true;
     const NameLookup lookup(records.name);
-    claim.set(copy, records, lookup.hash, quads_);
-    // One walk through the name's bucket, to find its claim or where this one goes: each other
-    // claim on the way is a cache miss (its name is compared, or hashed to see where the bucket
-    // ends). Grown first: growing would void the place found.
-    grow_hosts_for_one_more();
-    Hosts::insert_commit_data place;
-    const auto [served, free] =
-        hosts_.insert_unique_check(lookup, ClaimHash{}, ClaimEqual{}, place);
-    if (free) {
-      hosts_.insert_unique_commit(claim, place);
+    claim->set(copy, records, lookup.hash, quads_);
+    Claim* const served = const_cast<Claim*>(served_claim(records.name));
+    if (served == nullptr) {
+      serve(*claim, nullptr);
       ++names_;
-      addresses_ += claim.address_count();
+      addresses_ += claim->address_count();
       continue;
     }
     ++conflicts_;  // one of the two loses
     if (Order{}(copy, served->owner())) {
-      // Served now, in place of the one before: one out, one in, no growth.
-      Claim& before = *served;
-      addresses_ -= before.address_count();
-      addresses_ += claim.address_count();
-      hosts_.erase(served);
-      hosts_.insert(claim);
-      shadowed_.insert(&before);
+      // Served now, in the place of the one before.
+      addresses_ -= served->address_count();
+      addresses_ += claim->address_count();
+      serve(*claim, served);
+      shadowed_.insert(served);
     } else {
-      shadowed_.insert(&claim);
+      shadowed_.insert(claim);
     }
   }
 }
@@ -596,7 +635,7 @@ void TranslationIndex::deactivate(Copy& copy) {
   for_each_claim(copy, [this](Claim& claim) {
     const std::string_view name = claim.name();
     touch_host(std::string(name));
-    if (!claim.host_hook.is_linked()) {
+    if (!claim.served()) {
       // A claim that lost its host: the one served stays.
       const auto [first, last] = shadowed_.equal_range(name);
       const auto it = std::find(first, last, &claim);
@@ -605,18 +644,22 @@ void TranslationIndex::deactivate(Copy& copy) {
       --conflicts_;
       return;
     }
-    hosts_.erase(hosts_.iterator_to(claim));
     addresses_ -= claim.address_count();
     const auto heir = shadowed_.lower_bound(name);
     if (heir != shadowed_.end() && (*heir)->name() == name) {
       --conflicts_;  // the next claimant takes over
       addresses_ += (*heir)->address_count();
-      hosts_.insert(**heir);
+      serve(**heir, &claim);
       shadowed_.erase(heir);
     } else {
+      hosts_.erase(number_of(claim), claim.name_hash(), name_hash_of());
+      claim.set_served(false);
       --names_;
     }
   });
+  if (Rare* rare = copy.rare()) {
+    for (RareClaim& more : rare->more_claims) drop_rare_claim_number(more);
+  }
   for (const Skip& skip : copy.skipped()) --skipped_by_reason_[static_cast<size_t>(skip.code)];
   copy.drop_rare();
   copy.claim.clear();
@@ -625,36 +668,24 @@ void TranslationIndex::deactivate(Copy& copy) {
 }
 
 void TranslationIndex::reserve_keys(size_t keys) {
-  size_t buckets = keys_.bucket_count();
-  if (keys <= buckets) return;
-  while (buckets < keys) buckets *= 2;
-  // The old array is freed once rehashed away.
-  auto grown = std::make_unique<Keys::bucket_type[]>(buckets);
-  keys_.rehash(Keys::bucket_traits(grown.get(), buckets));
-  key_buckets_ = std::move(grown);
+  keys_.reserve(keys, key_hash_of());
 }
 
 void TranslationIndex::reserve_hosts(size_t hosts) {
-  size_t buckets = hosts_.bucket_count();
-  if (buckets >= hosts) return;
-  while (buckets < hosts) buckets *= 2;
-  auto grown = std::make_unique<Hosts::bucket_type[]>(buckets);
-  hosts_.rehash(Hosts::bucket_traits(grown.get(), buckets));
-  host_buckets_ = std::move(grown);
-}
-
-void TranslationIndex::grow_hosts_for_one_more() {
-  if (hosts_.size() >= hosts_.bucket_count()) reserve_hosts(hosts_.bucket_count() * 2);
+  hosts_.reserve(hosts, name_hash_of());
 }
 
 void TranslationIndex::link_key(Copy& copy) {
-  // Load factor at most 1, as std::unordered_map keeps.
-  if (keys_.size() >= keys_.bucket_count()) reserve_keys(keys_.bucket_count() * 2);
-  keys_.insert(copy);
+  keys_.insert(copies_.slot_of(copy), copy.key_hash, key_hash_of());
 }
 
 const TranslationIndex::Copy* TranslationIndex::served_of(const KeyView& key) const {
-  return active_copy(keys_, KeyLookup(key), KeyHash{}, KeyEqual{});
+  const KeyLookup lookup(key);
+  const uint32_t slot = keys_.find(lookup.hash, [&](uint32_t each) {
+    const Copy& copy = copies_.at_slot(each);
+    return copy.active && is_of(copy, lookup);
+  });
+  return slot == SlotTable::kNone ? nullptr : &copies_.at_slot(slot);
 }
 
 void TranslationIndex::touch_key(const KeyView& key) {
@@ -673,12 +704,11 @@ TranslationIndex::KeyBefore TranslationIndex::key_view(const KeyView& key) const
   const Copy* served = served_of(key);
   if (served == nullptr) return view;
   view.skips = served->skipped();
-  const auto [first, last] = keys_.equal_range(&*served);
-  if (std::next(first) == last) return view;  // the usual: no duplicate
   std::vector<const Copy*> dropped;
-  for (auto it = first; it != last; ++it) {
-    if (&*it != served) dropped.push_back(&*it);
-  }
+  for_each_copy_of(KeyLookup(key), [&](const Copy& copy) {
+    if (&copy != served) dropped.push_back(&copy);
+  });
+  if (dropped.empty()) return view;  // the usual: no duplicate
   std::sort(dropped.begin(), dropped.end(), Order{});
   const std::string name = served->entry().key();
   for (const Copy* copy : dropped) {
@@ -762,7 +792,7 @@ void TranslationIndex::for_each_host(
   // random in it, and at 1M its walk took a cache miss per claim.
   copies_.for_each([&](const Copy& copy) {
     for_each_claim(copy, [&](const Claim& claim) {
-      if (!claim.host_hook.is_linked()) return;  // another claim serves the host
+      if (!claim.served()) return;  // another claim serves the host
       claim.unpack_into(records);
       fn(records);
     });
@@ -775,7 +805,7 @@ void TranslationIndex::for_each_host_served_by(
   if (copy == nullptr) return;
   resolver::HostRecords records;
   for_each_claim(*copy, [&](const Claim& claim) {
-    if (!claim.host_hook.is_linked()) return;
+    if (!claim.served()) return;
     claim.unpack_into(records);
     fn(records);
   });
@@ -834,9 +864,8 @@ void TranslationIndex::problems_into(Translation& out) const {
     if (!copy.active || !copy.skipped().empty()) return true;
     if (conflicts_ == 0) return false;
     bool shadowed = false;
-    for_each_claim(copy, [&shadowed](const Claim& claim) {
-      shadowed = shadowed || !claim.host_hook.is_linked();
-    });
+    for_each_claim(copy,
+                   [&shadowed](const Claim& claim) { shadowed = shadowed || !claim.served(); });
     return shadowed;
   };
   for (const Copy* each : in_order(has_problem)) {
@@ -850,7 +879,7 @@ void TranslationIndex::problems_into(Translation& out) const {
     }
     for (const auto& skip : copy.skipped()) out.skipped.push_back(skip);
     for_each_claim(copy, [&](const Claim& claim) {
-      if (claim.host_hook.is_linked()) return;  // it serves its host
+      if (claim.served()) return;  // it serves its host
       const std::string_view name = claim.name();
       const Copy* winner = &served_claim(name)->owner();
       out.conflicts.push_back(Conflict{std::string(name), winner->entry().key(), copy.entry().key(),

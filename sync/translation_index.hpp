@@ -17,8 +17,6 @@
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
-#include <boost/intrusive/set.hpp>
-#include <boost/intrusive/unordered_set.hpp>
 
 #include "resolver/zone_data.hpp"
 #include "sync/entry_arena.hpp"
@@ -26,6 +24,7 @@
 #include "sync/packed_records.hpp"
 #include "sync/service_entry.hpp"
 #include "sync/slot_pool.hpp"
+#include "sync/slot_table.hpp"
 #include "sync/translate.hpp"
 
 namespace globaldns::sync {
@@ -166,19 +165,17 @@ class TranslationIndex {
 
  private:
   // Each allocation costs its size rounded up plus malloc's 8-16 bytes, and a first list of 1M
-  // entries made about 15 per entry. Now a copy lives in a slot of copies_ and links itself
-  // into keys_; its claims into hosts_ or shadowed_; the entry is one allocation, and a
+  // entries made about 15 per entry. Now a copy lives in a slot of copies_, which keys_
+  // holds; its claims are in hosts_ or shadowed_; the entry is one allocation, and a
   // claim's records are read from it (or, for the few that differ, held in the copy's rare).
   struct Copy;
   static constexpr uint32_t kNoSlot = 0xFFFFFFFF;
   // A key's hash as a copy keeps it, beside its flags: enough for 2^29 buckets.
   static constexpr unsigned kKeyHashBits = 29;
-  // A host the copy would serve (EntryTranslation::claims), while the copy is active: linked
-  // into hosts_ while it serves the host, otherwise held in shadowed_.
+  // A host the copy would serve (EntryTranslation::claims), while the copy is active: in
+  // hosts_ while it serves the host (served()), otherwise held in shadowed_.
   class Claim {
    public:
-    boost::intrusive::unordered_set_member_hook<> host_hook;
-
     // Claims the host `records` for `copy`, whose claim this is (its `claim`, or one of its
     // rare's more_claims); `name_hash` is NameLookup's of records.name. Records other than the
     // usual go into the copy's rare, made if need be. `quads`: scratch.
@@ -192,6 +189,9 @@ class TranslationIndex {
     void unpack_into(resolver::HostRecords& out) const;
     resolver::HostRecords unpack() const;
     uint32_t name_hash() const noexcept { return name_hash_; }  // NameLookup's, of name()
+    // Whether it is the one in hosts_ for its name (a flag, where a hook took 8 bytes).
+    bool served() const noexcept { return (ref_ & kServed) != 0; }
+    void set_served(bool served) noexcept { ref_ = served ? ref_ | kServed : ref_ & ~kServed; }
 
    private:
     // The usual claim's records are the owner's host as written with all its addresses, each
@@ -205,7 +205,8 @@ class TranslationIndex {
     // more_claims, a RareClaim that keeps its owner: a pointer to it in every claim took 8
     // bytes of every copy.
     static constexpr uint32_t kMore = uint32_t{1} << 30;
-    static constexpr uint32_t kIndex = kMore - 1;
+    static constexpr uint32_t kServed = uint32_t{1} << 29;
+    static constexpr uint32_t kIndex = kServed - 1;
     bool own() const noexcept { return (ref_ & kOwn) != 0; }
     const PackedRecords& own_records() const noexcept;
     uint32_t name_hash_ = 0;
@@ -213,6 +214,7 @@ class TranslationIndex {
   };
   struct RareClaim : Claim {
     const Copy* owner = nullptr;
+    uint32_t number = 0;  // kRareClaim | its place in rare_claims_, as hosts_ holds it
   };
   // What few copies have, apart: skips, the claims of an entry with more than one host, and
   // the records of claims that are not the usual (Claim). more_claims never grows while the
@@ -223,8 +225,6 @@ class TranslationIndex {
     std::vector<RareClaim> more_claims;  // after Copy::claim
     std::vector<PackedRecords> own_records;
   };
-  // The hook stores no hash (8 bytes more a copy): the copy keeps a 29-bit one (key_hash).
-  using KeyHook = boost::intrusive::unordered_set_member_hook<>;
   struct Copy {
     Copy() noexcept { std::construct_at(&held_.entry); }
     ~Copy();
@@ -250,12 +250,9 @@ class TranslationIndex {
       PackedEntry entry;
       Rare* rare;
     } held_;
-    KeyHook key_hook;
-    // KeyHash::of its namespace/name, next to key_hook (one cache line): a walk through a
-    // bucket of keys_ reads no other copy's entry until the hashes agree. Without it, the
-    // walks' misses on other entries were a quarter of a first load. Its 29 bits share a word
-    // with the copy's flags, which on their own (beside its slot, now found from its address)
-    // took the copy's last 8 bytes.
+    // KeyHash::of its namespace/name: keys_ keeps no hashes, and reads this one when it moves
+    // the copy's place. Its 29 bits share a word with the copy's flags, which on their own
+    // (beside its slot, found from its address) took 8 bytes.
     uint32_t key_hash : kKeyHashBits = 0;
     uint32_t active : 1 = 0;     // the served copy of its namespace/name
     uint32_t has_claim : 1 = 0;  // `claim` is one
@@ -269,9 +266,10 @@ class TranslationIndex {
     Claim claim;
     const std::vector<Skip>& skipped() const noexcept;
   };
-  // A million of them are most of the index: the hash and the flags share a word, and the slot
-  // is found from the copy's address (SlotPool::slot_of).
-  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 48, "a copy grew");
+  // A million of them are most of the index: the hash and the flags share a word, the slot
+  // is found from the copy's address (SlotPool::slot_of), and the hash tables that find it
+  // hold its slot rather than a hook in it.
+  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 32, "a copy grew");
   // fn(claim) for each of `copy`'s claims (const or not): `claim`, then rare's.
   template <typename SomeCopy, typename F>
   static void for_each_claim(SomeCopy& copy, F&& fn);
@@ -296,66 +294,21 @@ class TranslationIndex {
     KeyView view;
     uint32_t hash;
   };
-  // keys_ keys a copy by the copy itself: its key_hash first, its entry's text when they agree.
-  struct KeyOf {
-    using type = const Copy*;
-    const Copy* operator()(const Copy& copy) const noexcept { return &copy; }
-  };
   struct KeyHash {
     static uint32_t of(const KeyView& key) noexcept;
-    size_t operator()(const Copy* copy) const noexcept { return copy->key_hash; }
-    size_t operator()(const KeyLookup& key) const noexcept { return key.hash; }
   };
-  struct KeyEqual {
-    bool operator()(const Copy* a, const Copy* b) const noexcept {
-      return a->key_hash == b->key_hash && key_of(*a) == key_of(*b);
-    }
-    bool operator()(const KeyLookup& a, const Copy* b) const noexcept {
-      return a.hash == b->key_hash && a.view == key_of(*b);
-    }
-    bool operator()(const Copy* a, const KeyLookup& b) const noexcept { return (*this)(b, a); }
-  };
-  // Every copy, by namespace/name: the copies of one key are an equal range, and its served
-  // copy is the active one. A hook in the copy, where a map from the key's text cost about 100
-  // bytes a key.
-  using Keys = boost::intrusive::unordered_multiset<
-      Copy, boost::intrusive::member_hook<Copy, KeyHook, &Copy::key_hook>,
-      boost::intrusive::key_of_value<KeyOf>, boost::intrusive::hash<KeyHash>,
-      boost::intrusive::equal<KeyEqual>, boost::intrusive::power_2_buckets<true>>;
-  // The claim serving each host, by name: a hash table, where a tree by name took a cache miss
-  // per level (about 20 at 1M) to place each claim, a fifth of a first load.
-  // Claims are found by a 32-bit hash of the name kept in the claim, then by the name: the
-  // name of a claim that uses its owner's is in the owner's packed entry, and reading it for
-  // every claim a walk passes (and for every claim when the buckets grow) cost a first load at
-  // 1M about 0.3 s.
+  // Whether `copy` is of the key searched for: the hashes first, the entry's text if they agree.
+  static bool is_of(const Copy& copy, const KeyLookup& key) noexcept {
+    return copy.key_hash == key.hash && key_of(copy) == key.view;
+  }
+  // The claim serving each host is found by a 32-bit hash of the name, kept in the claim,
+  // then by the name: the name of a claim that uses its owner's is in the owner's packed entry,
+  // and reading it for every claim a walk passes cost a first load at 1M about 0.3 s.
   struct NameLookup {
     explicit NameLookup(std::string_view name) noexcept;
     std::string_view name;
     uint32_t hash;
   };
-  struct ClaimOf {
-    using type = const Claim*;
-    const Claim* operator()(const Claim& claim) const noexcept { return &claim; }
-  };
-  struct ClaimHash {
-    size_t operator()(const Claim* claim) const noexcept { return claim->name_hash(); }
-    size_t operator()(const NameLookup& key) const noexcept { return key.hash; }
-  };
-  struct ClaimEqual {
-    bool operator()(const Claim* a, const Claim* b) const noexcept {
-      return a->name_hash() == b->name_hash() && a->name() == b->name();
-    }
-    bool operator()(const NameLookup& a, const Claim* b) const noexcept {
-      return a.hash == b->name_hash() && a.name == b->name();
-    }
-    bool operator()(const Claim* a, const NameLookup& b) const noexcept { return (*this)(b, a); }
-  };
-  using Hosts = boost::intrusive::unordered_set<
-      Claim,
-      boost::intrusive::member_hook<Claim, boost::intrusive::unordered_set_member_hook<>,
-                                    &Claim::host_hook>,
-      boost::intrusive::key_of_value<ClaimOf>, boost::intrusive::hash<ClaimHash>,
-      boost::intrusive::equal<ClaimEqual>, boost::intrusive::power_2_buckets<true>>;
   // The served claim of `name`, or null.
   const Claim* served_claim(std::string_view name) const;
   // Claims that lose their host to another, by name and then their owners' Order: the first of
@@ -407,13 +360,31 @@ class TranslationIndex {
   // Into and out of its tag's list in tagged_.
   void link_tagged(Copy& copy);
   void unlink_tagged(Copy& copy);
-  // Links `copy` into keys_, growing its buckets first when it is full.
+  // Into keys_, and room there for `keys` in all.
   void link_key(Copy& copy);
-  // At least `keys` buckets (a power of two) in keys_.
   void reserve_keys(size_t keys);
-  // Grows hosts_'s buckets if one more claim would take it past a load factor of 1.
-  void grow_hosts_for_one_more();
   void reserve_hosts(size_t hosts);
+  // fn(copy) for each copy of `key` (const or not), in no particular order.
+  template <typename F>
+  void for_each_copy_of(const KeyLookup& key, F&& fn) const;
+  // A claim as hosts_ holds it: its owner's slot, or for one of more_claims kRareClaim and its
+  // place in rare_claims_.
+  static constexpr uint32_t kRareClaim = uint32_t{1} << 31;
+  uint32_t number_of(const Claim& claim) const noexcept;
+  const Claim& claim_at(uint32_t number) const noexcept;
+  Claim& claim_at(uint32_t number) noexcept;
+  // The hashes of what keys_ and hosts_ hold, read back when their elements move.
+  auto key_hash_of() const noexcept {
+    return [this](uint32_t slot) -> uint32_t { return copies_.at_slot(slot).key_hash; };
+  }
+  auto name_hash_of() const noexcept {
+    return [this](uint32_t number) { return claim_at(number).name_hash(); };
+  }
+  // Makes `claim` the one hosts_ holds for its name, in place of `served` (null: none).
+  void serve(Claim& claim, Claim* served);
+  // Numbers a rare claim for hosts_, and hands its number back.
+  void number_rare_claim(RareClaim& claim);
+  void drop_rare_claim_number(RareClaim& claim) noexcept;
   // The served (active) copy of `key`; null when it has none.
   const Copy* served_of(const KeyView& key) const;
   HostBefore host_view(const std::string& name) const;
@@ -428,11 +399,15 @@ class TranslationIndex {
   // The copies' packed entries' blocks; declared before copies_, which borrow them.
   EntryArena arena_;
   SlotPool<Copy> copies_;
-  std::unique_ptr<Keys::bucket_type[]> key_buckets_;
-  Keys keys_;
+  // Every copy by namespace/name, as its slot: the copies of one key are found together, and
+  // its served copy is the active one.
+  SlotTable keys_{kKeyHashBits};
   std::unordered_map<Tag, Tagged> tagged_;
-  std::unique_ptr<Hosts::bucket_type[]> host_buckets_;
-  Hosts hosts_;
+  // The claim serving each host, as number_of() it, by NameLookup's hash: a hash table, where a
+  // tree by name took a cache miss per level (about 20 at 1M) to place each claim.
+  SlotTable hosts_{32};
+  std::vector<RareClaim*> rare_claims_;  // by number; null where free
+  std::vector<uint32_t> free_rare_numbers_;
   std::multiset<Claim*, ShadowOrder> shadowed_;
   std::map<std::pair<std::string, std::string>, KeyBefore> touched_keys_;
   std::map<std::string, HostBefore> touched_hosts_;
