@@ -130,7 +130,7 @@ Decision lookup(const Snapshot& snap, const w::ScannedName& qn, int zone) noexce
     const NodeRef encloser = snap.find(qn.lower + off, qn.length - off);
     if (!encloser) continue;
     // The wildcard child lives in the encloser's shard (Snapshot::shard_hash).
-    const uint32_t wild = encloser.node->wildcard_child;
+    const uint32_t wild = encloser.shard->wildcard_child(*encloser.node);
     if (wild != kNoNode) return {Outcome::Hit, {encloser.shard, &encloser.shard->node(wild)}, zone};
     return {Outcome::NxDomain, {}, zone};
   }

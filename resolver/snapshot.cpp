@@ -1,10 +1,31 @@
-// Snapshot lookups: the shard from the high hash bits, then open addressing on the low bits.
+// Snapshot lookups: the shard from the high hash bits, then open addressing on the low half.
 #include "resolver/snapshot.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_set>
 
 namespace globaldns::resolver {
+namespace {
+
+// The probe of Shard::find and Snapshot::find: slots whose hash bits differ are passed over
+// without reading their node.
+inline uint32_t probe(const uint32_t* slots, size_t slot_count, uint32_t index_bits,
+                      const Node* nodes, const uint8_t* bytes, const uint8_t* name, size_t length,
+                      uint64_t hash) noexcept {
+  const uint32_t index_mask = (uint32_t{1} << index_bits) - 1;
+  const uint32_t want = Shard::slot_hash_bits(hash, index_bits);
+  for (size_t s = Shard::home(hash, slot_count);; s = s + 1 == slot_count ? 0 : s + 1) {
+    const uint32_t slot = slots[s];
+    if (slot == kNoNode) return kNoNode;
+    if ((slot & ~index_mask) != want) continue;
+    const uint32_t i = slot & index_mask;
+    const Node& n = nodes[i];
+    if (n.name_length == length && std::memcmp(bytes + n.offset, name, length) == 0) return i;
+  }
+}
+
+}  // namespace
 
 uint64_t Snapshot::hash_name(const uint8_t* name, size_t length) noexcept {
   // Names are short (tens of bytes): a word-at-a-time multiply-xorshift is plenty and
@@ -25,27 +46,24 @@ uint64_t Snapshot::hash_name(const uint8_t* name, size_t length) noexcept {
 }
 
 uint32_t Shard::find(const uint8_t* name, size_t length, uint64_t hash) const noexcept {
-  for (uint64_t s = hash & slot_mask_;; s = (s + 1) & slot_mask_) {
-    const uint32_t i = slots_[s];
-    if (i == kNoNode) return kNoNode;
-    const Node& n = nodes_[i];
-    if (n.hash == static_cast<uint32_t>(hash) && n.name_length == length &&
-        std::memcmp(bytes_.data() + n.offset, name, length) == 0)
-      return i;
-  }
+  return probe(slots_.data(), slots_.size(), index_bits_, nodes_.data(), bytes_.data(), name,
+               length, hash);
+}
+
+uint32_t Shard::wildcard_child(const Node& n) const noexcept {
+  if (!n.has_wildcard_child) return kNoNode;
+  const auto parent = static_cast<uint32_t>(&n - nodes_.data());
+  const auto it = std::lower_bound(wildcards_.begin(), wildcards_.end(),
+                                   std::pair<uint32_t, uint32_t>(parent, 0));
+  return it != wildcards_.end() && it->first == parent ? it->second : kNoNode;
 }
 
 NodeRef Snapshot::find(const uint8_t* name, size_t length) const noexcept {
   const uint64_t h = hash_name(name, length);
   const ShardView& v = view_of(name, length, h);
-  for (uint64_t s = h & v.slot_mask;; s = (s + 1) & v.slot_mask) {
-    const uint32_t i = v.slots[s];
-    if (i == kNoNode) return {};
-    const Node& n = v.nodes[i];
-    if (n.hash == static_cast<uint32_t>(h) && n.name_length == length &&
-        std::memcmp(v.bytes + n.offset, name, length) == 0)
-      return {v.shard, &n};
-  }
+  const uint32_t i = probe(v.slots, v.slot_count, v.index_bits, v.nodes, v.bytes, name, length, h);
+  if (i == kNoNode) return {};
+  return {v.shard, &v.nodes[i]};
 }
 
 Snapshot::Prefetch Snapshot::prefetch_slot(const uint8_t* name, size_t length) const noexcept {
@@ -53,15 +71,23 @@ Snapshot::Prefetch Snapshot::prefetch_slot(const uint8_t* name, size_t length) c
   p.hash_ = hash_name(name, length);
   const ShardView& v = view_of(name, length, p.hash_);
   p.view_ = &v;
-  __builtin_prefetch(v.slots + (p.hash_ & v.slot_mask));
+  p.slot_ = Shard::home(p.hash_, v.slot_count);
+  __builtin_prefetch(v.slots + p.slot_);
   return p;
 }
 
 void Snapshot::prefetch_node(Prefetch& p) const noexcept {
   if (p.view_ == nullptr) return;  // nothing to look up
   const ShardView& v = *p.view_;
-  p.node_ = v.slots[p.hash_ & v.slot_mask];
-  if (p.node_ != kNoNode) __builtin_prefetch(v.nodes + p.node_);
+  const uint32_t slot = v.slots[p.slot_];
+  const uint32_t index_mask = (uint32_t{1} << v.index_bits) - 1;
+  // Another name in the first slot: a wrong guess, not worth a further probe.
+  if (slot == kNoNode || (slot & ~index_mask) != Shard::slot_hash_bits(p.hash_, v.index_bits)) {
+    p.node_ = kNoNode;
+    return;
+  }
+  p.node_ = slot & index_mask;
+  __builtin_prefetch(v.nodes + p.node_);
 }
 
 void Snapshot::prefetch_rrsets(const Prefetch& p) const noexcept {
@@ -85,7 +111,8 @@ size_t Snapshot::allocated_bytes() const {
 void Snapshot::index_shards() {
   for (size_t i = 0; i < kShardCount; ++i) {
     const Shard& s = *shards_[i];
-    views_[i] = {&s, s.slots_.data(), s.nodes_.data(), s.bytes_.data(), s.slot_mask_};
+    views_[i] = {&s,           s.slots_.data(), s.nodes_.data(), s.bytes_.data(), s.slots_.size(),
+                 s.index_bits_};
   }
 }
 

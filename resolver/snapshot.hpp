@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dns/wire/constants.hpp"
@@ -116,21 +117,19 @@ class RRsetRange {
   uint8_t count_;
 };
 
-// 16 bytes: with a million of them, each byte here is a megabyte, and four fit a cache line.
+// 8 bytes: with a million of them, each byte here is a megabyte. The name's hash is not kept:
+// its shard's slot holds enough of it to pass over other names (Shard), and a rebuild hashes
+// the name again. A wildcard child, which few names have, is found in its shard's list
+// (Shard::wildcard_child) rather than by 4 bytes in every node.
 struct Node {
-  // The low half of Snapshot::hash_name of the name: the slot is chosen from its low bits, and
-  // a probe compares it before the name.
-  uint32_t hash = 0;
   uint32_t offset = 0;  // in its Shard's bytes: the lower-cased wire name, then its RRsets
   uint8_t name_length = 0;
   uint8_t zone = 0;
   uint8_t rrset_count = 0;
-  // Index, in the same shard, of the node "*.<this name>", if any (RFC 4592 §2.2.1). A wildcard
-  // lives in the shard of its parent (Snapshot::shard_hash), so the link survives shards being
-  // rebuilt independently.
-  uint32_t wildcard_child = kNoNode;
+  // The node "*.<this name>" exists (RFC 4592 §2.2.1); Shard::wildcard_child finds it.
+  bool has_wildcard_child = false;
 };
-static_assert(sizeof(Node) == 16, "a node grew");
+static_assert(sizeof(Node) == 8, "a node grew");
 
 // One slice of the names, chosen by the high bits of Snapshot::shard_hash. Immutable once
 // built, and shared by every snapshot in which none of its names changed.
@@ -147,21 +146,41 @@ class Shard {
   // Heap bytes the shard holds (its vectors' capacity), for the memory figures.
   size_t allocated_bytes() const noexcept {
     return nodes_.capacity() * sizeof(Node) + slots_.capacity() * sizeof(uint32_t) +
-           bytes_.capacity();
+           bytes_.capacity() + wildcards_.capacity() * sizeof(wildcards_[0]);
   }
 
   // Node for an exact lower-cased wire name whose hash_name is `hash`, or kNoNode. Hot path.
   uint32_t find(const uint8_t* name, size_t length, uint64_t hash) const noexcept;
+  // The index of the node "*.<n's name>", which is in this shard (Snapshot::shard_hash), or
+  // kNoNode.
+  uint32_t wildcard_child(const Node& n) const noexcept;
+
+  // A slot: kNoNode, or a node's index in the low `index_bits` bits and in the others the low
+  // bits of the name's hash (its low half shifted up by index_bits), which a probe compares
+  // before it reads the node. Its place is chosen from the high bits of the hash's low half
+  // (multiplied into the slot count, which need not be a power of two).
+  static size_t home(uint64_t hash, size_t slot_count) noexcept {
+    return static_cast<size_t>((uint64_t{static_cast<uint32_t>(hash)} * slot_count) >> 32);
+  }
+  static uint32_t slot_hash_bits(uint64_t hash, uint32_t index_bits) noexcept {
+    return static_cast<uint32_t>(hash) << index_bits;
+  }
+  static uint32_t slot_of(uint64_t hash, uint32_t index, uint32_t index_bits) noexcept {
+    return slot_hash_bits(hash, index_bits) | index;
+  }
 
  private:
   friend class ShardEncoder;
   friend class Snapshot;
 
   std::vector<Node> nodes_;
-  // Open addressing on the low hash bits, a power of two of slots, kNoNode = empty; a
-  // default-constructed shard has one empty slot, so lookups in it need no special case.
+  // Open addressing at a load of at most 3/4 (5.3 bytes a node, where a power of two of slots at
+  // a load of at most a half took 8 to 16); a default-constructed shard has one empty slot, so
+  // lookups in it need no special case.
   std::vector<uint32_t> slots_ = std::vector<uint32_t>(1, kNoNode);
-  uint64_t slot_mask_ = 0;
+  uint32_t index_bits_ = 1;  // enough bits for every index below kNoNode's
+  // (parent index, wildcard child index), by parent: the few nodes with has_wildcard_child.
+  std::vector<std::pair<uint32_t, uint32_t>> wildcards_;
   // Each node's name and RRsets, node after node: a lookup that finds a name finds its records
   // in the same cache line or the next, where separate arrays of names, RRset references and
   // records cost a miss each at 1M names.
@@ -219,6 +238,7 @@ class Snapshot {
     friend class Snapshot;
     const ShardView* view_ = nullptr;  // the name's shard's
     uint64_t hash_ = 0;
+    size_t slot_ = 0;
     uint32_t node_ = kNoNode;
   };
   // Steps 1 to 3: the name's slot, its node, its name and RRsets.
@@ -268,7 +288,8 @@ class Snapshot {
     const uint32_t* slots;
     const Node* nodes;
     const uint8_t* bytes;
-    uint64_t slot_mask;
+    size_t slot_count;
+    uint32_t index_bits;
   };
   void index_shards();
   // The shard of a name whose hash_name is `hash`.

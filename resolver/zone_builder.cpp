@@ -64,7 +64,7 @@ Error name_error(const char* what, std::string_view name, const char* why) {
   return Error{std::move(m)};
 }
 
-// What a Node and an Entry keep of Snapshot::hash_name: the half their slots are chosen by.
+// The half of Snapshot::hash_name that a shard's and a table's slots are chosen by.
 uint32_t low_half(uint64_t hash) {
   return static_cast<uint32_t>(hash);
 }
@@ -85,10 +85,11 @@ size_t label_count(std::string_view wire) {
 // the host's zone, which is an empty non-terminal unless it has addresses itself (RFC 8020).
 // A name that is none of these is erased, so "in the table" and "is a node" are the same thing.
 // Its name and then its addresses lie together in its NameTable's byte arena, and encoding a
-// shard then reads two contiguous arrays. 16 bytes: a first load holds every name's entry at
-// once, and the tables must not weigh more than the snapshot they become (1M names).
+// shard then reads two contiguous arrays. 12 bytes: a first load holds every name's entry at
+// once, and the tables must not weigh more than the snapshot they become (1M names): their
+// peak is the start's. The name's hash is not kept; the table's slots hold part of it, and
+// moving an entry's slot hashes its name again.
 struct Entry {
-  uint32_t hash = 0;     // the low half of Snapshot::hash_name(name), as a Node keeps it
   uint32_t name_at = 0;  // lower-cased wire form, in the table's bytes; then the addresses
   uint16_t v4 = 0;       // v4 addresses (4 bytes each), then v6 (16 bytes each); no duplicates
   uint16_t v6 = 0;
@@ -99,12 +100,13 @@ struct Entry {
   size_t addrs_length() const noexcept { return 4 * size_t{v4} + 16 * size_t{v6}; }
   size_t length() const noexcept { return name_length + addrs_length(); }
 };
-static_assert(sizeof(Entry) == 16, "an entry grew");
+static_assert(sizeof(Entry) == 12, "an entry grew");
 
 // One shard's names: entries kept contiguous (encoding walks them in order) and indexed by an
-// open-addressing table on the low hash bits, with backward-shift deletion so no tombstones
-// pile up as hosts come and go. An Entry pointer, and a view of its bytes, is valid until the
-// next insert, erase or set_addrs.
+// open-addressing table whose slots are a Shard's (Shard::home, Shard::slot_of: an index and
+// some of the name's hash bits, compared before the entry is read), with backward-shift
+// deletion so no tombstones pile up as hosts come and go. An Entry pointer, and a view of its
+// bytes, is valid until the next insert, erase or set_addrs.
 class NameTable {
  public:
   std::string_view name(const Entry& e) const noexcept {
@@ -115,10 +117,17 @@ class NameTable {
             e.addrs_length()};
   }
 
+  // The low half of the hash_name of e's name.
+  uint32_t hash_of(const Entry& e) const noexcept {
+    return low_half(Snapshot::hash_name(bytes_.data() + e.name_at, e.name_length));
+  }
+
   Entry* find(std::string_view name, uint32_t hash) {
-    for (size_t s = hash & mask_; slots_[s] != kNoNode; s = (s + 1) & mask_) {
-      Entry& e = entries_[slots_[s]];
-      if (e.hash == hash && this->name(e) == name) return &e;
+    const uint32_t want = Shard::slot_hash_bits(hash, index_bits_);
+    for (size_t s = home(hash); slots_[s] != kNoNode; s = next(s)) {
+      if ((slots_[s] & ~index_mask()) != want) continue;
+      Entry& e = entries_[slots_[s] & index_mask()];
+      if (this->name(e) == name) return &e;
     }
     return nullptr;
   }
@@ -128,15 +137,12 @@ class NameTable {
   Entry& insert(std::string_view name, uint32_t hash, std::string_view addrs = {}, uint16_t v4 = 0,
                 uint16_t v6 = 0) {
     if (over_load(entries_.size() + 1)) grow(slots_.size() * 2);
-    size_t s = hash & mask_;
-    while (slots_[s] != kNoNode) s = (s + 1) & mask_;
-    slots_[s] = static_cast<uint32_t>(entries_.size());
+    place(hash, static_cast<uint32_t>(entries_.size()));
     Entry& e = entries_.emplace_back();
     e.name_at = static_cast<uint32_t>(bytes_.size());
     bytes_.insert(bytes_.end(), name.begin(), name.end());
     bytes_.insert(bytes_.end(), addrs.begin(), addrs.end());
     e.name_length = static_cast<uint8_t>(name.size());
-    e.hash = hash;
     e.v4 = v4;
     e.v6 = v6;
     return e;
@@ -169,9 +175,9 @@ class NameTable {
     slots_[hole] = kNoNode;
     // Backward shift: pull later members of the probe run into the hole when their home slot
     // does not lie (cyclically) between the hole and where they sit.
-    for (size_t j = (hole + 1) & mask_; slots_[j] != kNoNode; j = (j + 1) & mask_) {
-      const size_t home = entries_[slots_[j]].hash & mask_;
-      const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    for (size_t j = next(hole); slots_[j] != kNoNode; j = next(j)) {
+      const size_t h = home(hash_of(entries_[slots_[j] & index_mask()]));
+      const bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
       if (stays) continue;
       slots_[hole] = slots_[j];
       slots_[j] = kNoNode;
@@ -179,7 +185,8 @@ class NameTable {
     }
     const uint32_t last = static_cast<uint32_t>(entries_.size() - 1);
     if (index != last) {
-      slots_[slot_of(last)] = index;
+      const size_t s = slot_of(last);
+      slots_[s] = (slots_[s] & ~index_mask()) | index;
       entries_[index] = entries_.back();
     }
     entries_.pop_back();
@@ -189,7 +196,7 @@ class NameTable {
   void reserve(size_t entries, size_t bytes, size_t slotted) {
     entries_.reserve(entries);
     bytes_.reserve(bytes);
-    if (over_load(slotted)) grow(std::bit_ceil(slotted * 2));
+    if (over_load(slotted)) grow(slotted + slotted / 3 + 1);
   }
   void reserve(size_t entries, size_t bytes) { reserve(entries, bytes, entries); }
   const std::vector<Entry>& entries() const noexcept { return entries_; }
@@ -197,9 +204,17 @@ class NameTable {
   size_t byte_count() const noexcept { return bytes_.size() - garbage_; }
 
  private:
-  // At most half the slots in use: each probe past the first reads another entry, a cache miss
-  // at 1M names. At three quarters, 8 MiB less at 1M cost a start from Kubernetes 0.4 s.
-  bool over_load(size_t entries) const noexcept { return entries * 2 > slots_.size(); }
+  // At most three quarters of the slots in use, as a Shard: a probe past the first compares the
+  // slot's hash bits, not another entry (a cache miss at 1M names).
+  bool over_load(size_t entries) const noexcept { return entries * 4 > slots_.size() * 3; }
+  size_t home(uint32_t hash) const noexcept { return Shard::home(hash, slots_.size()); }
+  size_t next(size_t s) const noexcept { return s + 1 == slots_.size() ? 0 : s + 1; }
+  uint32_t index_mask() const noexcept { return (uint32_t{1} << index_bits_) - 1; }
+  void place(uint32_t hash, uint32_t index) {
+    size_t s = home(hash);
+    while (slots_[s] != kNoNode) s = next(s);
+    slots_[s] = Shard::slot_of(hash, index, index_bits_);
+  }
   // Replaced addresses and erased names leave their bytes behind; once they are over half the
   // arena, copy the live bytes out in entry order (amortised O(1) per change).
   void compact_if_wasteful() {
@@ -216,23 +231,20 @@ class NameTable {
     garbage_ = 0;
   }
   size_t slot_of(uint32_t index) const {
-    size_t s = entries_[index].hash & mask_;
-    while (slots_[s] != index) s = (s + 1) & mask_;
+    size_t s = home(hash_of(entries_[index]));
+    while ((slots_[s] & index_mask()) != index) s = next(s);
     return s;
   }
   void grow(size_t slots) {
     slots_.assign(slots, kNoNode);
-    mask_ = slots - 1;
-    for (uint32_t i = 0; i < entries_.size(); ++i) {
-      size_t s = entries_[i].hash & mask_;
-      while (slots_[s] != kNoNode) s = (s + 1) & mask_;
-      slots_[s] = i;
-    }
+    // Every index is below the slot count, so below 2^bits - 1: no slot reads as kNoNode.
+    index_bits_ = static_cast<uint32_t>(std::bit_width(slots));
+    for (uint32_t i = 0; i < entries_.size(); ++i) place(hash_of(entries_[i]), i);
   }
 
   std::vector<Entry> entries_;
   std::vector<uint32_t> slots_ = std::vector<uint32_t>(4, kNoNode);
-  size_t mask_ = 3;
+  uint32_t index_bits_ = 3;     // std::bit_width(slots_.size())
   std::vector<uint8_t> bytes_;  // every entry's name and addresses
   size_t garbage_ = 0;          // bytes of bytes_ no entry refers to
 };
@@ -265,8 +277,11 @@ std::unique_ptr<NameTable> decode_shard(const Shard& shard) {
       addrs.append(reinterpret_cast<const char*>(set.data), set.data_length);
       (set.type == w::rrtype::A ? v4 : v6) = set.count;
     }
+    // A node keeps no hash: the name is hashed again (a few ns; a shard is decoded only when a
+    // change first touches it).
+    const auto hash = static_cast<uint32_t>(Snapshot::hash_name(name, n.name_length));
     Entry& e =
-        table->insert({reinterpret_cast<const char*>(name), n.name_length}, n.hash, addrs, v4, v6);
+        table->insert({reinterpret_cast<const char*>(name), n.name_length}, hash, addrs, v4, v6);
     e.zone = n.zone;
     e.apex = apex;
   }
@@ -405,7 +420,6 @@ class ShardEncoder {
     for (const Entry& e : names.entries()) {
       const std::string_view name = names.name(e);
       Node n;
-      n.hash = e.hash;
       n.offset = static_cast<uint32_t>(s.bytes_.size());
       n.name_length = static_cast<uint8_t>(name.size());
       n.zone = e.zone;
@@ -430,13 +444,16 @@ class ShardEncoder {
       s.nodes_.push_back(n);
     }
 
-    const size_t slots = std::bit_ceil(std::max<size_t>(4, s.nodes_.size() * 2));
+    const size_t count = s.nodes_.size();
+    const size_t slots = count + count / 3 + 1;  // a load of at most 3/4, one slot empty
     s.slots_.assign(slots, kNoNode);
-    s.slot_mask_ = slots - 1;
-    for (uint32_t i = 0; i < s.nodes_.size(); ++i) {
-      uint64_t slot = names.entries()[i].hash & s.slot_mask_;
-      while (s.slots_[slot] != kNoNode) slot = (slot + 1) & s.slot_mask_;
-      s.slots_[slot] = i;
+    // The largest index, count - 1, is below 2^bits - 1: no slot reads as kNoNode.
+    s.index_bits_ = std::max<uint32_t>(1, static_cast<uint32_t>(std::bit_width(count)));
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t hash = names.hash_of(names.entries()[i]);
+      size_t slot = Shard::home(hash, slots);
+      while (s.slots_[slot] != kNoNode) slot = slot + 1 == slots ? 0 : slot + 1;
+      s.slots_[slot] = Shard::slot_of(hash, i, s.index_bits_);
     }
     // A wildcard shares its parent's shard (Snapshot::shard_hash), so the parent is here if it
     // is a node at all.
@@ -444,8 +461,11 @@ class ShardEncoder {
       const uint8_t* parent = s.bytes_.data() + s.nodes_[i].offset + 2;
       const size_t length = s.nodes_[i].name_length - 2u;
       const uint32_t p = s.find(parent, length, Snapshot::hash_name(parent, length));
-      if (p != kNoNode) s.nodes_[p].wildcard_child = i;
+      if (p == kNoNode) continue;
+      s.nodes_[p].has_wildcard_child = true;
+      s.wildcards_.emplace_back(p, i);
     }
+    std::sort(s.wildcards_.begin(), s.wildcards_.end());
     return shard;
   }
 };

@@ -32,8 +32,15 @@ TEST(SnapshotBuilder, IndexesHostsAndTheirAncestors) {
   EXPECT_FALSE(find_text(s, "nope.global"));
   EXPECT_FALSE(find_text(s, "example"));
   ASSERT_TRUE(find_text(s, "wild.global"));
-  EXPECT_NE(find_text(s, "wild.global").node->wildcard_child, kNoNode);
-  EXPECT_EQ(find_text(s, "global").node->wildcard_child, kNoNode);
+  const NodeRef wild = find_text(s, "wild.global");
+  const uint32_t child = wild.shard->wildcard_child(*wild.node);
+  ASSERT_NE(child, kNoNode);
+  const Node& star = wild.shard->node(child);
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(wild.shard->name_bytes(star)), star.name_length),
+      std::string("\1*\4wild\6global", 15));
+  const NodeRef apex = find_text(s, "global");
+  EXPECT_EQ(apex.shard->wildcard_child(*apex.node), kNoNode);
   EXPECT_EQ(s.zones().size(), 2u);
   EXPECT_EQ(s.zones()[0].apex_text, "global.");
 }
@@ -52,6 +59,51 @@ TEST(SnapshotBuilder, RejectsBadInputNamingIt) {
   auto dup = build_snapshot(d);
   ASSERT_FALSE(dup.ok());
   EXPECT_NE(dup.error().find("twice"), std::string::npos);
+}
+
+// "<prefix><i>.global", built by appending: GCC 12 sees a false overlap (-Wrestrict) in
+// "literal" + std::to_string(i) + "literal".
+std::string numbered(const char* prefix, int i) {
+  std::string name = prefix;
+  name += std::to_string(i);
+  name += ".global";
+  return name;
+}
+
+// Thousands of names a shard, some with a wildcard child: every name is found through its
+// slot, no absent one is, and each wildcard child is its own parent's.
+TEST(SnapshotBuilder, FindsEveryNameAndWildcardChildInLargeShards) {
+  ZoneData d;
+  d.zones.push_back({"global.", {}, {}});
+  constexpr int kNames = 300000;
+  for (int i = 0; i < kNames; ++i) {
+    const auto quad = static_cast<uint32_t>(i);
+    const Ipv4 address = {240, static_cast<uint8_t>(quad >> 16), static_cast<uint8_t>(quad >> 8),
+                          static_cast<uint8_t>(quad)};
+    d.hosts.push_back({numbered("s", i), {address}, {}});
+    if (i % 1000 == 0) d.hosts.push_back({numbered("*.s", i), {address}, {}});
+  }
+  auto snap = build_snapshot(d);
+  ASSERT_TRUE(snap.ok()) << snap.error();
+  const Snapshot& s = **snap;
+  EXPECT_GT(s.node_count() / Snapshot::kShardCount, 256U) << "shards of more than 8-bit indexes";
+  for (int i = 0; i < kNames; ++i) {
+    const std::string name = numbered("s", i);
+    const NodeRef found = find_text(s, name);
+    ASSERT_TRUE(found) << name;
+    const uint32_t child = found.shard->wildcard_child(*found.node);
+    if (i % 1000 != 0) {
+      ASSERT_EQ(child, kNoNode) << name;
+      continue;
+    }
+    ASSERT_NE(child, kNoNode) << name;
+    const Node& star = found.shard->node(child);
+    const auto wire = dns::wire::text_to_wire(numbered("*.s", i));
+    ASSERT_EQ(
+        std::string(reinterpret_cast<const char*>(found.shard->name_bytes(star)), star.name_length),
+        *wire);
+  }
+  for (int i = kNames; i < kNames + 20000; ++i) ASSERT_FALSE(find_text(s, numbered("s", i))) << i;
 }
 
 TEST(SnapshotBuilder, MergesDuplicateAddresses) {
