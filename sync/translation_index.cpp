@@ -354,26 +354,12 @@ TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) 
 }
 
 void TranslationIndex::link_tagged(Copy& copy) {
-  Tagged& list = tagged_[copy.tag];
-  copy.tag_prev = kNoSlot;
-  copy.tag_next = list.first;
-  const uint32_t slot = copies_.slot_of(copy);
-  if (list.first != kNoSlot) copies_.at_slot(list.first).tag_prev = slot;
-  list.first = slot;
-  ++list.size;
+  ++tag_counts_[copy.tag];
 }
 
 void TranslationIndex::unlink_tagged(Copy& copy) {
-  const auto tagged = tagged_.find(copy.tag);
-  if (tagged == tagged_.end()) return;
-  Tagged& list = tagged->second;
-  if (copy.tag_prev != kNoSlot)
-    copies_.at_slot(copy.tag_prev).tag_next = copy.tag_next;
-  else
-    list.first = copy.tag_next;
-  if (copy.tag_next != kNoSlot) copies_.at_slot(copy.tag_next).tag_prev = copy.tag_prev;
-  copy.tag_prev = copy.tag_next = kNoSlot;
-  if (--list.size == 0) tagged_.erase(tagged);
+  const auto counted = tag_counts_.find(copy.tag);
+  if (counted != tag_counts_.end() && --counted->second == 0) tag_counts_.erase(counted);
 }
 
 namespace {
@@ -572,18 +558,21 @@ TranslationIndex::Handles TranslationIndex::copies_of(std::string_view namespace
 
 std::vector<TranslationIndex::Handle> TranslationIndex::copies_tagged(Tag tag) const {
   std::vector<Handle> out;
-  const auto tagged = tagged_.find(tag);
-  if (tagged == tagged_.end()) return out;
-  out.reserve(tagged->second.size);
-  for (uint32_t slot = tagged->second.first; slot != kNoSlot; slot = copies_.at_slot(slot).tag_next)
-    out.push_back(copies_.handle(slot));
+  const size_t count = count_tagged(tag);
+  if (count == 0) return out;
+  out.reserve(count);
+  // In slot order, which is memory order: a walk over 1M copies of 28 bytes with their slots'
+  // generations reads about 28 MB in sequence.
+  copies_.for_each([&](const Copy& copy) {
+    if (copy.tag == tag) out.push_back(handle_of(copy));
+  });
   std::sort(out.begin(), out.end());
   return out;
 }
 
 size_t TranslationIndex::count_tagged(Tag tag) const {
-  const auto tagged = tagged_.find(tag);
-  return tagged == tagged_.end() ? 0 : tagged->second.size;
+  const auto counted = tag_counts_.find(tag);
+  return counted == tag_counts_.end() ? 0 : counted->second;
 }
 
 void TranslationIndex::for_each_copy(const std::function<void(Tag, const PackedEntry&)>& fn) const {

@@ -97,7 +97,8 @@ class TranslationIndex {
   // The copies of namespace/name with `tag`, in no particular order: one hash lookup.
   using Handles = boost::container::small_vector<Handle, 2>;
   Handles copies_of(std::string_view namespace_, std::string_view name, Tag tag) const;
-  // Every copy with `tag`, by handle: O(their number).
+  // Every copy with `tag`, by handle: a walk over every copy (a part is replaced or erased whole
+  // when this is asked; a list of a tag's copies through them took 8 bytes of each).
   std::vector<Handle> copies_tagged(Tag tag) const;
   size_t count_tagged(Tag tag) const;
   // Every copy, as fn(tag, entry), in no particular order.
@@ -169,7 +170,6 @@ class TranslationIndex {
   // holds; its claims are in hosts_ or shadowed_; the entry is one allocation, and a
   // claim's records are read from it (or, for the few that differ, held in the copy's rare).
   struct Copy;
-  static constexpr uint32_t kNoSlot = 0xFFFFFFFF;
   // A key's hash as a copy keeps it, beside its flags: enough for 2^29 buckets.
   static constexpr unsigned kKeyHashBits = 29;
   // A host the copy would serve (EntryTranslation::claims), while the copy is active: in
@@ -258,9 +258,6 @@ class TranslationIndex {
     uint32_t has_claim : 1 = 0;  // `claim` is one
     uint32_t has_rare_ : 1 = 0;  // held_ is the rare
     Tag tag = 0;
-    // Its neighbours in its tag's list, by slot (kNoSlot at either end): half a list hook.
-    uint32_t tag_prev = kNoSlot;
-    uint32_t tag_next = kNoSlot;
     // Only while active, translate()'s for this entry alone (the first claim here, any more in
     // rare); they are never added to while they are linked into hosts_.
     Claim claim;
@@ -269,16 +266,10 @@ class TranslationIndex {
   // A million of them are most of the index: the hash and the flags share a word, the slot
   // is found from the copy's address (SlotPool::slot_of), and the hash tables that find it
   // hold its slot rather than a hook in it.
-  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 32, "a copy grew");
+  static_assert(sizeof(void*) != 8 || sizeof(Copy) <= 24, "a copy grew");
   // fn(claim) for each of `copy`'s claims (const or not): `claim`, then rare's.
   template <typename SomeCopy, typename F>
   static void for_each_claim(SomeCopy& copy, F&& fn);
-  // The copies of one tag: a list through their tag_prev and tag_next, so that a part's copies
-  // are found without walking all of them (a walk over 1M took 44 ms of every edit of one file).
-  struct Tagged {
-    uint32_t first = kNoSlot;
-    size_t size = 0;
-  };
   struct Order {
     bool operator()(const Copy& a, const Copy& b) const;
     bool operator()(const Copy* a, const Copy* b) const { return (*this)(*a, *b); }
@@ -357,7 +348,7 @@ class TranslationIndex {
   // few copies with a problem to report, and for explain.
   std::vector<const Copy*> in_order(const std::function<bool(const Copy&)>& wanted) const;
   KeyBefore key_view(const KeyView& key) const;
-  // Into and out of its tag's list in tagged_.
+  // Counted in and out of tag_counts_.
   void link_tagged(Copy& copy);
   void unlink_tagged(Copy& copy);
   // Into keys_, and room there for `keys` in all.
@@ -402,7 +393,7 @@ class TranslationIndex {
   // Every copy by namespace/name, as its slot: the copies of one key are found together, and
   // its served copy is the active one.
   SlotTable keys_{kKeyHashBits};
-  std::unordered_map<Tag, Tagged> tagged_;
+  std::unordered_map<Tag, size_t> tag_counts_;  // copies held by tag
   // The claim serving each host, as number_of() it, by NameLookup's hash: a hash table, where a
   // tree by name took a cache miss per level (about 20 at 1M) to place each claim.
   SlotTable hosts_{32};
