@@ -51,7 +51,7 @@ uint32_t Shard::find(const uint8_t* name, size_t length, uint64_t hash) const no
 }
 
 uint32_t Shard::wildcard_child(const Node& n) const noexcept {
-  if (!n.has_wildcard_child) return kNoNode;
+  if (!n.has_wildcard_child()) return kNoNode;
   const auto parent = static_cast<uint32_t>(&n - nodes_.data());
   const auto it = std::lower_bound(wildcards_.begin(), wildcards_.end(),
                                    std::pair<uint32_t, uint32_t>(parent, 0));

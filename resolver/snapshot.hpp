@@ -66,7 +66,9 @@ struct RRsetRef {
 
 // A node's RRsets in order (SOA and NS at an apex, then A, then AAAA), each read as it is
 // reached: they are stored one after the other behind the node's name, each behind a head
-// (type, count, and for a non-address RRset its byte length).
+// (type, count, and for a non-address RRset its byte length). A node whose only RRset is one
+// A record (most hosts) has no head: its 4 bytes of address follow the name (Node::kBareA; the
+// head took 4 MB at 1M names).
 class RRsetRange {
  public:
   // An RRset's head: type and count, 16 bits each, big-endian; a non-address RRset's 32-bit byte
@@ -87,8 +89,13 @@ class RRsetRange {
 
    private:
     friend class RRsetRange;
-    Iterator(const uint8_t* at, uint8_t left) noexcept : left_(left) {
-      if (left_ != 0) read(at);
+    Iterator(const uint8_t* at, uint8_t left, bool bare_a) noexcept : left_(left) {
+      if (left_ == 0) return;
+      if (bare_a) {
+        current_ = {dns::wire::rrtype::A, 1, at, 4};
+        return;
+      }
+      read(at);
     }
     void read(const uint8_t* head) noexcept {
       current_.type = dns::wire::load16(head);
@@ -108,13 +115,16 @@ class RRsetRange {
     uint8_t left_ = 0;
   };
 
-  RRsetRange(const uint8_t* first, uint8_t count) noexcept : first_(first), count_(count) {}
-  Iterator begin() const noexcept { return {first_, count_}; }
-  Iterator end() const noexcept { return {nullptr, 0}; }
+  // `bare_a`: the one RRset is an A record without a head.
+  RRsetRange(const uint8_t* first, uint8_t count, bool bare_a) noexcept
+      : first_(first), count_(count), bare_a_(bare_a) {}
+  Iterator begin() const noexcept { return {first_, count_, bare_a_}; }
+  Iterator end() const noexcept { return {nullptr, 0, false}; }
 
  private:
   const uint8_t* first_;
   uint8_t count_;
+  bool bare_a_;
 };
 
 // 8 bytes: with a million of them, each byte here is a megabyte. The name's hash is not kept:
@@ -126,8 +136,13 @@ struct Node {
   uint8_t name_length = 0;
   uint8_t zone = 0;
   uint8_t rrset_count = 0;
+  uint8_t flags = 0;
   // The node "*.<this name>" exists (RFC 4592 §2.2.1); Shard::wildcard_child finds it.
-  bool has_wildcard_child = false;
+  static constexpr uint8_t kWildcardChild = 1;
+  // Its one RRset is one A record, written without a head (RRsetRange).
+  static constexpr uint8_t kBareA = 2;
+  bool has_wildcard_child() const noexcept { return (flags & kWildcardChild) != 0; }
+  bool bare_a() const noexcept { return (flags & kBareA) != 0; }
 };
 static_assert(sizeof(Node) == 8, "a node grew");
 
@@ -141,7 +156,7 @@ class Shard {
   const std::vector<Node>& nodes() const noexcept { return nodes_; }
   const uint8_t* name_bytes(const Node& n) const noexcept { return bytes_.data() + n.offset; }
   RRsetRange rrsets(const Node& n) const noexcept {
-    return {bytes_.data() + n.offset + n.name_length, n.rrset_count};
+    return {bytes_.data() + n.offset + n.name_length, n.rrset_count, n.bare_a()};
   }
   // Heap bytes the shard holds (its vectors' capacity), for the memory figures.
   size_t allocated_bytes() const noexcept {
@@ -179,7 +194,7 @@ class Shard {
   // lookups in it need no special case.
   std::vector<uint32_t> slots_ = std::vector<uint32_t>(1, kNoNode);
   uint32_t index_bits_ = 1;  // enough bits for every index below kNoNode's
-  // (parent index, wildcard child index), by parent: the few nodes with has_wildcard_child.
+  // (parent index, wildcard child index), by parent: the few nodes with has_wildcard_child().
   std::vector<std::pair<uint32_t, uint32_t>> wildcards_;
   // Each node's name and RRsets, node after node: a lookup that finds a name finds its records
   // in the same cache line or the next, where separate arrays of names, RRset references and

@@ -374,6 +374,8 @@ Result<Ok> merge_addresses(const HostRecords& host, std::string& addrs, uint16_t
 class ShardEncoder {
  public:
   static constexpr size_t kHeadSize = RRsetRange::kHeadSize;
+  // A name whose only RRset is one A record: written without the RRset's head (Node::kBareA).
+  static bool bare_a(const Entry& e) noexcept { return e.v4 == 1 && e.v6 == 0 && !e.apex; }
   static std::shared_ptr<const Shard> encode(const NameTable& names,
                                              const std::vector<ZoneState>& zones, uint32_t serial) {
     auto shard = std::make_shared<Shard>();
@@ -383,6 +385,10 @@ class ShardEncoder {
     size_t bytes = 0;
     for (const Entry& e : names.entries()) {
       bytes += e.name_length;
+      if (bare_a(e)) {
+        bytes += 4;
+        continue;
+      }
       if (e.v4) bytes += kHeadSize + 4 * size_t{e.v4};
       if (e.v6) bytes += kHeadSize + 16 * size_t{e.v6};
       if (e.apex) {
@@ -431,7 +437,12 @@ class ShardEncoder {
         whole_rrset(n, w::rrtype::NS, z.ns_count, z.ns_rrset);
       }
       const std::string_view addrs = names.addrs(e);
-      if (e.v4) {
+      if (bare_a(e)) {
+        n.flags |= Node::kBareA;
+        n.rrset_count = 1;
+        ++s.record_count_;
+        put(addrs.data(), 4);
+      } else if (e.v4) {
         head(n, w::rrtype::A, e.v4);
         put(addrs.data(), 4 * size_t{e.v4});
       }
@@ -462,7 +473,7 @@ class ShardEncoder {
       const size_t length = s.nodes_[i].name_length - 2u;
       const uint32_t p = s.find(parent, length, Snapshot::hash_name(parent, length));
       if (p == kNoNode) continue;
-      s.nodes_[p].has_wildcard_child = true;
+      s.nodes_[p].flags |= Node::kWildcardChild;
       s.wildcards_.emplace_back(p, i);
     }
     std::sort(s.wildcards_.begin(), s.wildcards_.end());

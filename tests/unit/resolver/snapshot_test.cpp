@@ -106,6 +106,46 @@ TEST(SnapshotBuilder, FindsEveryNameAndWildcardChildInLargeShards) {
   for (int i = kNames; i < kNames + 20000; ++i) ASSERT_FALSE(find_text(s, numbered("s", i))) << i;
 }
 
+// The usual host, one A record, is stored without an RRset head; any other keeps its heads.
+TEST(SnapshotBuilder, AHostWithOneAddressTakesNoRRsetHead) {
+  ZoneData d;
+  d.zones.push_back({"global.", {}, {}});
+  d.hosts.push_back({"one.global", {{240, 0, 0, 1}}, {}});
+  d.hosts.push_back({"two.global", {{240, 0, 0, 2}, {240, 0, 0, 3}}, {}});
+  Ipv6 v6{};
+  v6[0] = 0xfd;
+  v6[15] = 1;
+  d.hosts.push_back({"both.global", {{240, 0, 0, 4}}, {v6}});
+  d.hosts.push_back({"six.global", {}, {v6}});
+  auto snap = build_snapshot(d);
+  ASSERT_TRUE(snap.ok()) << snap.error();
+  const Snapshot& s = **snap;
+
+  const NodeRef one = find_text(s, "one.global");
+  ASSERT_TRUE(one);
+  EXPECT_TRUE(one.node->bare_a());
+  std::vector<RRsetRef> sets;
+  for (const RRsetRef& set : one.shard->rrsets(*one.node)) sets.push_back(set);
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_EQ(sets[0].type, 1);
+  EXPECT_EQ(sets[0].count, 1);
+  ASSERT_EQ(sets[0].data_length, 4u);
+  const uint8_t address[] = {240, 0, 0, 1};
+  EXPECT_EQ(std::memcmp(sets[0].data, address, sizeof address), 0);
+  // Right behind the name: no head between them.
+  EXPECT_EQ(sets[0].data, one.shard->name_bytes(*one.node) + one.node->name_length);
+
+  for (const char* name : {"two.global", "both.global", "six.global", "global"}) {
+    const NodeRef n = find_text(s, name);
+    ASSERT_TRUE(n) << name;
+    EXPECT_FALSE(n.node->bare_a()) << name;
+  }
+  const NodeRef both = find_text(s, "both.global");
+  std::vector<uint16_t> types;
+  for (const RRsetRef& set : both.shard->rrsets(*both.node)) types.push_back(set.type);
+  EXPECT_EQ(types, (std::vector<uint16_t>{1, 28}));
+}
+
 TEST(SnapshotBuilder, MergesDuplicateAddresses) {
   ZoneData d;
   d.zones.push_back({"global.", {}, {}});
