@@ -129,7 +129,7 @@ int explain_offline(const config::Config& config, const std::string& name, bool 
     std::fprintf(stderr, "globaldns: %s\n", problem.c_str());
   const sync::SyncSettings settings = sync_settings(config);
   sync::TranslationIndex index(settings.translate);
-  (void)index.insert_all(std::move(entries));
+  index.load_all(std::move(entries));
   sync::Explanation explanation = sync::explain(index, name, settings.zone.ttl);
   // As `serve` would at start: a file that does not load holds every answer back.
   explanation.published = source.complete();

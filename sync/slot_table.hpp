@@ -105,6 +105,14 @@ class SlotTable {
     __builtin_prefetch(&values_[p]);
   }
 
+  // Empty, its room handed back.
+  void release() noexcept {
+    tags_.reset();
+    values_.reset();
+    capacity_ = 0;
+    size_ = 0;
+  }
+
   // Every element, as fn(value), in no particular order.
   template <typename F>
   void for_each(F&& fn) const {

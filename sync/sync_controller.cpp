@@ -1,6 +1,8 @@
 // SyncController: translate, compare with what is served, build, publish; log what changed.
 #include "sync/sync_controller.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -249,7 +251,7 @@ template <typename Entry>
 void SyncController::replace_part_locked(const Part& part, std::vector<Entry> entries) {
   if (index_->count_tagged(part.tag) == 0) {
     // A first list: nothing to match against, and into an empty index a bulk load.
-    index_->insert_all(std::move(entries), part.tag);
+    index_->load_all(std::move(entries), part.tag);
     return;
   }
   // Keep each copy that is still there unchanged; insert the rest; erase what is left over.
@@ -439,7 +441,17 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
   }
   if (!published_ && !ready_locked()) return summary_locked(ApplyOutcome::NotReady);
 
+  // A build from the whole index frees the index's lookups while the new builder's tables
+  // exist (TranslationIndex::release_lookups); they come back once the build is done, after
+  // malloc has handed back what the builder's tables left free: the new lookups would
+  // otherwise come on top of that, and the start's peak with them.
+  const auto lookups_back = [&] {
+    if (!index_->lookups_released()) return;
+    ::malloc_trim(0);
+    index_->rebuild_lookups();
+  };
   const auto fail = [&](const std::string& why) {
+    lookups_back();
     ++counters_.build_failures;
     spdlog::error("sync: building the snapshot failed: {}; still serving serial {}", why, serial_);
     return summary_locked(ApplyOutcome::BuildFailed);
@@ -459,6 +471,7 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
     if (!created) return fail(created.error());
     auto builder = std::move(created.value());
     builder->reserve(index_->names());
+    index_->release_lookups();
     std::string error;
     index_->for_each_host([&](const resolver::HostRecords& host) {
       if (!error.empty()) return;
@@ -478,6 +491,7 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
   auto built = hooks_.build(*builder_, next);
   if (!built) return fail(built.error());
   holder_.publish(std::move(built.value()));
+  lookups_back();
   serial_ = next;
   published_ = true;
   builder_published_ = true;

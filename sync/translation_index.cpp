@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include <cassert>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <type_traits>
@@ -260,6 +261,7 @@ TranslationIndex::NameLookup::NameLookup(std::string_view name) noexcept : name(
 }
 
 const TranslationIndex::Claim* TranslationIndex::served_claim(std::string_view name) const {
+  assert(!lookups_released_);
   const NameLookup key(name);
   const uint32_t found = hosts_.find(key.hash, [&](uint32_t number) {
     const Claim& claim = claim_at(number);
@@ -319,6 +321,7 @@ void TranslationIndex::serve(Claim& claim, Claim* served) {
 
 template <typename F>
 void TranslationIndex::for_each_copy_of(const KeyLookup& key, F&& fn) const {
+  assert(!lookups_released_);
   keys_.find(key.hash, [&](uint32_t slot) {
     const Copy& copy = copies_.at_slot(slot);
     if (is_of(copy, key)) fn(const_cast<Copy&>(copy));
@@ -387,29 +390,46 @@ EntryTranslation TranslationIndex::translate_packed(const PackedEntry& entry) {
 
 std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(
     std::vector<ServiceEntry> entries, Tag tag) {
-  return insert_all_of(entries, tag);
+  std::vector<Handle> handles;
+  insert_all_of(entries, tag, &handles);
+  return handles;
 }
 
 std::vector<TranslationIndex::Handle> TranslationIndex::insert_all(std::vector<PackedEntry> entries,
                                                                    Tag tag) {
-  return insert_all_of(entries, tag);
+  std::vector<Handle> handles;
+  insert_all_of(entries, tag, &handles);
+  return handles;
+}
+
+void TranslationIndex::load_all(std::vector<ServiceEntry> entries, Tag tag) {
+  insert_all_of(entries, tag, nullptr);
+}
+
+void TranslationIndex::load_all(std::vector<PackedEntry> entries, Tag tag) {
+  insert_all_of(entries, tag, nullptr);
 }
 
 template <typename Entry>
-std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vector<Entry>& entries,
-                                                                      Tag tag) {
-  std::vector<Handle> handles;
-  handles.reserve(entries.size());
+void TranslationIndex::insert_all_of(std::vector<Entry>& entries, Tag tag,
+                                     std::vector<Handle>* handles) {
+  assert(!lookups_released_);
   if (!copies_.empty() || !touched_keys_.empty() || !touched_hosts_.empty()) {
-    for (Entry& entry : entries) handles.push_back(insert(std::move(entry), tag));
-    return handles;
+    if (handles != nullptr) handles->reserve(entries.size());
+    for (Entry& entry : entries) {
+      const Handle handle = insert(std::move(entry), tag);
+      if (handles != nullptr) handles->push_back(handle);
+    }
+    return;
   }
   // Sorted before they become copies, by keys that hold the winner rule's first fields:
   // comparing two entries in place costs a cache miss each, and at 1M these comparisons were a
   // tenth of a first load. Equal entries keep their input order, as the handles they would get
   // break Order's ties.
   const size_t n = entries.size();
-  std::vector<size_t> sorted(n);
+  if (n > std::numeric_limits<uint32_t>::max()) throw std::length_error("too many entries");
+  // Ranks and places as 32 bits: at 1M each of these arrays is held beside the whole load.
+  std::vector<uint32_t> sorted(n);
   {
     std::vector<PrecedenceKey> keys;
     keys.reserve(n);
@@ -425,8 +445,8 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
   // goes: a first list of 1M holds about 180 MB in the vector itself, which would otherwise
   // stay until the whole index is built next to it. So put them in reverse order, in place.
   {
-    std::vector<size_t> to(n);
-    for (size_t rank = 0; rank < n; ++rank) to[sorted[rank]] = n - 1 - rank;
+    std::vector<uint32_t> to(n);
+    for (size_t rank = 0; rank < n; ++rank) to[sorted[rank]] = static_cast<uint32_t>(n - 1 - rank);
     for (size_t i = 0; i < n; ++i) {
       while (to[i] != i) {
         std::swap(entries[i], entries[to[i]]);
@@ -434,7 +454,11 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
       }
     }
   }
-  handles.resize(n);
+  if (handles != nullptr) {
+    handles->resize(n);
+  } else {
+    std::vector<uint32_t>().swap(sorted);  // only handles are placed by it
+  }
   copies_.reserve(n);
   reserve_keys(n);
   reserve_hosts(n);           // one host an entry is the usual
@@ -445,7 +469,7 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
     }
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
-    handles[sorted[rank]] = handle_of(copy);
+    if (handles != nullptr) (*handles)[sorted[rank]] = handle_of(copy);
     // Sorted: an earlier copy of the key wins.
     const KeyLookup key(key_of(copy));
     const bool first = keys_.find(key.hash, [&](uint32_t slot) {
@@ -462,7 +486,6 @@ std::vector<TranslationIndex::Handle> TranslationIndex::insert_all_of(std::vecto
       entries.shrink_to_fit();
     }
   }
-  return handles;
 }
 
 bool TranslationIndex::begin_load(size_t expected) {
@@ -520,6 +543,7 @@ TranslationIndex::Handle TranslationIndex::link_new(Copy& copy, Translate transl
 }
 
 void TranslationIndex::erase(Handle handle) {
+  assert(!lookups_released_);
   Copy* const found = copies_.find(handle);
   assert(found != nullptr);
   if (found == nullptr) return;
@@ -656,6 +680,25 @@ void TranslationIndex::deactivate(Copy& copy) {
   copy.active = false;
 }
 
+void TranslationIndex::release_lookups() noexcept {
+  keys_.release();
+  hosts_.release();
+  lookups_released_ = true;
+}
+
+void TranslationIndex::rebuild_lookups() {
+  if (!lookups_released_) return;
+  lookups_released_ = false;
+  reserve_keys(copies_.size());
+  reserve_hosts(names_);
+  copies_.for_each([this](const Copy& copy) {
+    keys_.insert(copies_.slot_of(copy), copy.key_hash, key_hash_of());
+    for_each_claim(copy, [this](const Claim& claim) {
+      if (claim.served()) hosts_.insert(number_of(claim), claim.name_hash(), name_hash_of());
+    });
+  });
+}
+
 void TranslationIndex::reserve_keys(size_t keys) {
   keys_.reserve(keys, key_hash_of());
 }
@@ -665,10 +708,12 @@ void TranslationIndex::reserve_hosts(size_t hosts) {
 }
 
 void TranslationIndex::link_key(Copy& copy) {
+  assert(!lookups_released_);
   keys_.insert(copies_.slot_of(copy), copy.key_hash, key_hash_of());
 }
 
 const TranslationIndex::Copy* TranslationIndex::served_of(const KeyView& key) const {
+  assert(!lookups_released_);
   const KeyLookup lookup(key);
   const uint32_t slot = keys_.find(lookup.hash, [&](uint32_t each) {
     const Copy& copy = copies_.at_slot(each);
