@@ -348,7 +348,13 @@ void TranslationIndex::drop(Copy& copy) noexcept {
 }
 
 TranslationIndex::Copy& TranslationIndex::make_copy(PackedEntry entry, Tag tag) {
-  Copy& copy = copies_.make().first;
+  auto [copy, slot] = copies_.make();
+  // A copy's slot is its claim's number in hosts_, below the rare claims' (2^31 copies would
+  // take 60 GB).
+  if (slot >= kRareClaim) {
+    copies_.erase(slot);
+    throw std::length_error("too many entries");
+  }
   copy.tag = tag;
   copy.entry() = keep(std::move(entry));
   copy.key_hash = KeyHash::of(key_of(copy));
