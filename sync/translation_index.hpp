@@ -183,7 +183,8 @@ class TranslationIndex {
   // holds; its claims are in hosts_ or shadowed_; the entry is one allocation, and a
   // claim's records are read from it (or, for the few that differ, held in the copy's rare).
   struct Copy;
-  // A key's hash as a copy keeps it, beside its flags: enough for 2^29 buckets.
+  // A key's hash as a copy keeps it, beside its flags: keys_ takes its place and its tag from
+  // these 29 bits.
   static constexpr unsigned kKeyHashBits = 29;
   // A host the copy would serve (EntryTranslation::claims), while the copy is active: in
   // hosts_ while it serves the host (served()), otherwise held in shadowed_.
