@@ -13,7 +13,7 @@ namespace {
 inline uint32_t probe(const uint32_t* slots, size_t slot_count, uint32_t index_bits,
                       const Node* nodes, const uint8_t* bytes, const uint8_t* name, size_t length,
                       uint64_t hash) noexcept {
-  const uint32_t index_mask = (uint32_t{1} << index_bits) - 1;
+  const uint32_t index_mask = Shard::index_mask(index_bits);
   const uint32_t want = Shard::slot_hash_bits(hash, index_bits);
   for (size_t s = Shard::home(hash, slot_count);; s = s + 1 == slot_count ? 0 : s + 1) {
     const uint32_t slot = slots[s];
@@ -80,7 +80,7 @@ void Snapshot::prefetch_node(Prefetch& p) const noexcept {
   if (p.view_ == nullptr) return;  // nothing to look up
   const ShardView& v = *p.view_;
   const uint32_t slot = v.slots[p.slot_];
-  const uint32_t index_mask = (uint32_t{1} << v.index_bits) - 1;
+  const uint32_t index_mask = Shard::index_mask(v.index_bits);
   // Another name in the first slot: a wrong guess, not worth a further probe.
   if (slot == kNoNode || (slot & ~index_mask) != Shard::slot_hash_bits(p.hash_, v.index_bits)) {
     p.node_ = kNoNode;

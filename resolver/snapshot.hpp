@@ -183,6 +183,16 @@ class Shard {
   static uint32_t slot_of(uint64_t hash, uint32_t index, uint32_t index_bits) noexcept {
     return slot_hash_bits(hash, index_bits) | index;
   }
+  static uint32_t index_mask(uint32_t index_bits) noexcept {
+    return (uint32_t{1} << index_bits) - 1;
+  }
+  // Puts node `index`, whose name's hash is `hash`, in the first free slot from its home.
+  static void place(uint32_t* slots, size_t slot_count, uint64_t hash, uint32_t index,
+                    uint32_t index_bits) noexcept {
+    size_t s = home(hash, slot_count);
+    while (slots[s] != kNoNode) s = s + 1 == slot_count ? 0 : s + 1;
+    slots[s] = slot_of(hash, index, index_bits);
+  }
 
  private:
   friend class ShardEncoder;

@@ -209,11 +209,9 @@ class NameTable {
   bool over_load(size_t entries) const noexcept { return entries * 4 > slots_.size() * 3; }
   size_t home(uint32_t hash) const noexcept { return Shard::home(hash, slots_.size()); }
   size_t next(size_t s) const noexcept { return s + 1 == slots_.size() ? 0 : s + 1; }
-  uint32_t index_mask() const noexcept { return (uint32_t{1} << index_bits_) - 1; }
-  void place(uint32_t hash, uint32_t index) {
-    size_t s = home(hash);
-    while (slots_[s] != kNoNode) s = next(s);
-    slots_[s] = Shard::slot_of(hash, index, index_bits_);
+  uint32_t index_mask() const noexcept { return Shard::index_mask(index_bits_); }
+  void place(uint32_t hash, uint32_t index) noexcept {
+    Shard::place(slots_.data(), slots_.size(), hash, index, index_bits_);
   }
   // Replaced addresses and erased names leave their bytes behind; once they are over half the
   // arena, copy the live bytes out in entry order (amortised O(1) per change).
@@ -462,9 +460,7 @@ class ShardEncoder {
     s.index_bits_ = std::max<uint32_t>(1, static_cast<uint32_t>(std::bit_width(count)));
     for (uint32_t i = 0; i < count; ++i) {
       const uint32_t hash = names.hash_of(names.entries()[i]);
-      size_t slot = Shard::home(hash, slots);
-      while (s.slots_[slot] != kNoNode) slot = slot + 1 == slots ? 0 : slot + 1;
-      s.slots_[slot] = Shard::slot_of(hash, i, s.index_bits_);
+      Shard::place(s.slots_.data(), slots, hash, i, s.index_bits_);
     }
     // A wildcard shares its parent's shard (Snapshot::shard_hash), so the parent is here if it
     // is a node at all.

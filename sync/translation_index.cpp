@@ -261,8 +261,11 @@ TranslationIndex::NameLookup::NameLookup(std::string_view name) noexcept : name(
 }
 
 const TranslationIndex::Claim* TranslationIndex::served_claim(std::string_view name) const {
+  return served_claim(NameLookup(name));
+}
+
+const TranslationIndex::Claim* TranslationIndex::served_claim(const NameLookup& key) const {
   assert(!lookups_released_);
-  const NameLookup key(name);
   const uint32_t found = hosts_.find(key.hash, [&](uint32_t number) {
     const Claim& claim = claim_at(number);
     return claim.name_hash() == key.hash && claim.name() == key.name;
@@ -476,11 +479,8 @@ void TranslationIndex::insert_all_of(std::vector<Entry>& entries, Tag tag,
     Entry& entry = entries.back();
     Copy& copy = make_copy(packed(entry), tag);
     if (handles != nullptr) (*handles)[sorted[rank]] = handle_of(copy);
-    // Sorted: an earlier copy of the key wins.
-    const KeyLookup key(key_of(copy));
-    const bool first = keys_.find(key.hash, [&](uint32_t slot) {
-      return is_of(copies_.at_slot(slot), key);
-    }) == SlotTable::kNone;
+    // Sorted: an earlier copy of the key, activated when it came, wins.
+    const bool first = served_of(lookup_of(copy)) == nullptr;
     link_key(copy);
     if (first) {
       activate(copy, translate(entry, copy));
@@ -538,7 +538,7 @@ TranslationIndex::Handle TranslationIndex::insert(PackedEntry entry, Tag tag) {
 template <typename Translate>
 TranslationIndex::Handle TranslationIndex::link_new(Copy& copy, Translate translate) {
   touch_key(key_of(copy));
-  Copy* const previous = const_cast<Copy*>(served_of(key_of(copy)));
+  Copy* const previous = const_cast<Copy*>(served_of(lookup_of(copy)));
   link_key(copy);
   if (previous != nullptr) ++conflicts_;  // one more duplicate copy
   if (previous == nullptr || Order{}(copy, *previous)) {
@@ -560,7 +560,7 @@ void TranslationIndex::erase(Handle handle) {
   unlink_tagged(copy);
   // By the erased copy's hash and text, still held: it is unlinked, not yet destroyed.
   Copy* next = nullptr;
-  for_each_copy_of(KeyLookup(key_of(copy)), [&next](Copy& other) {
+  for_each_copy_of(lookup_of(copy), [&next](Copy& other) {
     if (next == nullptr || Order{}(other, *next)) next = &other;
   });
   if (next != nullptr) --conflicts_;  // one duplicate fewer
@@ -630,7 +630,7 @@ void TranslationIndex::activate(Copy& copy, EntryTranslation translation) {
     copy.has_claim = true;
     const NameLookup lookup(records.name);
     claim->set(copy, records, lookup.hash, quads_);
-    Claim* const served = const_cast<Claim*>(served_claim(records.name));
+    Claim* const served = const_cast<Claim*>(served_claim(lookup));
     if (served == nullptr) {
       serve(*claim, nullptr);
       ++names_;
@@ -697,10 +697,10 @@ void TranslationIndex::rebuild_lookups() {
   lookups_released_ = false;
   reserve_keys(copies_.size());
   reserve_hosts(names_);
-  copies_.for_each([this](const Copy& copy) {
-    keys_.insert(copies_.slot_of(copy), copy.key_hash, key_hash_of());
-    for_each_claim(copy, [this](const Claim& claim) {
-      if (claim.served()) hosts_.insert(number_of(claim), claim.name_hash(), name_hash_of());
+  copies_.for_each([this](Copy& copy) {
+    link_key(copy);
+    for_each_claim(copy, [this](Claim& claim) {
+      if (claim.served()) serve(claim, nullptr);
     });
   });
 }
@@ -719,8 +719,11 @@ void TranslationIndex::link_key(Copy& copy) {
 }
 
 const TranslationIndex::Copy* TranslationIndex::served_of(const KeyView& key) const {
+  return served_of(KeyLookup(key));
+}
+
+const TranslationIndex::Copy* TranslationIndex::served_of(const KeyLookup& lookup) const {
   assert(!lookups_released_);
-  const KeyLookup lookup(key);
   const uint32_t slot = keys_.find(lookup.hash, [&](uint32_t each) {
     const Copy& copy = copies_.at_slot(each);
     return copy.active && is_of(copy, lookup);

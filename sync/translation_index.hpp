@@ -296,9 +296,14 @@ class TranslationIndex {
   // A key searched for: its text and its hash, computed once.
   struct KeyLookup {
     explicit KeyLookup(const KeyView& key) noexcept;
+    KeyLookup(const KeyView& key, uint32_t key_hash) noexcept : view(key), hash(key_hash) {}
     KeyView view;
     uint32_t hash;
   };
+  // A copy's own key, by the hash it keeps rather than hashed again.
+  static KeyLookup lookup_of(const Copy& copy) noexcept {
+    return KeyLookup(key_of(copy), copy.key_hash);
+  }
   struct KeyHash {
     static uint32_t of(const KeyView& key) noexcept;
   };
@@ -316,6 +321,7 @@ class TranslationIndex {
   };
   // The served claim of `name`, or null.
   const Claim* served_claim(std::string_view name) const;
+  const Claim* served_claim(const NameLookup& name) const;
   // Claims that lose their host to another, by name and then their owners' Order: the first of
   // a name takes over when the serving claim goes. Only conflicts are here, so few.
   struct ShadowOrder {
@@ -393,6 +399,7 @@ class TranslationIndex {
   void drop_rare_claim_number(RareClaim& claim) noexcept;
   // The served (active) copy of `key`; null when it has none.
   const Copy* served_of(const KeyView& key) const;
+  const Copy* served_of(const KeyLookup& key) const;
   HostBefore host_view(const std::string& name) const;
   // The handle naming `copy`, from its slot (which it does not keep).
   Handle handle_of(const Copy& copy) const noexcept {
