@@ -331,9 +331,8 @@ void BM_ControllerReplaceOnePartOf100(benchmark::State& state) {
   SyncController controller(settings(), holder);
   const auto file = [](int p, int changed, int variant) {
     SourcePart part{"part-" + std::to_string(p) + ".yaml", {}};
-    part.entries.reserve(kPerPart);
     for (int i = p * kPerPart; i < (p + 1) * kPerPart; ++i)
-      part.entries.emplace_back(make_entry(i, i == changed ? variant : 0));
+      part.entries.push_back(make_entry(i, i == changed ? variant : 0));
     return part;
   };
   std::vector<SourcePart> parts;

@@ -114,25 +114,9 @@ ReadOutcome read_file(const std::string& path, size_t max_bytes, ReadBytes keep)
   return out;
 }
 
-// Packs `entries` (each file's as soon as it is decoded: see SourcePart).
-std::vector<PackedEntry> packed(const std::vector<ServiceEntry>& entries) {
-  std::vector<PackedEntry> out;
-  out.reserve(entries.size());
-  for (const ServiceEntry& entry : entries) out.emplace_back(entry);
-  return out;
-}
-
 bool yaml_name(const std::string& name) {
   if (name.empty() || name.front() == '.') return false;  // hidden, and ConfigMap "..data"
   return name.ends_with(".yaml") || name.ends_with(".yml");
-}
-
-// Two decodes of a file that hash the same are taken as the same entries, as two reads with the
-// same size and byte hash are taken as the same bytes.
-size_t hash_entries(const std::vector<ServiceEntry>& entries) {
-  size_t h = entries.size();
-  for (const ServiceEntry& e : entries) h = hash_entry(e, h);
-  return h;
 }
 
 // A file's part name: its path, behind the position of the configured path it was found by.
@@ -333,9 +317,10 @@ FilePrefetch read_and_decode(const std::string& display, const DecodeLimits& lim
 // A first load's files read and decoded on this thread and one more, handed out in order.
 // take(i) gives file i's: decoded already, or decoded here if no one has started it; while the
 // helper is still on it, this thread decodes a later file instead of waiting. At most kWindow
-// files are decoded ahead of the one taken, so what waits (a file's objects, about four times
-// its packed entries) stays small; the entries are packed by whoever takes them, so that the
-// helper's malloc arena holds nothing once the load is done.
+// files are decoded ahead of the one taken, so what waits (a file's packed entries) stays small.
+// The entries wait for the last file in the taker's copy: the helper's malloc arena gets its
+// buffer back at once and holds only the window, so it has nothing left resident once the load
+// is done.
 class AheadReader {
  public:
   static constexpr size_t kWindow = 2;
@@ -366,6 +351,11 @@ class AheadReader {
     }
     FilePrefetch out = std::move(*done_[i]);
     done_[i].reset();
+    lock.unlock();
+    if (out.decoded && out.decoded->ok()) {
+      PackedEntries& entries = out.decoded->value().entries;
+      entries = entries.clone();
+    }
     return out;
   }
 
@@ -484,14 +474,16 @@ FileSource::Refresh FileSource::refresh_file(FileState& state, const std::string
   for (const auto& note : decoded->notes) spdlog::info("files: {}", note);
   state.problems = std::move(decoded->problems);
   // A file read for the first time with no entries has nothing to hand on either.
-  const size_t hash = hash_entries(decoded->entries);
+  // Two decodes of a file that hash the same are taken as the same entries, as two reads with
+  // the same size and byte hash are taken as the same bytes.
+  const size_t hash = decoded->entries.hash();
   if (decoded->entries.size() == state.entries && hash == state.entries_hash) {
     return Refresh::Unchanged;
   }
   spdlog::info("files: {}: {}", display, entry_count(decoded->entries.size()));
   state.entries = decoded->entries.size();
   state.entries_hash = hash;
-  changed.push_back(SourcePart{state.part, packed(decoded->entries)});
+  changed.push_back(SourcePart{state.part, std::move(decoded->entries)});
   return Refresh::Changed;
 }
 

@@ -197,22 +197,34 @@ PackedEntry::PackedEntry(const ServiceEntry& entry) {
   // of exactly its size.
   thread_local std::string body;
   body.clear();
-  Header{entry.created_unix.value_or(Header::kNoCreationTime), entry.origin, entry.resolution}
-      .write(body);
-  put_text(body, entry.namespace_);
-  put_text(body, entry.name);
-  put_size(body, entry.hosts.size());
-  for (const auto& host : entry.hosts) put_text(body, host);
-  put_size(body, entry.addresses.size());
-  for (const auto& address : entry.addresses) put_address(body, address);
-  put_size(body, entry.status_addresses.size());
-  for (const auto& status : entry.status_addresses) {
-    put_text(body, status.value);
-    put_text(body, status.host);
-  }
+  append_block(entry, body);
   char* block = new char[body.size()];
   std::copy(body.begin(), body.end(), block);
   tagged_ = block;
+}
+
+void PackedEntry::append_block(const ServiceEntry& entry, std::string& out) {
+  Header{entry.created_unix.value_or(Header::kNoCreationTime), entry.origin, entry.resolution}
+      .write(out);
+  put_text(out, entry.namespace_);
+  put_text(out, entry.name);
+  put_size(out, entry.hosts.size());
+  for (const auto& host : entry.hosts) put_text(out, host);
+  put_size(out, entry.addresses.size());
+  for (const auto& address : entry.addresses) put_address(out, address);
+  put_size(out, entry.status_addresses.size());
+  for (const auto& status : entry.status_addresses) {
+    put_text(out, status.value);
+    put_text(out, status.host);
+  }
+}
+
+PackedEntry PackedEntry::borrow(const char* block) noexcept {
+  assert(reinterpret_cast<uintptr_t>(block) % 2 == 0);
+  PackedEntry out;
+  // Never written through: a packed entry is immutable.
+  out.tagged_ = const_cast<char*>(block) + 1;
+  return out;
 }
 
 PackedEntry::~PackedEntry() {

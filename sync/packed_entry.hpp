@@ -47,6 +47,12 @@ class PackedEntry {
   bool borrowed() const noexcept { return (reinterpret_cast<uintptr_t>(tagged_) & 1) != 0; }
   // A copy that owns its block.
   PackedEntry clone() const;
+  // Appends the block PackedEntry(entry) would hold to `out`, allocating nothing of its own: how
+  // PackedEntries packs many into one buffer.
+  static void append_block(const ServiceEntry& entry, std::string& out);
+  // A borrowed entry of the block at `block` (2-aligned, as append_block wrote it), which must
+  // outlive it.
+  static PackedEntry borrow(const char* block) noexcept;
 
   ServiceEntry unpack() const;
   // Into `out`, every field replaced, reusing its strings' and vectors' capacity: translating a

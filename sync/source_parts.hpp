@@ -5,18 +5,18 @@
 #include <string>
 #include <vector>
 
-#include "sync/packed_entry.hpp"
+#include "sync/packed_entries.hpp"
 
 namespace globaldns::sync {
 
 // One part of a source (the file source: one file, named by its path) with every entry it
-// holds now. No entries: the part is gone. Packed as soon as a file is decoded: the first load
-// of 1M entries from files held every one as a ServiceEntry (about 340 bytes) until the last
-// file was read, 80 MB above what the index then keeps; packed, about 90 bytes, which the
-// index keeps as they are.
+// holds now. No entries: the part is gone. Packed as each entry is decoded: the first load of
+// 1M entries from files held every one as a ServiceEntry (about 340 bytes) until the last file
+// was read, 80 MB above what the index then keeps; packed, about 50 bytes, which the index
+// copies into its arena.
 struct SourcePart {
   std::string name;
-  std::vector<PackedEntry> entries;
+  PackedEntries entries;
 };
 
 // Whether the parts of a SourceParts are all the source has.

@@ -233,7 +233,9 @@ ApplySummary SyncController::replace_source_parts(const std::string& name, Sourc
       }
       continue;
     }
-    replace_part_locked(part_locked(source, part.name), std::move(part.entries));
+    // The part's buffer goes once its entries are in the index, not with the whole change.
+    const PackedEntries entries = std::move(part.entries);
+    replace_part_locked(part_locked(source, part.name), entries.borrow());
   }
   if (change.load == SourceLoad::Complete) source.loaded = true;
   return finish_locked(take_changes_locked());

@@ -136,7 +136,7 @@ class ObjectDecoder {
       return;
     }
     if (items->streamed && streamed_items_ != nullptr) {
-      append(out_.entries, streamed_items_->entries);
+      out_.entries.append(std::move(streamed_items_->entries));
       append(out_.problems, streamed_items_->problems);
       append(out_.notes, streamed_items_->notes);
       return;
@@ -175,7 +175,7 @@ class ObjectDecoder {
       }
       ServiceEntry entry = fields(node, line);
       entry.origin = file_.with_line(static_cast<uint32_t>(line));
-      out_.entries.push_back(std::move(entry));
+      out_.entries.push_back(entry);
     } catch (const BadObject& bad) {
       out_.problems.push_back(where(bad.line) + ": " + label(node) + ": " + bad.reason +
                               "; object skipped");

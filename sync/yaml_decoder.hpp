@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "resolver/result.hpp"
+#include "sync/packed_entries.hpp"
 #include "sync/service_entry.hpp"
 
 namespace globaldns::sync {
@@ -22,7 +23,7 @@ struct DecodeLimits {
 };
 
 struct DecodedEntries {
-  std::vector<ServiceEntry> entries;
+  PackedEntries entries;  // packed as each is decoded: see PackedEntries
   // Objects skipped or partly ignored: "FILE:LINE: namespace/name: reason" (warn level).
   std::vector<std::string> problems;
   // Objects of other kinds that were ignored, e.g. a Deployment in the same file (info level).

@@ -417,7 +417,7 @@ TEST_F(SyncControllerTest, SourcesMergeAndAreCounted) {
 
 SourcePart part(std::string name, const std::vector<ServiceEntry>& entries) {
   SourcePart out{std::move(name), {}};
-  for (const ServiceEntry& entry : entries) out.entries.emplace_back(entry);
+  for (const ServiceEntry& entry : entries) out.entries.push_back(entry);
   return out;
 }
 

@@ -449,11 +449,11 @@ TEST(SyncControllerSourcesTest, FollowsTranslateAndBuildSnapshotThroughRandomSou
         SourcePart part{name, {}};
         if (const auto* held = model.find(source + "#" + name)) {
           for (const auto& e : *held) {
-            if (gen.chance(80)) part.entries.emplace_back(e);
+            if (gen.chance(80)) part.entries.push_back(e);
           }
         }
         const size_t fresh = gen.below(3);
-        for (size_t i = 0; i < fresh; ++i) part.entries.emplace_back(gen.entry());
+        for (size_t i = 0; i < fresh; ++i) part.entries.push_back(gen.entry());
         change.parts.push_back(std::move(part));
       }
       model.replace_parts(source, change);

@@ -11,10 +11,21 @@
 namespace globaldns::sync {
 namespace {
 
-DecodedEntries decode_ok(const std::string& text) {
+// What decode_service_entries gave, its entries unpacked.
+struct Decoded {
+  std::vector<ServiceEntry> entries;
+  std::vector<std::string> problems;
+  std::vector<std::string> notes;
+};
+
+Decoded unpacked(DecodedEntries decoded) {
+  return {decoded.entries.unpack(), std::move(decoded.problems), std::move(decoded.notes)};
+}
+
+Decoded decode_ok(const std::string& text) {
   auto result = decode_service_entries(text, "se.yaml");
   EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error());
-  return result.ok() ? std::move(result).value() : DecodedEntries{};
+  return result.ok() ? unpacked(std::move(result).value()) : Decoded{};
 }
 
 std::string read_data(const std::string& name) {
@@ -85,7 +96,7 @@ spec:
 TEST(YamlDecoderTest, DecodesKubectlListWithStatusAddresses) {
   auto result = decode_service_entries(read_data("kubectl_list.yaml"), "dump.yaml");
   ASSERT_TRUE(result.ok()) << result.error();
-  const auto& decoded = result.value();
+  const Decoded decoded = unpacked(std::move(result).value());
   EXPECT_TRUE(decoded.problems.empty());
   ASSERT_EQ(decoded.entries.size(), 2u);
   EXPECT_EQ(decoded.entries[0].key(), "istio-testing/httpbin-bar");
