@@ -523,6 +523,24 @@ struct ZoneBuilder::State {
   }
   bool has_below(std::string_view wire) const { return below.find(wire) != below.end(); }
 
+  // Room in the tables of shards [first, last) for their part of about `hosts` names, so a
+  // first load does not rehash as it grows. Hosts spread over the shards at random, so a shard's
+  // count is about Poisson: room for the mean and two standard deviations, and a few empty
+  // non-terminals; the few shards with more grow. Slots for the mean only (and about one empty
+  // non-terminal in 64 names): sized for the rare fuller shard they would cost a third more in
+  // nearly every shard. Until its shard is encoded a table holds about 45 bytes a name: at 1M
+  // names the earlier room (a quarter more entries, slots for them) was about 10 MB of the
+  // start's peak.
+  void reserve_shards(size_t hosts, size_t first, size_t last) {
+    const size_t mean = hosts / kShards;
+    const size_t per_shard =
+        mean + 2 * static_cast<size_t>(std::sqrt(static_cast<double>(mean))) + 8;
+    // A host's bytes: about 25 of wire name ("svc<i>.ns<j>.global" at 1M) and one IPv4 address.
+    const size_t bytes_per_shard = (mean + 4) * 29;
+    for (size_t i = first; i < last; ++i)
+      table(i).reserve(per_shard, bytes_per_shard, mean + mean / 64 + 4);
+  }
+
   // The longest zone whose apex is a label-aligned suffix of `name`, or -1.
   int zone_of(std::string_view name) const {
     int best = -1;
@@ -580,16 +598,20 @@ struct ZoneBuilder::State {
   Result<Ok> put(const HostRecords& host, bool merge) {
     auto wire = w::text_to_wire(host.name);
     if (!wire) return name_error("host", host.name, "is not a valid domain name");
-    const int zone = zone_of(*wire);
+    return put_wire(host, *wire, Snapshot::hash_name(bytes(*wire), wire->size()), merge);
+  }
+
+  // put() of `host`, whose name is `wire` in wire form, hash_name(wire) `hash`.
+  Result<Ok> put_wire(const HostRecords& host, const std::string& wire, uint64_t hash, bool merge) {
+    const int zone = zone_of(wire);
     if (zone < 0) return name_error("host", host.name, "is outside every zone");
     if (host.v4.empty() && host.v6.empty()) {
-      if (!merge) remove_wire(*wire);
+      if (!merge) remove_wire(wire);
       return Ok{};
     }
-    const uint64_t hash = Snapshot::hash_name(bytes(*wire), wire->size());
-    const size_t sh = shard_of(*wire, hash);
+    const size_t sh = shard_of(wire, hash);
     NameTable& names = table(sh);
-    Entry* e = names.find(*wire, low_half(hash));
+    Entry* e = names.find(wire, low_half(hash));
     std::string addrs;
     uint16_t v4 = 0;
     uint16_t v6 = 0;
@@ -604,16 +626,38 @@ struct ZoneBuilder::State {
     if (e) {
       names.set_addrs(*e, addrs, v4, v6);
     } else {
-      e = &names.insert(*wire, low_half(hash), addrs, v4, v6);
+      e = &names.insert(wire, low_half(hash), addrs, v4, v6);
       e->zone = static_cast<uint8_t>(zone);
     }
     mark(sh);
     if (!was_host) {
       ++hosts;
-      // *wire, not the entry's bytes: count_below may insert into this table and move them.
-      count_below(*wire, static_cast<uint8_t>(zone), +1);
+      // `wire`, not the entry's bytes: count_below may insert into this table and move them.
+      count_below(wire, static_cast<uint8_t>(zone), +1);
     }
     return Ok{};
+  }
+
+  // Encodes every shard changed since the last encode into `shards` (its SOA, at an apex, with
+  // `serial`), and frees every open table.
+  void encode_changed(uint32_t serial) {
+    for (const uint32_t i : dirty_list) {
+      const NameTable& names = table(i);
+      std::shared_ptr<const Shard> fresh =
+          names.empty() ? empty : ShardEncoder::encode(names, zones, serial);
+      // Freed shard by shard: on a first load the tables' memory goes to the shards being
+      // encoded rather than adding to the peak.
+      open[i].reset();
+      node_count += fresh->node_count();
+      node_count -= shards[i]->node_count();
+      record_count += fresh->record_count();
+      record_count -= shards[i]->record_count();
+      shards[i] = std::move(fresh);
+      dirty[i] = 0;
+    }
+    dirty_list.clear();
+    for (const uint32_t i : open_list) open[i].reset();  // opened, but nothing changed
+    open_list.clear();
   }
 
   void remove_wire(std::string_view wire) {
@@ -692,19 +736,37 @@ Result<Ok> ZoneBuilder::add(const HostRecords& host) {
 }
 
 void ZoneBuilder::reserve(size_t hosts) {
-  // Hosts spread over the shards at random, so a shard's count is about Poisson: room for the
-  // mean and two standard deviations, and a few empty non-terminals; the few shards with more
-  // grow. Slots for the mean only (and about one empty non-terminal in 64 names): the slot
-  // count is a power of two at a load of at most a half, and sized for the rare fuller shard
-  // it doubled for nearly all of them. On a first
-  // load every table lives at once until its shard is encoded: at 1M names the earlier room (a
-  // quarter more entries, slots for them) was about 10 MB of the start's peak.
-  const size_t mean = hosts / kShards;
-  const size_t per_shard = mean + 2 * static_cast<size_t>(std::sqrt(static_cast<double>(mean))) + 8;
-  // A host's bytes: about 25 of wire name ("svc<i>.ns<j>.global" at 1M) and one IPv4 address.
-  const size_t bytes_per_shard = (mean + 4) * 29;
-  for (size_t i = 0; i < kShards; ++i)
-    state_->table(i).reserve(per_shard, bytes_per_shard, mean + mean / 64 + 4);
+  state_->reserve_shards(hosts, 0, kShards);
+}
+
+Result<Ok> ZoneBuilder::load(const HostWalk& walk, size_t hosts) {
+  State& s = *state_;
+  // A second walk of 1M hosts costs about a tenth of a second; below this many, the tables'
+  // few MB are not worth it.
+  constexpr size_t kTwoWalksFrom = 32768;
+  const size_t walks = hosts >= kTwoWalksFrom ? 2 : 1;
+  for (size_t k = 0; k < walks; ++k) {
+    const size_t first = kShards * k / walks;
+    const size_t last = kShards * (k + 1) / walks;
+    s.reserve_shards(hosts, first, last);
+    Result<Ok> result = Ok{};
+    walk([&](const HostRecords& host) {
+      if (!result) return;
+      auto wire = w::text_to_wire(host.name);
+      if (!wire) {
+        result = name_error("host", host.name, "is not a valid domain name");
+        return;
+      }
+      const uint64_t hash = Snapshot::hash_name(bytes(*wire), wire->size());
+      const size_t sh = State::shard_of(*wire, hash);
+      if (sh < first || sh >= last) return;
+      result = s.put_wire(host, *wire, hash, false);
+    });
+    if (!result) return result;
+    // The apexes' shards are encoded again by build(), with its serial.
+    s.encode_changed(s.last_serial);
+  }
+  return Ok{};
 }
 
 void ZoneBuilder::remove(std::string_view name) {
@@ -721,24 +783,7 @@ std::shared_ptr<const Snapshot> ZoneBuilder::build(uint32_t serial) {
     }
   s.built = true;
   s.last_serial = serial;
-
-  for (const uint32_t i : s.dirty_list) {
-    const NameTable& names = s.table(i);
-    std::shared_ptr<const Shard> fresh =
-        names.empty() ? s.empty : ShardEncoder::encode(names, s.zones, serial);
-    // Freed shard by shard: on a first load the tables' memory goes to the shards being encoded
-    // rather than adding to the peak.
-    s.open[i].reset();
-    s.node_count += fresh->node_count();
-    s.node_count -= s.shards[i]->node_count();
-    s.record_count += fresh->record_count();
-    s.record_count -= s.shards[i]->record_count();
-    s.shards[i] = std::move(fresh);
-    s.dirty[i] = 0;
-  }
-  s.dirty_list.clear();
-  for (const uint32_t i : s.open_list) s.open[i].reset();  // opened, but nothing changed
-  s.open_list.clear();
+  s.encode_changed(serial);
 
   auto snap = std::make_shared<Snapshot>();
   snap->serial_ = serial;

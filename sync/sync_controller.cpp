@@ -472,14 +472,12 @@ ApplySummary SyncController::finish_locked(IndexChanges changes) {
     auto created = resolver::ZoneBuilder::create(settings_.zone);
     if (!created) return fail(created.error());
     auto builder = std::move(created.value());
-    builder->reserve(index_->names());
     index_->release_lookups();
-    std::string error;
-    index_->for_each_host([&](const resolver::HostRecords& host) {
-      if (!error.empty()) return;
-      if (auto upserted = builder->upsert(host); !upserted) error = upserted.error();
-    });
-    if (!error.empty()) return fail(error);
+    const auto each_host = [this](const std::function<void(const resolver::HostRecords&)>& fn) {
+      index_->for_each_host(fn);
+    };
+    if (auto loaded = builder->load(each_host, index_->names()); !loaded)
+      return fail(loaded.error());
     builder_ = std::move(builder);
     builder_published_ = false;
     dirty_.clear();
