@@ -16,21 +16,21 @@ namespace globaldns::app {
 
 namespace {
 
-void export_node(const resolver::Shard& shard, const resolver::Node& node, uint32_t address_ttl,
-                 std::string& out) {
+void export_node(const resolver::Snapshot& snap, const resolver::Shard& shard,
+                 const resolver::Node& node, std::string& out) {
+  const std::string name = snap.name_of(shard, node);
   for (const resolver::RRsetRef& set : shard.rrsets(node)) {
     // Header (QR, QDCOUNT 1, ANCOUNT n) + question = the owner, then the RRs, whose owners
     // are the pointer 0xC00C to that question name.
     std::vector<uint8_t> msg = {
         0, 0, 0x84, 0, 0, 1, static_cast<uint8_t>(set.count >> 8), static_cast<uint8_t>(set.count),
         0, 0, 0,    0};
-    const uint8_t* name = shard.name_bytes(node);
-    msg.insert(msg.end(), name, name + node.name_length);
+    msg.insert(msg.end(), name.begin(), name.end());
     msg.insert(msg.end(),
                {static_cast<uint8_t>(set.type >> 8), static_cast<uint8_t>(set.type), 0, 1});
     const size_t at = msg.size();
     msg.resize(at + set.wire_length());
-    set.write(msg.data() + at, address_ttl);
+    set.write(msg.data() + at, snap.address_ttl());
     ldns_pkt* pkt = nullptr;
     if (ldns_wire2pkt(&pkt, msg.data(), msg.size()) != LDNS_STATUS_OK) {
       out += "; cannot decode an RRset (a bug)\n";
@@ -52,21 +52,19 @@ std::string export_zone_text(const resolver::Snapshot& snap) {
   for (const resolver::ZoneInfo& z : snap.zones()) {
     const resolver::NodeRef apex =
         snap.find(reinterpret_cast<const uint8_t*>(z.apex_wire.data()), z.apex_wire.size());
-    if (apex) export_node(*apex.shard, *apex.node, snap.address_ttl(), out);
+    if (apex) export_node(snap, *apex.shard, *apex.node, out);
   }
-  std::vector<std::pair<std::string_view, resolver::NodeRef>> others;
+  std::vector<std::pair<std::string, resolver::NodeRef>> others;
   others.reserve(snap.node_count());
   snap.for_each_node([&](const resolver::Shard& shard, const resolver::Node& node) {
-    const std::string_view name(reinterpret_cast<const char*>(shard.name_bytes(node)),
-                                node.name_length);
+    std::string name = snap.name_of(shard, node);
     bool apex = false;
     for (const resolver::ZoneInfo& z : snap.zones()) apex = apex || z.apex_wire == name;
-    if (!apex) others.emplace_back(name, resolver::NodeRef{&shard, &node});
+    if (!apex) others.emplace_back(std::move(name), resolver::NodeRef{&shard, &node});
   });
   std::sort(others.begin(), others.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [name, ref] : others)
-    export_node(*ref.shard, *ref.node, snap.address_ttl(), out);
+  for (const auto& [name, ref] : others) export_node(snap, *ref.shard, *ref.node, out);
   return out;
 }
 

@@ -121,13 +121,14 @@ struct Decision {
 // RFC 1034 §4.3.2 step 3 and RFC 4592 §3.3.1: exact match, else the closest encloser and
 // its wildcard child, else NXDOMAIN.
 Decision lookup(const Snapshot& snap, const w::ScannedName& qn, int zone) noexcept {
-  const NodeRef exact = snap.find(qn.lower, qn.length);
+  const NodeRef exact = snap.find(qn.lower, qn.length, zone);
   if (exact) return {Outcome::Hit, exact, zone};
   const size_t apex_len = snap.zones()[zone].apex_wire.size();
   for (size_t l = 1; l < qn.labels; ++l) {
     const size_t off = qn.label_offsets[l];
     if (qn.length - off < apex_len) break;
-    const NodeRef encloser = snap.find(qn.lower + off, qn.length - off);
+    // Inside the query's zone (at or below its apex), so of the same longest zone.
+    const NodeRef encloser = snap.find(qn.lower + off, qn.length - off, zone);
     if (!encloser) continue;
     // The wildcard child lives in the encloser's shard (Snapshot::shard_hash).
     const uint32_t wild = encloser.shard->wildcard_child(*encloser.node);

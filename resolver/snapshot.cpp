@@ -8,11 +8,12 @@
 namespace globaldns::resolver {
 namespace {
 
-// The probe of Shard::find and Snapshot::find: slots whose hash bits differ are passed over
-// without reading their node.
+// The probe of Snapshot::find: slots whose hash bits differ are passed over without reading
+// their node. A node holds its zone and its name up to the zone's apex: `name` is compared up to
+// its zone's apex, `length` bytes, and its zone is `zone`.
 inline uint32_t probe(const uint32_t* slots, size_t slot_count, uint32_t index_bits,
-                      const Node* nodes, const uint8_t* bytes, const uint8_t* name, size_t length,
-                      uint64_t hash) noexcept {
+                      const Node* nodes, const uint8_t* bytes, uint8_t zone, const uint8_t* name,
+                      size_t length, uint64_t hash) noexcept {
   const uint32_t index_mask = Shard::index_mask(index_bits);
   const uint32_t want = Shard::slot_hash_bits(hash, index_bits);
   for (size_t s = Shard::home(hash, slot_count);; s = s + 1 == slot_count ? 0 : s + 1) {
@@ -21,7 +22,9 @@ inline uint32_t probe(const uint32_t* slots, size_t slot_count, uint32_t index_b
     if ((slot & ~index_mask) != want) continue;
     const uint32_t i = slot & index_mask;
     const Node& n = nodes[i];
-    if (n.name_length == length && std::memcmp(bytes + n.offset, name, length) == 0) return i;
+    if (n.zone == zone && n.name_length == length &&
+        std::memcmp(bytes + n.offset, name, length) == 0)
+      return i;
   }
 }
 
@@ -45,11 +48,6 @@ uint64_t Snapshot::hash_name(const uint8_t* name, size_t length) noexcept {
   return h;
 }
 
-uint32_t Shard::find(const uint8_t* name, size_t length, uint64_t hash) const noexcept {
-  return probe(slots_.data(), slots_.size(), index_bits_, nodes_.data(), bytes_.data(), name,
-               length, hash);
-}
-
 uint32_t Shard::wildcard_child(const Node& n) const noexcept {
   if (!n.has_wildcard_child()) return kNoNode;
   const auto parent = static_cast<uint32_t>(&n - nodes_.data());
@@ -58,12 +56,32 @@ uint32_t Shard::wildcard_child(const Node& n) const noexcept {
   return it != wildcards_.end() && it->first == parent ? it->second : kNoNode;
 }
 
-NodeRef Snapshot::find(const uint8_t* name, size_t length) const noexcept {
+NodeRef Snapshot::find(const uint8_t* name, size_t length, int zone) const noexcept {
+  // Equal names have the same longest zone, so a node of another zone is another name.
+  if (zone < 0) return {};
+  const size_t apex = zones_[static_cast<size_t>(zone)].apex_wire.size();
+  if (apex > length) return {};
   const uint64_t h = hash_name(name, length);
   const ShardView& v = view_of(name, length, h);
-  const uint32_t i = probe(v.slots, v.slot_count, v.index_bits, v.nodes, v.bytes, name, length, h);
+  const uint32_t i = probe(v.slots, v.slot_count, v.index_bits, v.nodes, v.bytes,
+                           static_cast<uint8_t>(zone), name, length - apex, h);
   if (i == kNoNode) return {};
   return {v.shard, &v.nodes[i]};
+}
+
+NodeRef Snapshot::find(const uint8_t* name, size_t length) const noexcept {
+  uint8_t offsets[128];
+  size_t labels = 0;
+  for (size_t at = 0; at < length && name[at] != 0 && labels < sizeof offsets;
+       at += 1 + size_t{name[at]})
+    offsets[labels++] = static_cast<uint8_t>(at);
+  return find(name, length, find_zone(name, length, offsets, labels));
+}
+
+std::string Snapshot::name_of(const Shard& shard, const Node& n) const {
+  std::string out(reinterpret_cast<const char*>(shard.name_bytes(n)), n.name_length);
+  out += zones_[n.zone].apex_wire;
+  return out;
 }
 
 Snapshot::Prefetch Snapshot::prefetch_slot(const uint8_t* name, size_t length) const noexcept {

@@ -122,14 +122,17 @@ class NameTable {
     return low_half(Snapshot::hash_name(bytes_.data() + e.name_at, e.name_length));
   }
 
-  Entry* find(std::string_view name, uint32_t hash) {
+  const Entry* find(std::string_view name, uint32_t hash) const {
     const uint32_t want = Shard::slot_hash_bits(hash, index_bits_);
     for (size_t s = home(hash); slots_[s] != kNoNode; s = next(s)) {
       if ((slots_[s] & ~index_mask()) != want) continue;
-      Entry& e = entries_[slots_[s] & index_mask()];
+      const Entry& e = entries_[slots_[s] & index_mask()];
       if (this->name(e) == name) return &e;
     }
     return nullptr;
+  }
+  Entry* find(std::string_view name, uint32_t hash) {
+    return const_cast<Entry*>(std::as_const(*this).find(name, hash));
   }
   // `name` (a wire name, at most 255 bytes) must not be in the table yet and must not point
   // into this table.
@@ -247,21 +250,32 @@ class NameTable {
   size_t garbage_ = 0;          // bytes of bytes_ no entry refers to
 };
 
+struct ZoneState {
+  ZoneInfo info;          // negative_soa is filled per build, with the serial
+  std::string soa_names;  // mname + rname, wire form
+  SoaParams soa;
+  std::string ns_rrset;  // the apex NS RRset as answer bytes
+  uint16_t ns_count = 0;
+};
+
 // A shard's names back as a mutable table: what ShardEncoder::encode made of a table, so encoding
 // the result again gives the same shard. The SOA and NS RRsets are left out (they only mark the
 // apex): encode writes them afresh from the zone's settings and the serial.
-std::unique_ptr<NameTable> decode_shard(const Shard& shard) {
+std::unique_ptr<NameTable> decode_shard(const Shard& shard, const std::vector<ZoneState>& zones) {
   auto table = std::make_unique<NameTable>();
-  size_t bytes = 0;
+  size_t byte_count = 0;
   for (const Node& n : shard.nodes()) {
-    bytes += n.name_length;
+    byte_count += n.name_length + zones[n.zone].info.apex_wire.size();
     for (const RRsetRef& set : shard.rrsets(n))
-      if (RRsetRef::is_address(set.type)) bytes += set.data_length;
+      if (RRsetRef::is_address(set.type)) byte_count += set.data_length;
   }
-  table->reserve(shard.node_count(), bytes);
+  table->reserve(shard.node_count(), byte_count);
   std::string addrs;
+  std::string name;
   for (const Node& n : shard.nodes()) {
-    const uint8_t* name = shard.name_bytes(n);
+    // The node holds its name up to its zone's apex (Node): the table holds it whole.
+    name.assign(reinterpret_cast<const char*>(shard.name_bytes(n)), n.name_length);
+    name += zones[n.zone].info.apex_wire;
     addrs.clear();
     uint16_t v4 = 0;
     uint16_t v6 = 0;
@@ -277,9 +291,8 @@ std::unique_ptr<NameTable> decode_shard(const Shard& shard) {
     }
     // A node keeps no hash: the name is hashed again (a few ns; a shard is decoded only when a
     // change first touches it).
-    const auto hash = static_cast<uint32_t>(Snapshot::hash_name(name, n.name_length));
-    Entry& e =
-        table->insert({reinterpret_cast<const char*>(name), n.name_length}, hash, addrs, v4, v6);
+    const auto hash = static_cast<uint32_t>(Snapshot::hash_name(bytes(name), name.size()));
+    Entry& e = table->insert(name, hash, addrs, v4, v6);
     e.zone = n.zone;
     e.apex = apex;
   }
@@ -296,14 +309,6 @@ struct NameHash {
 struct NameEqual {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
-};
-
-struct ZoneState {
-  ZoneInfo info;          // negative_soa is filled per build, with the serial
-  std::string soa_names;  // mname + rname, wire form
-  SoaParams soa;
-  std::string ns_rrset;  // the apex NS RRset as answer bytes
-  uint16_t ns_count = 0;
 };
 
 // A CH TXT answer RR of one character-string (RFC 1035 §3.3.14), owner 0xC00C, TTL 0 as
@@ -380,24 +385,29 @@ class ShardEncoder {
     Shard& s = *shard;
     // An apex's SOA RR (it carries the serial), made before sizing the bytes exactly.
     std::vector<std::string> soa(zones.size());
-    size_t bytes = 0;
+    // A node holds its name up to its zone's apex (Node).
+    const auto relative = [&](const Entry& e) {
+      const std::string_view name = names.name(e);
+      return name.substr(0, name.size() - zones[e.zone].info.apex_wire.size());
+    };
+    size_t byte_count = 0;
     for (const Entry& e : names.entries()) {
-      bytes += e.name_length;
+      byte_count += relative(e).size();
       if (bare_a(e)) {
-        bytes += 4;
+        byte_count += 4;
         continue;
       }
-      if (e.v4) bytes += kHeadSize + 4 * size_t{e.v4};
-      if (e.v6) bytes += kHeadSize + 16 * size_t{e.v6};
+      if (e.v4) byte_count += kHeadSize + 4 * size_t{e.v4};
+      if (e.v6) byte_count += kHeadSize + 16 * size_t{e.v6};
       if (e.apex) {
         const ZoneState& z = zones[e.zone];
         put16(soa[e.zone], w::kQuestionPointer);
         soa[e.zone] += rr_tail(w::rrtype::SOA, z.soa.ttl, soa_rdata(z.soa_names, z.soa, serial));
-        bytes += 2 * (kHeadSize + 4) + soa[e.zone].size() + z.ns_rrset.size();
+        byte_count += 2 * (kHeadSize + 4) + soa[e.zone].size() + z.ns_rrset.size();
       }
     }
     s.nodes_.reserve(names.entries().size());
-    s.bytes_.reserve(bytes);
+    s.bytes_.reserve(byte_count);
 
     auto put = [&](const void* data, size_t length) {
       const auto* b = static_cast<const uint8_t*>(data);
@@ -422,7 +432,7 @@ class ShardEncoder {
 
     std::vector<uint32_t> wildcards;
     for (const Entry& e : names.entries()) {
-      const std::string_view name = names.name(e);
+      const std::string_view name = relative(e);
       Node n;
       n.offset = static_cast<uint32_t>(s.bytes_.size());
       n.name_length = static_cast<uint8_t>(name.size());
@@ -448,7 +458,7 @@ class ShardEncoder {
         head(n, w::rrtype::AAAA, e.v6);
         put(addrs.data() + 4 * size_t{e.v4}, 16 * size_t{e.v6});
       }
-      if (name.size() > 2 && name[0] == 1 && name[1] == '*')
+      if (name.size() >= 2 && name[0] == 1 && name[1] == '*')
         wildcards.push_back(static_cast<uint32_t>(s.nodes_.size()));
       s.nodes_.push_back(n);
     }
@@ -463,12 +473,13 @@ class ShardEncoder {
       Shard::place(s.slots_.data(), slots, hash, i, s.index_bits_);
     }
     // A wildcard shares its parent's shard (Snapshot::shard_hash), so the parent is here if it
-    // is a node at all.
+    // is a node at all; the table's entries are the nodes, in order.
     for (const uint32_t i : wildcards) {
-      const uint8_t* parent = s.bytes_.data() + s.nodes_[i].offset + 2;
-      const size_t length = s.nodes_[i].name_length - 2u;
-      const uint32_t p = s.find(parent, length, Snapshot::hash_name(parent, length));
-      if (p == kNoNode) continue;
+      const std::string_view parent = names.name(names.entries()[i]).substr(2);
+      const Entry* found =
+          names.find(parent, low_half(Snapshot::hash_name(bytes(parent), parent.size())));
+      if (found == nullptr) continue;
+      const auto p = static_cast<uint32_t>(found - names.entries().data());
       s.nodes_[p].flags |= Node::kWildcardChild;
       s.wildcards_.emplace_back(p, i);
     }
@@ -516,7 +527,7 @@ struct ZoneBuilder::State {
   }
   NameTable& table(size_t shard) {
     if (!open[shard]) {
-      open[shard] = decode_shard(*shards[shard]);
+      open[shard] = decode_shard(*shards[shard], zones);
       open_list.push_back(static_cast<uint32_t>(shard));
     }
     return *open[shard];

@@ -36,9 +36,11 @@ TEST(SnapshotBuilder, IndexesHostsAndTheirAncestors) {
   const uint32_t child = wild.shard->wildcard_child(*wild.node);
   ASSERT_NE(child, kNoNode);
   const Node& star = wild.shard->node(child);
+  EXPECT_EQ(s.name_of(*wild.shard, star), std::string("\1*\4wild\6global", 15));
+  // Held without its zone's apex.
   EXPECT_EQ(
       std::string(reinterpret_cast<const char*>(wild.shard->name_bytes(star)), star.name_length),
-      std::string("\1*\4wild\6global", 15));
+      std::string("\1*\4wild", 7));
   const NodeRef apex = find_text(s, "global");
   EXPECT_EQ(apex.shard->wildcard_child(*apex.node), kNoNode);
   EXPECT_EQ(s.zones().size(), 2u);
@@ -99,14 +101,62 @@ TEST(SnapshotBuilder, FindsEveryNameAndWildcardChildInLargeShards) {
     ASSERT_NE(child, kNoNode) << name;
     const Node& star = found.shard->node(child);
     const auto wire = dns::wire::text_to_wire(numbered("*.s", i));
-    ASSERT_EQ(
-        std::string(reinterpret_cast<const char*>(found.shard->name_bytes(star)), star.name_length),
-        *wire);
+    ASSERT_EQ(s.name_of(*found.shard, star), *wire);
   }
   for (int i = kNames; i < kNames + 20000; ++i) ASSERT_FALSE(find_text(s, numbered("s", i))) << i;
 }
 
 // The usual host, one A record, is stored without an RRset head; any other keeps its heads.
+// A node holds its name up to its zone's apex: names of different zones that share that part
+// ("s1." in s1.global and s1.mesh.example) are still told apart, by the apex.
+TEST(SnapshotBuilder, TellsApartNamesOfZonesThatShareThePartBeforeTheApex) {
+  ZoneData d;
+  d.zones.push_back({"global.", {}, {}});
+  d.zones.push_back({"mesh.example.", {}, {}});
+  d.zones.push_back({"inner.global.", {}, {}});
+  constexpr int kNames = 3000;
+  const std::vector<std::string> apexes = {"global", "mesh.example", "inner.global"};
+  // Built with += (GCC 12's -Wrestrict misreads a chain of +).
+  const auto host = [&](int i, size_t z) {
+    std::string name = "s";
+    name += std::to_string(i);
+    name += '.';
+    name += apexes[z];
+    return name;
+  };
+  for (int i = 0; i < kNames; ++i)
+    for (uint8_t z = 0; z < apexes.size(); ++z)
+      d.hosts.push_back(
+          {host(i, z), {{240, z, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}}, {}});
+  auto snap = build_snapshot(d);
+  ASSERT_TRUE(snap.ok()) << snap.error();
+  const Snapshot& s = **snap;
+  for (int i = 0; i < kNames; ++i) {
+    for (uint8_t z = 0; z < apexes.size(); ++z) {
+      const std::string name = host(i, z);
+      const NodeRef found = find_text(s, name);
+      ASSERT_TRUE(found) << name;
+      EXPECT_EQ(found.node->zone, z) << name;
+      EXPECT_EQ(s.name_of(*found.shard, *found.node), *dns::wire::text_to_wire(name));
+      const RRsetRef a = *found.shard->rrsets(*found.node).begin();
+      ASSERT_EQ(a.data_length, 4u);
+      EXPECT_EQ(a.data[1], z) << name;
+    }
+    std::string stem = "s";
+    stem += std::to_string(i);
+    for (const char* tail : {".example", ".mesh", ".inner", ".other.global.example", ""}) {
+      std::string absent = stem;
+      absent += tail;
+      EXPECT_FALSE(find_text(s, absent)) << absent;
+    }
+  }
+  for (const std::string& apex : apexes) {
+    const NodeRef found = find_text(s, apex);
+    ASSERT_TRUE(found) << apex;
+    EXPECT_EQ(found.node->name_length, 0u) << apex;
+  }
+}
+
 TEST(SnapshotBuilder, AHostWithOneAddressTakesNoRRsetHead) {
   ZoneData d;
   d.zones.push_back({"global.", {}, {}});
