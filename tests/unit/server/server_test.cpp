@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
+#include "resolver/answer.hpp"
 #include "resolver/snapshot_holder.hpp"
 #include "tests/unit/server/test_client.hpp"
 
@@ -144,6 +146,52 @@ TEST_F(ServerTest, ManyUdpQueriesInFlightFromOneSocketAreAllAnswered) {
   // Response rate limiting is off unless asked for: a burst from one client is not limited.
   EXPECT_EQ(ServerOptions{}.rrl.responses_per_second, 0u);
   EXPECT_EQ(server_->stats().rrl_dropped + server_->stats().rrl_slipped, 0u);
+}
+
+// A batch's answers are written end to end in one buffer: answers of different sizes in one
+// batch (a hit, NODATA and NXDOMAIN with their SOA, names of different lengths) must each go out
+// whole, to their own query, byte for byte what the engine answers to that query alone.
+TEST_F(ServerTest, AnswersOfDifferentSizesInABatchAreEachTheirQuerysOwn) {
+  ASSERT_NO_FATAL_FAILURE(start(loopback_options(1)));
+  UniqueFd fd = udp_socket("127.0.0.1");
+  const int buffer = 1 << 20;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
+  const std::shared_ptr<const resolver::Snapshot> snapshot = holder_.current();
+  ASSERT_NE(snapshot, nullptr);
+  constexpr uint16_t kQueries = 120;
+  std::map<uint16_t, std::vector<uint8_t>> expected;
+  std::vector<std::vector<uint8_t>> queries;
+  for (uint16_t id = 0; id < kQueries; ++id) {
+    std::string missing(1 + id % 50, 'x');
+    missing += ".istio-testing.global";
+    std::vector<uint8_t> query = id % 3 == 0   ? make_query(id)
+                                 : id % 3 == 1 ? make_query(id, kHost, 28)  // AAAA: NODATA
+                                               : make_query(id, missing);   // NXDOMAIN
+    std::vector<uint8_t> answer(4096);
+    const resolver::AnswerResult alone =
+        resolver::answer(snapshot.get(), query, answer, resolver::Transport::Udp);
+    ASSERT_GT(alone.size, 0u);
+    answer.resize(alone.size);
+    expected[id] = std::move(answer);
+    queries.push_back(std::move(query));
+  }
+  // Sent before any is read, so the worker takes many in one batch.
+  for (const auto& query : queries) ASSERT_TRUE(udp_send(fd.get(), "127.0.0.1", port_, query));
+  std::set<size_t> sizes;
+  const auto deadline = Clock::now() + kPatience;
+  while (!expected.empty()) {
+    auto reply = udp_receive(fd.get(), deadline);
+    if (!reply) break;
+    ASSERT_GE(reply->size(), 2u);
+    const auto id = static_cast<uint16_t>((*reply)[0] << 8 | (*reply)[1]);
+    const auto it = expected.find(id);
+    ASSERT_NE(it, expected.end()) << "id " << id << " answered twice or never asked";
+    EXPECT_EQ(*reply, it->second) << "id " << id;
+    sizes.insert(reply->size());
+    expected.erase(it);
+  }
+  EXPECT_TRUE(expected.empty()) << expected.size() << " queries unanswered";
+  EXPECT_GT(sizes.size(), 10u);  // many sizes, so a misplaced answer would show
 }
 
 TEST_F(ServerTest, SeveralWorkersShareOnePortForUdpAndTcp) {
