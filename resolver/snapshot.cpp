@@ -5,6 +5,8 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "dns/wire/name.hpp"
+
 namespace globaldns::resolver {
 namespace {
 
@@ -70,12 +72,14 @@ NodeRef Snapshot::find(const uint8_t* name, size_t length, int zone) const noexc
 }
 
 NodeRef Snapshot::find(const uint8_t* name, size_t length) const noexcept {
-  uint8_t offsets[128];
-  size_t labels = 0;
-  for (size_t at = 0; at < length && name[at] != 0 && labels < sizeof offsets;
-       at += 1 + size_t{name[at]})
-    offsets[labels++] = static_cast<uint8_t>(at);
-  return find(name, length, find_zone(name, length, offsets, labels));
+  namespace w = dns::wire;
+  // The label offsets find_zone needs, as a query's name gets them.
+  w::ScannedName scanned;
+  if (w::scan_uncompressed_name({name, length}, 0, scanned) != w::NameStatus::Ok ||
+      scanned.length != length)
+    return {};
+  return find(scanned.lower, length,
+              find_zone(scanned.lower, length, scanned.label_offsets, scanned.labels));
 }
 
 std::string Snapshot::name_of(const Shard& shard, const Node& n) const {

@@ -244,13 +244,10 @@ size_t PackedEntry::size_bytes() const noexcept {
 }
 
 PackedEntry PackedEntry::copy_into(const PackedEntry& from, size_t size, char* room) noexcept {
-  PackedEntry out;
-  if (from.data() == nullptr) return out;
+  if (from.data() == nullptr) return PackedEntry();
   assert(size == from.size_bytes());
-  assert(reinterpret_cast<uintptr_t>(room) % 2 == 0);
   std::memcpy(room, from.data(), size);
-  out.tagged_ = room + 1;
-  return out;
+  return borrow(room);  // which checks that `room` is 2-aligned
 }
 
 PackedEntry PackedEntry::clone() const {
